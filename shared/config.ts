@@ -1,0 +1,61 @@
+import { z } from 'zod';
+
+/**
+ * The one place that reads the environment. On AWS the CDK sets these variables; locally the runtime and the
+ * tests set the endpoints of the stand-ins. Everything else receives a typed `Config`.
+ */
+const Env = z.object({
+  AWS_REGION: z.string().default('us-east-1'),
+  GAMEKEEP_TABLE: z.string().min(3).default('gamekeep'),
+  GAMEKEEP_QUEUE_URL: z.string().url().optional(),
+  GAMEKEEP_DLQ_URL: z.string().url().optional(),
+  GAMEKEEP_DYNAMODB_ENDPOINT: z.string().url().optional(),
+  GAMEKEEP_SQS_ENDPOINT: z.string().url().optional(),
+  GAMEKEEP_COMMAND_RECORD_DAYS: z.coerce.number().int().min(7).default(14),
+  GAMEKEEP_MAX_COMMIT_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+});
+
+export interface Config {
+  readonly region: string;
+  readonly tableName: string;
+  /** The command queue (SQS FIFO). Producers need it; the processor does not. */
+  readonly queueUrl: string | undefined;
+  /** Where the processor forwards messages that can never be processed (malformed envelopes). */
+  readonly deadLetterQueueUrl: string | undefined;
+  /** Set only for the local stand-ins; on AWS the SDK's default endpoints are used. */
+  readonly dynamoDbEndpoint: string | undefined;
+  readonly sqsEndpoint: string | undefined;
+  /** Command records (the idempotency records) live this long; longer than every upstream retry horizon. */
+  readonly commandRecordDays: number;
+  /** Optimistic-concurrency attempts of one commit before its messages go back to the queue. */
+  readonly maxCommitAttempts: number;
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const e = Env.parse(env);
+  return {
+    region: e.AWS_REGION,
+    tableName: e.GAMEKEEP_TABLE,
+    queueUrl: e.GAMEKEEP_QUEUE_URL,
+    deadLetterQueueUrl: e.GAMEKEEP_DLQ_URL,
+    dynamoDbEndpoint: e.GAMEKEEP_DYNAMODB_ENDPOINT,
+    sqsEndpoint: e.GAMEKEEP_SQS_ENDPOINT,
+    commandRecordDays: e.GAMEKEEP_COMMAND_RECORD_DAYS,
+    maxCommitAttempts: e.GAMEKEEP_MAX_COMMIT_ATTEMPTS,
+  };
+}
+
+/** The environment a process needs to reach a given stack: what the CDK sets on AWS, and the local runtime here. */
+export function configEnvironment(c: Config): Record<string, string> {
+  const env: Record<string, string> = {
+    AWS_REGION: c.region,
+    GAMEKEEP_TABLE: c.tableName,
+    GAMEKEEP_COMMAND_RECORD_DAYS: String(c.commandRecordDays),
+    GAMEKEEP_MAX_COMMIT_ATTEMPTS: String(c.maxCommitAttempts),
+  };
+  if (c.queueUrl) env.GAMEKEEP_QUEUE_URL = c.queueUrl;
+  if (c.deadLetterQueueUrl) env.GAMEKEEP_DLQ_URL = c.deadLetterQueueUrl;
+  if (c.dynamoDbEndpoint) env.GAMEKEEP_DYNAMODB_ENDPOINT = c.dynamoDbEndpoint;
+  if (c.sqsEndpoint) env.GAMEKEEP_SQS_ENDPOINT = c.sqsEndpoint;
+  return env;
+}

@@ -1,0 +1,226 @@
+import { accept, reject, type Decision } from '../../engine/decision.js';
+import type { DecideContext } from '../../engine/entityType.js';
+import type { PlayerCommand, PlayerCommandOf, TradeBundle } from './commands.js';
+import type { Goods, ItemQuantity, PlayerEvent } from './events.js';
+import { experienceToReach, itemDefinition, realmOfLevel, shopSku, type GameConfig } from './gameConfig.js';
+import { countOf, type PlayerState } from './state.js';
+
+type Context = DecideContext<PlayerState, GameConfig>;
+type PlayerDecision = Decision<PlayerEvent>;
+/** Which player of a trade a rejection is about; absent outside trades. */
+type Side = 'initiator' | 'counterparty';
+
+const nothing: Goods = { gold: 0, spiritStones: 0, items: [] };
+
+/** The player's rules: every outcome of every command, computed from the command, the state and the context alone. */
+export function decide(command: PlayerCommand, state: PlayerState, ctx: Context): PlayerDecision {
+  if (command.type !== 'CreatePlayer' && !state.exists) return reject('PLAYER_NOT_FOUND', `player ${ctx.entityId} does not exist`);
+  const { config } = ctx;
+  switch (command.type) {
+    case 'CreatePlayer':
+      return createPlayer(command, state, config);
+    case 'CreditPurchase':
+      return creditPurchase(command, state, config);
+    case 'GrantReward':
+      return grantReward(command, state, config);
+    case 'SpendCurrency':
+      return spendCurrency(command, state);
+    case 'AddExperience':
+      return accept(experienceEvents(state, command.amount, command.source, config));
+    case 'ConsumeEnergy':
+      return consumeEnergy(command, state);
+    case 'RestoreEnergy':
+      return restoreEnergy(command, state);
+    case 'GrantItem':
+      return grantItem(command, state, config);
+    case 'UseItem':
+      return useItem(command, state, config);
+    case 'Trade':
+      return trade(command, state, ctx);
+    default:
+      return unhandled(command);
+  }
+}
+
+function createPlayer(command: PlayerCommandOf<'CreatePlayer'>, state: PlayerState, config: GameConfig): PlayerDecision {
+  if (state.exists) return reject('PLAYER_EXISTS', `player ${state.name} already exists`);
+  const start = config.newPlayer;
+  return accept([
+    {
+      type: 'PlayerCreated',
+      name: command.name,
+      configVersion: config.version,
+      level: start.level,
+      realm: realmOfLevel(config, start.level).id,
+      experience: experienceToReach(config, start.level),
+      energy: start.energy,
+      maxEnergy: start.maxEnergy,
+      gold: start.gold,
+      spiritStones: start.spiritStones,
+      attributes: { ...start.attributes },
+    },
+  ]);
+}
+
+function creditPurchase(command: PlayerCommandOf<'CreditPurchase'>, state: PlayerState, config: GameConfig): PlayerDecision {
+  const sku = shopSku(config, command.sku);
+  if (!sku) return reject('UNKNOWN_SKU', `no shop item ${command.sku}`);
+  const overflow = overflowOf(state, nothing, { ...nothing, spiritStones: sku.spiritStones }, config);
+  if (overflow) return overflow;
+  return accept([
+    {
+      type: 'PurchaseCredited',
+      provider: command.provider,
+      orderId: command.orderId,
+      sku: command.sku,
+      spiritStones: sku.spiritStones,
+      price: { ...sku.price },
+    },
+  ]);
+}
+
+function grantReward(command: PlayerCommandOf<'GrantReward'>, state: PlayerState, config: GameConfig): PlayerDecision {
+  const reward = goodsOf(command);
+  const problem = unknownItemIn(reward.items, config) ?? overflowOf(state, nothing, reward, config);
+  if (problem) return problem;
+  const granted: PlayerEvent = { type: 'RewardGranted', taskId: command.taskId, ...reward };
+  if (command.experience === undefined) return accept([granted]);
+  return accept([granted, ...experienceEvents(state, command.experience, `task:${command.taskId}`, config)]);
+}
+
+function spendCurrency(command: PlayerCommandOf<'SpendCurrency'>, state: PlayerState): PlayerDecision {
+  const shortfall = shortfallOf(state, { ...nothing, [command.currency]: command.amount });
+  if (shortfall) return shortfall;
+  return accept([{ type: 'CurrencySpent', currency: command.currency, amount: command.amount, reason: command.reason }]);
+}
+
+function consumeEnergy(command: PlayerCommandOf<'ConsumeEnergy'>, state: PlayerState): PlayerDecision {
+  if (state.energy < command.amount)
+    return reject('INSUFFICIENT_ENERGY', `needs ${command.amount} energy, has ${state.energy}`);
+  return accept([{ type: 'EnergyConsumed', amount: command.amount, reason: command.reason }]);
+}
+
+/** Restoring is clamped to maxEnergy; restoring a full player is rejected (ENERGY_FULL) rather than recorded as 0. */
+function restoreEnergy(command: PlayerCommandOf<'RestoreEnergy'>, state: PlayerState): PlayerDecision {
+  const room = state.maxEnergy - state.energy;
+  if (room <= 0) return reject('ENERGY_FULL', `energy is already full (${state.maxEnergy})`);
+  return accept([{ type: 'EnergyRestored', amount: Math.min(command.amount, room), reason: command.reason }]);
+}
+
+function grantItem(command: PlayerCommandOf<'GrantItem'>, state: PlayerState, config: GameConfig): PlayerDecision {
+  const items = [{ itemId: command.itemId, quantity: command.quantity }];
+  const problem = unknownItemIn(items, config) ?? overflowOf(state, nothing, { ...nothing, items }, config);
+  if (problem) return problem;
+  return accept([{ type: 'ItemGranted', itemId: command.itemId, quantity: command.quantity, source: command.source }]);
+}
+
+function useItem(command: PlayerCommandOf<'UseItem'>, state: PlayerState, config: GameConfig): PlayerDecision {
+  const { itemId, quantity } = command;
+  const definition = itemDefinition(config, itemId);
+  if (!definition) return reject('UNKNOWN_ITEM', `no item ${itemId}`);
+  const effect = definition.effect;
+  if (!effect) return reject('ITEM_NOT_USABLE', `${itemId} cannot be used`);
+  const shortfall = shortfallOf(state, { ...nothing, items: [{ itemId, quantity }] });
+  if (shortfall) return shortfall;
+
+  const energy = Math.min((effect.restoresEnergy ?? 0) * quantity, state.maxEnergy - state.energy);
+  const experience = (effect.grantsExperience ?? 0) * quantity;
+  // An item whose only effect is energy would be wasted on a full player.
+  if (energy <= 0 && experience <= 0) return reject('ENERGY_FULL', `energy is already full (${state.maxEnergy})`);
+
+  const reason = `item:${itemId}`;
+  const events: PlayerEvent[] = [{ type: 'ItemUsed', itemId, quantity }];
+  if (energy > 0) events.push({ type: 'EnergyRestored', amount: energy, reason });
+  if (experience > 0) events.push(...experienceEvents(state, experience, reason, config));
+  return accept(events);
+}
+
+/** The initiator (this player) gives `give` and receives `receive`; both sides record the same trade. */
+function trade(command: PlayerCommandOf<'Trade'>, state: PlayerState, ctx: Context): PlayerDecision {
+  const { tradeId, counterpartyId } = command;
+  if (counterpartyId === ctx.entityId) return reject('SELF_TRADE', 'a player cannot trade with themself');
+  const counterparty = Object.hasOwn(ctx.related, counterpartyId) ? ctx.related[counterpartyId] : undefined;
+  if (!counterparty?.exists) return reject('COUNTERPARTY_NOT_FOUND', `player ${counterpartyId} does not exist`);
+
+  const gave = goodsOf(command.give);
+  const received = goodsOf(command.receive);
+  const problem =
+    unknownItemIn([...gave.items, ...received.items], ctx.config) ??
+    shortfallOf(state, gave, 'initiator') ??
+    shortfallOf(counterparty, received, 'counterparty') ??
+    overflowOf(state, gave, received, ctx.config, 'initiator') ??
+    overflowOf(counterparty, received, gave, ctx.config, 'counterparty');
+  if (problem) return problem;
+
+  return accept([{ type: 'TradeCompleted', tradeId, counterpartyId, role: 'initiator', gave, received }], {
+    [counterpartyId]: [
+      { type: 'TradeCompleted', tradeId, counterpartyId: ctx.entityId, role: 'counterparty', gave: received, received: gave },
+    ],
+  });
+}
+
+/**
+ * ExperienceGained, then one LevelledUp per threshold crossed, each followed by RealmAdvanced when its level opens a
+ * new realm. Every event carries the resulting values, computed here from the config.
+ */
+function experienceEvents(state: PlayerState, amount: number, source: string, config: GameConfig): PlayerEvent[] {
+  const events: PlayerEvent[] = [{ type: 'ExperienceGained', amount, source }];
+  const experience = state.experience + amount;
+  let { maxEnergy, realm } = state;
+  for (let level = state.level + 1; level <= config.maxLevel && experience >= experienceToReach(config, level); level++) {
+    maxEnergy += config.levelUp.maxEnergyGain;
+    events.push({ type: 'LevelledUp', level, attributeGains: { ...config.levelUp.attributeGains }, maxEnergy });
+    const reached = realmOfLevel(config, level).id;
+    if (reached !== realm) {
+      realm = reached;
+      maxEnergy += config.breakthrough.maxEnergyGain;
+      events.push({ type: 'RealmAdvanced', realm, attributeGains: { ...config.breakthrough.attributeGains }, maxEnergy });
+    }
+  }
+  return events;
+}
+
+function goodsOf(bundle: TradeBundle): Goods {
+  return { gold: bundle.gold ?? 0, spiritStones: bundle.spiritStones ?? 0, items: bundle.items ?? [] };
+}
+
+function unknownItemIn(items: readonly ItemQuantity[], config: GameConfig): PlayerDecision | undefined {
+  const unknown = items.find((item) => !itemDefinition(config, item.itemId));
+  return unknown && reject('UNKNOWN_ITEM', `no item ${unknown.itemId}`);
+}
+
+/** The first thing `holder` lacks to hand over `goods`, as a rejection naming the side in trades. */
+function shortfallOf(holder: PlayerState, goods: Goods, side?: Side): PlayerDecision | undefined {
+  const who = side ? `${side} ` : '';
+  for (const currency of ['gold', 'spiritStones'] as const) {
+    if (holder[currency] < goods[currency])
+      return reject('INSUFFICIENT_FUNDS', `${who}needs ${goods[currency]} ${currency}, has ${holder[currency]}`);
+  }
+  for (const { itemId, quantity } of goods.items) {
+    const held = countOf(holder.inventory, itemId);
+    if (held < quantity) return reject('INSUFFICIENT_ITEMS', `${who}needs ${quantity} ${itemId}, has ${held}`);
+  }
+  return undefined;
+}
+
+/** What would push `holder` past a wallet or stack limit after handing over `out` and taking in `incoming`. */
+function overflowOf(holder: PlayerState, out: Goods, incoming: Goods, config: GameConfig, side?: Side): PlayerDecision | undefined {
+  const who = side ? `${side} ` : '';
+  for (const currency of ['gold', 'spiritStones'] as const) {
+    const balance = holder[currency] - out[currency] + incoming[currency];
+    if (balance > config.limits.balance)
+      return reject('BALANCE_LIMIT_EXCEEDED', `${who}would hold ${balance} ${currency}, limit ${config.limits.balance}`);
+  }
+  for (const { itemId, quantity } of incoming.items) {
+    const given = out.items.find((item) => item.itemId === itemId)?.quantity ?? 0;
+    const count = countOf(holder.inventory, itemId) - given + quantity;
+    const stackLimit = itemDefinition(config, itemId)?.stackLimit ?? 0;
+    if (count > stackLimit)
+      return reject('STACK_LIMIT_EXCEEDED', `${who}would hold ${count} ${itemId}, stack limit ${stackLimit}`);
+  }
+  return undefined;
+}
+
+function unhandled(command: never): never {
+  throw new Error(`unhandled player command ${JSON.stringify(command)}`);
+}

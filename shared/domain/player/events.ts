@@ -1,0 +1,166 @@
+import type { Attributes, Currency, Price } from './gameConfig.js';
+
+// Events carry every value evolve applies, so replaying history never consults the (possibly newer) game config.
+
+export interface ItemQuantity {
+  readonly itemId: string;
+  readonly quantity: number;
+}
+
+/** One side's part of a trade, with absent parts spelled out as zero. */
+export interface Goods {
+  readonly gold: number;
+  readonly spiritStones: number;
+  readonly items: readonly ItemQuantity[];
+}
+
+export interface PlayerCreated {
+  readonly type: 'PlayerCreated';
+  readonly name: string;
+  readonly configVersion: number;
+  readonly level: number;
+  readonly realm: string;
+  readonly experience: number;
+  readonly energy: number;
+  readonly maxEnergy: number;
+  readonly gold: number;
+  readonly spiritStones: number;
+  readonly attributes: Attributes;
+}
+
+export interface PurchaseCredited {
+  readonly type: 'PurchaseCredited';
+  readonly provider: string;
+  readonly orderId: string;
+  readonly sku: string;
+  readonly spiritStones: number;
+  readonly price: Price;
+}
+
+/** The task's currencies and items; its experience follows as ExperienceGained with source `task:<taskId>`. */
+export interface RewardGranted {
+  readonly type: 'RewardGranted';
+  readonly taskId: string;
+  readonly gold: number;
+  readonly spiritStones: number;
+  readonly items: readonly ItemQuantity[];
+}
+
+export interface CurrencySpent {
+  readonly type: 'CurrencySpent';
+  readonly currency: Currency;
+  readonly amount: number;
+  readonly reason: string;
+}
+
+export interface ExperienceGained {
+  readonly type: 'ExperienceGained';
+  readonly amount: number;
+  readonly source: string;
+}
+
+export interface LevelledUp {
+  readonly type: 'LevelledUp';
+  readonly level: number;
+  readonly attributeGains: Attributes;
+  readonly maxEnergy: number;
+}
+
+/** Breakthrough into a new realm, with its bonus on top of the level-up that opened it. */
+export interface RealmAdvanced {
+  readonly type: 'RealmAdvanced';
+  readonly realm: string;
+  readonly attributeGains: Attributes;
+  readonly maxEnergy: number;
+}
+
+export interface EnergyConsumed {
+  readonly type: 'EnergyConsumed';
+  readonly amount: number;
+  readonly reason: string;
+}
+
+/** `amount` is what was actually restored after clamping to maxEnergy. */
+export interface EnergyRestored {
+  readonly type: 'EnergyRestored';
+  readonly amount: number;
+  readonly reason: string;
+}
+
+export interface ItemGranted {
+  readonly type: 'ItemGranted';
+  readonly itemId: string;
+  readonly quantity: number;
+  readonly source: string;
+}
+
+/** Removes the items; their effects follow as EnergyRestored / ExperienceGained with reason `item:<itemId>`. */
+export interface ItemUsed {
+  readonly type: 'ItemUsed';
+  readonly itemId: string;
+  readonly quantity: number;
+}
+
+/** Recorded on both players, each from its own side: `gave` left this player, `received` came in. */
+export interface TradeCompleted {
+  readonly type: 'TradeCompleted';
+  readonly tradeId: string;
+  readonly counterpartyId: string;
+  readonly role: 'initiator' | 'counterparty';
+  readonly gave: Goods;
+  readonly received: Goods;
+}
+
+export type PlayerEvent =
+  | PlayerCreated
+  | PurchaseCredited
+  | RewardGranted
+  | CurrencySpent
+  | ExperienceGained
+  | LevelledUp
+  | RealmAdvanced
+  | EnergyConsumed
+  | EnergyRestored
+  | ItemGranted
+  | ItemUsed
+  | TradeCompleted;
+
+export type PlayerEventType = PlayerEvent['type'];
+
+/**
+ * How one event moves a player's currencies, for audits: new money enters only as `credit`, leaves only as `spend`,
+ * and `trade` deltas of both sides of a trade cancel out. Summing every event's deltas gives the balances.
+ */
+export interface CurrencyFlow {
+  readonly category: 'credit' | 'spend' | 'trade' | 'none';
+  readonly gold: number;
+  readonly spiritStones: number;
+}
+
+export function currencyFlow(event: PlayerEvent): CurrencyFlow {
+  switch (event.type) {
+    case 'PlayerCreated':
+    case 'RewardGranted':
+      return { category: 'credit', gold: event.gold, spiritStones: event.spiritStones };
+    case 'PurchaseCredited':
+      return { category: 'credit', gold: 0, spiritStones: event.spiritStones };
+    case 'CurrencySpent':
+      return event.currency === 'gold'
+        ? { category: 'spend', gold: -event.amount, spiritStones: 0 }
+        : { category: 'spend', gold: 0, spiritStones: -event.amount };
+    case 'TradeCompleted':
+      return {
+        category: 'trade',
+        gold: event.received.gold - event.gave.gold,
+        spiritStones: event.received.spiritStones - event.gave.spiritStones,
+      };
+    case 'ExperienceGained':
+    case 'LevelledUp':
+    case 'RealmAdvanced':
+    case 'EnergyConsumed':
+    case 'EnergyRestored':
+    case 'ItemGranted':
+    case 'ItemUsed':
+      return { category: 'none', gold: 0, spiritStones: 0 };
+  }
+}

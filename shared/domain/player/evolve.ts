@@ -1,0 +1,98 @@
+import type { Attributes } from './gameConfig.js';
+import type { Goods, ItemQuantity, PlayerEvent } from './events.js';
+import { countOf, type PlayerState } from './state.js';
+
+/** Folds one event into the state. Reads nothing but the event: no config, so history never changes meaning. */
+export function evolve(state: PlayerState, event: PlayerEvent): PlayerState {
+  switch (event.type) {
+    case 'PlayerCreated':
+      return {
+        exists: true,
+        name: event.name,
+        configVersion: event.configVersion,
+        level: event.level,
+        realm: event.realm,
+        experience: event.experience,
+        energy: event.energy,
+        maxEnergy: event.maxEnergy,
+        gold: event.gold,
+        spiritStones: event.spiritStones,
+        attributes: { ...event.attributes },
+        inventory: {},
+      };
+    case 'PurchaseCredited':
+      return { ...state, spiritStones: state.spiritStones + event.spiritStones };
+    case 'RewardGranted':
+      return {
+        ...state,
+        gold: state.gold + event.gold,
+        spiritStones: state.spiritStones + event.spiritStones,
+        inventory: withItems(state.inventory, event.items, +1),
+      };
+    case 'CurrencySpent':
+      return { ...state, [event.currency]: state[event.currency] - event.amount };
+    case 'ExperienceGained':
+      return { ...state, experience: state.experience + event.amount };
+    case 'LevelledUp':
+      return {
+        ...state,
+        level: event.level,
+        maxEnergy: event.maxEnergy,
+        attributes: addAttributes(state.attributes, event.attributeGains),
+      };
+    case 'RealmAdvanced':
+      return {
+        ...state,
+        realm: event.realm,
+        maxEnergy: event.maxEnergy,
+        attributes: addAttributes(state.attributes, event.attributeGains),
+      };
+    case 'EnergyConsumed':
+      return { ...state, energy: state.energy - event.amount };
+    case 'EnergyRestored':
+      return { ...state, energy: state.energy + event.amount };
+    case 'ItemGranted':
+      return { ...state, inventory: withItems(state.inventory, [event], +1) };
+    case 'ItemUsed':
+      return { ...state, inventory: withItems(state.inventory, [event], -1) };
+    case 'TradeCompleted':
+      return receive(give(state, event.gave), event.received);
+  }
+}
+
+function give(state: PlayerState, goods: Goods): PlayerState {
+  return {
+    ...state,
+    gold: state.gold - goods.gold,
+    spiritStones: state.spiritStones - goods.spiritStones,
+    inventory: withItems(state.inventory, goods.items, -1),
+  };
+}
+
+function receive(state: PlayerState, goods: Goods): PlayerState {
+  return {
+    ...state,
+    gold: state.gold + goods.gold,
+    spiritStones: state.spiritStones + goods.spiritStones,
+    inventory: withItems(state.inventory, goods.items, +1),
+  };
+}
+
+function withItems(inventory: PlayerState['inventory'], items: readonly ItemQuantity[], sign: 1 | -1): PlayerState['inventory'] {
+  const next: Record<string, number> = { ...inventory };
+  for (const { itemId, quantity } of items) {
+    const count = countOf(next, itemId) + sign * quantity;
+    if (count === 0) delete next[itemId];
+    else next[itemId] = count;
+  }
+  return next;
+}
+
+function addAttributes(attributes: Attributes, gains: Attributes): Attributes {
+  return {
+    strength: attributes.strength + gains.strength,
+    agility: attributes.agility + gains.agility,
+    intelligence: attributes.intelligence + gains.intelligence,
+    constitution: attributes.constitution + gains.constitution,
+  };
+}

@@ -1,0 +1,147 @@
+/**
+ * The reference game's rules as data: level curve, realms, growth, items and the real-money shop.
+ * `decide` reads it through its context; `evolve` never does, because events carry every value they apply.
+ */
+
+export const attributeNames = ['strength', 'agility', 'intelligence', 'constitution'] as const;
+export type AttributeName = (typeof attributeNames)[number];
+export type Attributes = Readonly<Record<AttributeName, number>>;
+
+export type Currency = 'gold' | 'spiritStones';
+
+export interface Realm {
+  readonly id: string;
+  readonly name: string;
+  readonly firstLevel: number;
+}
+
+/** What using one unit of an item does; an item with no effect cannot be used. */
+export interface ItemEffect {
+  readonly restoresEnergy?: number;
+  readonly grantsExperience?: number;
+}
+
+export interface ItemDefinition {
+  readonly name: string;
+  readonly kind: 'consumable' | 'weapon' | 'material';
+  readonly stackLimit: number;
+  readonly effect?: ItemEffect;
+}
+
+export interface Price {
+  /** Minor units (cents), so prices never pass through floating point. */
+  readonly amount: number;
+  readonly currency: string;
+}
+
+export interface ShopSku {
+  readonly spiritStones: number;
+  readonly price: Price;
+}
+
+export interface Growth {
+  readonly attributeGains: Attributes;
+  readonly maxEnergyGain: number;
+}
+
+export interface GameConfig {
+  readonly version: number;
+  readonly maxLevel: number;
+  /** Cumulative experience needed to reach each level: index 0 is level 1. */
+  readonly experienceThresholds: readonly number[];
+  readonly realms: readonly Realm[];
+  readonly newPlayer: {
+    readonly level: number;
+    readonly energy: number;
+    readonly maxEnergy: number;
+    readonly gold: number;
+    readonly spiritStones: number;
+    readonly attributes: Attributes;
+  };
+  readonly levelUp: Growth;
+  /** Bonus on top of the level-up when a level opens a new realm. */
+  readonly breakthrough: Growth;
+  readonly items: Readonly<Record<string, ItemDefinition>>;
+  readonly shop: Readonly<Record<string, ShopSku>>;
+  readonly limits: typeof maxAmount;
+}
+
+/** Bounds on what one command may carry and what one wallet may hold; schemas and decide share them. */
+export const maxAmount = Object.freeze({
+  currency: 1_000_000_000,
+  experience: 10_000_000,
+  quantity: 10_000,
+  energy: 10_000,
+  /** Largest balance of one currency, far below 2^53 so sums stay exact. */
+  balance: 1_000_000_000_000,
+});
+
+const maxLevel = 50;
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const nested of Object.values(value)) deepFreeze(nested);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+const eachAttribute = (n: number): Attributes => ({ strength: n, agility: n, intelligence: n, constitution: n });
+
+export const gameConfig: GameConfig = deepFreeze({
+  version: 1,
+  maxLevel,
+  // 100·(L-1)²: level 2 at 100, level 11 at 10 000, level 50 at 240 100.
+  experienceThresholds: Array.from({ length: maxLevel }, (_, i) => 100 * i * i),
+  realms: [
+    { id: 'qi-refining', name: '练气期', firstLevel: 1 },
+    { id: 'foundation-establishment', name: '筑基期', firstLevel: 11 },
+    { id: 'golden-core', name: '金丹期', firstLevel: 21 },
+    { id: 'nascent-soul', name: '元婴期', firstLevel: 31 },
+    { id: 'spirit-severing', name: '化神期', firstLevel: 41 },
+  ],
+  newPlayer: { level: 1, energy: 100, maxEnergy: 100, gold: 1000, spiritStones: 0, attributes: eachAttribute(10) },
+  levelUp: { attributeGains: eachAttribute(2), maxEnergyGain: 5 },
+  breakthrough: { attributeGains: eachAttribute(5), maxEnergyGain: 20 },
+  items: {
+    'spirit-herb': { name: '灵草', kind: 'consumable', stackLimit: 99, effect: { restoresEnergy: 20 } },
+    'energy-elixir': { name: '回元丹', kind: 'consumable', stackLimit: 99, effect: { restoresEnergy: 50 } },
+    'qi-pill': { name: '聚气丹', kind: 'consumable', stackLimit: 99, effect: { grantsExperience: 150 } },
+    'greater-qi-pill': { name: '大聚气丹', kind: 'consumable', stackLimit: 99, effect: { grantsExperience: 1000 } },
+    'iron-sword': { name: '铁剑', kind: 'weapon', stackLimit: 5 },
+    'spirit-ore': { name: '灵矿', kind: 'material', stackLimit: 999 },
+  },
+  shop: {
+    'stones-100': { spiritStones: 100, price: { amount: 99, currency: 'USD' } },
+    'stones-550': { spiritStones: 550, price: { amount: 499, currency: 'USD' } },
+    'stones-1200': { spiritStones: 1200, price: { amount: 999, currency: 'USD' } },
+  },
+  limits: maxAmount,
+});
+
+/** Catalog lookups go through own properties only, so an id like `constructor` is simply unknown. */
+export function itemDefinition(config: GameConfig, itemId: string): ItemDefinition | undefined {
+  return Object.hasOwn(config.items, itemId) ? config.items[itemId] : undefined;
+}
+
+export function shopSku(config: GameConfig, sku: string): ShopSku | undefined {
+  return Object.hasOwn(config.shop, sku) ? config.shop[sku] : undefined;
+}
+
+/** Cumulative experience to reach `level`; beyond the last level there is nothing to reach. */
+export function experienceToReach(config: GameConfig, level: number): number {
+  return config.experienceThresholds[level - 1] ?? Number.POSITIVE_INFINITY;
+}
+
+/** The highest level whose threshold `experience` has met. */
+export function levelForExperience(config: GameConfig, experience: number): number {
+  let level = 1;
+  while (level < config.maxLevel && experience >= experienceToReach(config, level + 1)) level++;
+  return level;
+}
+
+export function realmOfLevel(config: GameConfig, level: number): Realm {
+  const realm = config.realms.findLast((r) => r.firstLevel <= level) ?? config.realms[0];
+  if (!realm) throw new Error('game config has no realms');
+  return realm;
+}

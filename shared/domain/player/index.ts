@@ -1,0 +1,90 @@
+import { defineEntityType, type Claim } from '../../engine/entityType.js';
+import { normalizePlayerName, playerCommandSchema, type PlayerCommand } from './commands.js';
+import { decide } from './decide.js';
+import type { PlayerEvent } from './events.js';
+import { evolve } from './evolve.js';
+import { gameConfig, type GameConfig } from './gameConfig.js';
+import { initialPlayerState, type PlayerState } from './state.js';
+
+/**
+ * The unique facts a player command takes: a name forever, a payment order forever (a provider may redeliver a
+ * webhook years later), a task's reward and a trade for long enough to outlive any retry.
+ */
+export function claims(command: PlayerCommand, playerId: string): readonly Claim[] {
+  switch (command.type) {
+    case 'CreatePlayer':
+      return [
+        {
+          key: `NAME#${normalizePlayerName(command.name)}`,
+          kind: 'NAME',
+          conflict: { code: 'NAME_TAKEN', message: `the name ${command.name} is taken` },
+        },
+      ];
+    case 'CreditPurchase':
+      return [
+        {
+          key: `PAY#${command.provider}#${command.orderId}`,
+          kind: 'PAY',
+          conflict: { code: 'ORDER_ALREADY_CREDITED', message: `${command.provider} order ${command.orderId} was already credited` },
+        },
+      ];
+    case 'GrantReward':
+      return [
+        {
+          key: `TASK#${command.taskId}#${playerId}`,
+          kind: 'TASK',
+          retentionDays: 400,
+          conflict: { code: 'REWARD_ALREADY_GRANTED', message: `the reward of task ${command.taskId} was already granted` },
+        },
+      ];
+    case 'Trade':
+      return [
+        {
+          key: `TRADE#${command.tradeId}`,
+          kind: 'TRADE',
+          retentionDays: 400,
+          conflict: { code: 'TRADE_ALREADY_SETTLED', message: `trade ${command.tradeId} was already settled` },
+        },
+      ];
+    case 'SpendCurrency':
+    case 'AddExperience':
+    case 'ConsumeEnergy':
+    case 'RestoreEnergy':
+    case 'GrantItem':
+    case 'UseItem':
+      return [];
+  }
+}
+
+export const player = defineEntityType<PlayerState, PlayerCommand, PlayerEvent, GameConfig>({
+  name: 'player',
+  keyPrefix: 'P',
+  idPattern: /^[A-Za-z0-9_-]{1,64}$/,
+  commandSchema: playerCommandSchema,
+  config: gameConfig,
+  initialState: initialPlayerState,
+  decide,
+  evolve,
+  related: (command) => (command.type === 'Trade' ? [command.counterpartyId] : []),
+  claims,
+});
+
+export { decide } from './decide.js';
+export { evolve } from './evolve.js';
+export { initialPlayerState, countOf, type PlayerState } from './state.js';
+export { normalizePlayerName, playerCommandSchema, type PlayerCommand, type PlayerCommandType, type PlayerCommandOf } from './commands.js';
+export { currencyFlow, type CurrencyFlow, type PlayerEvent, type PlayerEventType, type Goods, type ItemQuantity } from './events.js';
+export {
+  gameConfig,
+  maxAmount,
+  levelForExperience,
+  realmOfLevel,
+  experienceToReach,
+  itemDefinition,
+  type GameConfig,
+  type Attributes,
+  type AttributeName,
+  type Currency,
+  type ItemDefinition,
+  type Realm,
+} from './gameConfig.js';

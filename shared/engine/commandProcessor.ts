@@ -1,0 +1,199 @@
+import type { SQSBatchItemFailure, SQSRecord } from 'aws-lambda';
+import { CommandEnvelope, messageGroupIdFor, payloadHashOf } from './envelope.js';
+import { keysToLoad, planCommit, type CommandUnit, type Outcome } from './plan.js';
+import type { EntityRegistry } from './registry.js';
+import { CommitConflict, MAX_TRANSACTION_ITEMS, sleep, type EventStore } from '../persistence/eventStore.js';
+import type { DeadLetters } from '../messaging/deadLetters.js';
+
+export type OutcomeKind = Outcome['kind'] | 'malformed' | 'failed';
+export type OutcomeCounts = Record<OutcomeKind, number>;
+
+export interface BatchReport {
+  readonly batchItemFailures: SQSBatchItemFailure[];
+  readonly counts: OutcomeCounts;
+  /** Enqueue-to-decision latency of each applied or rejected command, in ms (from SQS SentTimestamp). */
+  readonly latenciesMs: number[];
+}
+
+export interface ProcessorLog {
+  info(message: string, extra: Record<string, unknown>): void;
+  warn(message: string, extra: Record<string, unknown>): void;
+  error(message: string, extra: Record<string, unknown>): void;
+}
+
+export interface CommandProcessorOptions {
+  readonly store: EventStore;
+  readonly registry: EntityRegistry;
+  readonly log: ProcessorLog;
+  /** Without it, malformed messages are reported as failures and reach the DLQ through the redrive policy. */
+  readonly deadLetters?: DeadLetters;
+  readonly commandRecordDays: number;
+  readonly maxCommitAttempts: number;
+  readonly clock?: () => Date;
+}
+
+type Parsed = { ok: true; unit: CommandUnit; group: string } | { ok: false; reason: string };
+
+/**
+ * Applies a batch of SQS FIFO messages exactly once and in order per group. It tries the cheapest commit
+ * that keeps the guarantees first and falls back step by step:
+ *   1. the whole batch in ONE transaction (group commit);
+ *   2. on a lost race, each message group in its own transaction, groups in parallel, with bounded
+ *      optimistic retry (reload, decide again);
+ *   3. if a group still fails, its messages one at a time, in order: the first that fails and every later
+ *      message of its group are reported in `batchItemFailures`, and SQS redelivers them.
+ */
+export class CommandProcessor {
+  private readonly clock: () => Date;
+
+  constructor(private readonly options: CommandProcessorOptions) {
+    this.clock = options.clock ?? (() => new Date());
+  }
+
+  async processBatch(records: readonly SQSRecord[]): Promise<BatchReport> {
+    const counts: OutcomeCounts = { applied: 0, rejected: 0, duplicate: 0, reused: 0, malformed: 0, failed: 0 };
+    const latenciesMs: number[] = [];
+    const failures = new Set<string>();
+    const groups = new Map<string, CommandUnit[]>();
+    const sentAt = new Map(records.map((r) => [r.messageId, Number(r.attributes.SentTimestamp)]));
+
+    for (const record of records) {
+      const parsed = this.parse(record);
+      if (parsed.ok) {
+        const group = groups.get(parsed.group) ?? [];
+        group.push(parsed.unit);
+        groups.set(parsed.group, group);
+        continue;
+      }
+      // A group that already has a failure keeps failing from there on, so its order holds.
+      counts.malformed++;
+      this.options.log.error('malformed command message', { messageId: record.messageId, reason: parsed.reason });
+      if (!this.options.deadLetters) {
+        failures.add(record.messageId);
+        continue;
+      }
+      try {
+        await this.options.deadLetters.forward(record, parsed.reason);
+      } catch (error) {
+        this.options.log.error('could not forward to the dead-letter queue', { messageId: record.messageId, error: String(error) });
+        failures.add(record.messageId);
+      }
+    }
+
+    const settle = (units: readonly CommandUnit[], outcomes: readonly Outcome[]): void => {
+      outcomes.forEach((o, i) => {
+        counts[o.kind]++;
+        const sent = sentAt.get(units[i]!.messageId);
+        if ((o.kind === 'applied' || o.kind === 'rejected') && sent) latenciesMs.push(Date.now() - sent);
+      });
+    };
+    const fail = (units: readonly CommandUnit[]): void => {
+      for (const u of units) failures.add(u.messageId);
+      counts.failed += units.length;
+    };
+
+    let pending = [...groups.values()];
+    // A group that follows one of its own malformed messages must not overtake it (only without a DLQ).
+    pending = pending.map((units) => cutAtFirstFailure(units, records, failures, fail));
+
+    if (pending.length > 1) {
+      const all = pending.flat();
+      try {
+        settle(all, await this.commitOnce(all));
+        pending = [];
+      } catch (error) {
+        if (!(error instanceof CommitConflict || error instanceof TooLarge)) this.options.log.warn('group commit failed; committing per group', { error: String(error) });
+      }
+    }
+
+    await Promise.all(
+      pending.map(async (units) => {
+        if (units.length > 1) {
+          try {
+            settle(units, await this.commitWithRetry(units));
+            return;
+          } catch (error) {
+            this.options.log.warn('group commit of one message group failed; committing one by one', { error: String(error) });
+          }
+        }
+        for (let i = 0; i < units.length; i++) {
+          try {
+            settle([units[i]!], await this.commitWithRetry([units[i]!]));
+          } catch (error) {
+            this.options.log.error('command failed; it and the rest of its group go back to the queue', {
+              messageId: units[i]!.messageId,
+              commandId: units[i]!.envelope.commandId,
+              error: String(error),
+            });
+            fail(units.slice(i));
+            return;
+          }
+        }
+      }),
+    );
+
+    return { batchItemFailures: records.filter((r) => failures.has(r.messageId)).map((r) => ({ itemIdentifier: r.messageId })), counts, latenciesMs };
+  }
+
+  private parse(record: SQSRecord): Parsed {
+    let body: unknown;
+    try {
+      body = JSON.parse(record.body);
+    } catch {
+      return { ok: false, reason: 'body is not JSON' };
+    }
+    const envelope = CommandEnvelope.safeParse(body);
+    if (!envelope.success) return { ok: false, reason: `not a command envelope: ${envelope.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`.slice(0, 1000) };
+    const env = envelope.data;
+    const type = this.options.registry.get(env.entityType);
+    if (!type) return { ok: false, reason: `unknown entity type ${env.entityType}` };
+    if (!type.idPattern.test(env.entityId)) return { ok: false, reason: `${env.entityType} id does not match ${type.idPattern}` };
+    const group = messageGroupIdFor(env.entityType, env.entityId);
+    const sentGroup = record.attributes.MessageGroupId;
+    if (sentGroup !== undefined && sentGroup !== group) return { ok: false, reason: `message group ${sentGroup} is not the group of ${env.entityType} ${env.entityId}` };
+    return { ok: true, group, unit: { messageId: record.messageId, envelope: env, type, payloadHash: payloadHashOf(env) } };
+  }
+
+  private async commitWithRetry(units: readonly CommandUnit[]): Promise<Outcome[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.commitOnce(units);
+      } catch (error) {
+        if (!(error instanceof CommitConflict) || attempt >= this.options.maxCommitAttempts) throw error;
+        await sleep(Math.min(500, 10 * 2 ** attempt) * (0.5 + Math.random()));
+      }
+    }
+  }
+
+  /** Load, decide, commit: one consistent read round and one transaction. */
+  private async commitOnce(units: readonly CommandUnit[]): Promise<Outcome[]> {
+    const loaded = await this.options.store.getMany(keysToLoad(units));
+    const plan = planCommit(units, loaded, { tableName: this.options.store.tableName, now: this.clock(), commandRecordDays: this.options.commandRecordDays });
+    if (plan.items.length > MAX_TRANSACTION_ITEMS) throw new TooLarge(plan.items.length);
+    await this.options.store.commit(plan.items);
+    return plan.outcomes;
+  }
+}
+
+class TooLarge extends Error {
+  constructor(items: number) {
+    super(`${items} items do not fit in one transaction`);
+  }
+}
+
+function cutAtFirstFailure(
+  units: CommandUnit[],
+  records: readonly SQSRecord[],
+  failures: Set<string>,
+  fail: (units: readonly CommandUnit[]) => void,
+): CommandUnit[] {
+  if (failures.size === 0 || units.length === 0) return units;
+  const position = new Map(records.map((r, i) => [r.messageId, i]));
+  const group = records.find((r) => r.messageId === units[0]!.messageId)?.attributes.MessageGroupId;
+  const firstFailed = records.findIndex((r) => failures.has(r.messageId) && r.attributes.MessageGroupId === group);
+  if (firstFailed < 0) return units;
+  const cut = units.findIndex((u) => position.get(u.messageId)! > firstFailed);
+  if (cut < 0) return units;
+  fail(units.slice(cut));
+  return units.slice(0, cut);
+}

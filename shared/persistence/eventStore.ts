@@ -1,0 +1,141 @@
+import { BatchGetCommand, GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  COMMAND_SK,
+  EVENT_SK_PREFIX,
+  commandPk,
+  type CommandRecord,
+  type EventItem,
+  type Key,
+} from './tableLayout.js';
+
+export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+/** DynamoDB's limit of items in one TransactWriteItems. */
+export const MAX_TRANSACTION_ITEMS = 100;
+const MAX_BATCH_GET_KEYS = 100;
+
+/** A commit lost an optimistic-concurrency race (a version moved, a claim was taken): reload and decide again. */
+export class CommitConflict extends Error {
+  constructor(readonly reasons: readonly (string | undefined)[]) {
+    super(`transaction cancelled: ${reasons.map((r) => r ?? 'None').join(',')}`);
+    this.name = 'CommitConflict';
+  }
+}
+
+/** Write traffic of this process, as DynamoDB reports it: what the benchmark divides by commands. */
+export interface WriteUsage {
+  writeRequests: number;
+  transactItems: number;
+  consumedWriteCapacity: number;
+}
+
+export class EventStore {
+  readonly usage: WriteUsage = { writeRequests: 0, transactItems: 0, consumedWriteCapacity: 0 };
+
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    readonly tableName: string,
+  ) {}
+
+  /** Strongly consistent read of many items at once; the result is keyed by `pk|sk`. */
+  async getMany(keys: readonly Key[]): Promise<Map<string, Record<string, unknown>>> {
+    const found = new Map<string, Record<string, unknown>>();
+    const unique = [...new Map(keys.map((k) => [keyString(k), { pk: k.pk, sk: k.sk }])).values()];
+    for (let i = 0; i < unique.length; i += MAX_BATCH_GET_KEYS) {
+      let pending: Key[] = unique.slice(i, i + MAX_BATCH_GET_KEYS);
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt > 0) await sleep(Math.min(1000, 20 * 2 ** attempt) * Math.random());
+        const out = await this.db.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }),
+        );
+        for (const item of out.Responses?.[this.tableName] ?? []) found.set(keyString(item as Key), item);
+        pending = (out.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Key[];
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Commits all items or none. A cancellation caused by a condition or a concurrent transaction is a
+   * `CommitConflict`; anything else (validation, throttling after the SDK's retries) is thrown as is.
+   */
+  async commit(items: readonly TransactItem[], clientRequestToken?: string): Promise<void> {
+    if (items.length === 0) return;
+    if (items.length > MAX_TRANSACTION_ITEMS) throw new Error(`a transaction holds at most ${MAX_TRANSACTION_ITEMS} items, got ${items.length}`);
+    try {
+      const out = await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [...items],
+          ReturnConsumedCapacity: 'TOTAL',
+          ...(clientRequestToken ? { ClientRequestToken: clientRequestToken } : {}),
+        }),
+      );
+      this.usage.consumedWriteCapacity += (out.ConsumedCapacity ?? []).reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
+    } catch (error) {
+      if (error instanceof TransactionCanceledException) {
+        const codes = (error.CancellationReasons ?? []).map((r) => r.Code);
+        if (codes.length === 0 || codes.some((c) => c === 'ConditionalCheckFailed' || c === 'TransactionConflict')) {
+          throw new CommitConflict(codes);
+        }
+      }
+      throw error;
+    } finally {
+      this.usage.writeRequests += 1;
+      this.usage.transactItems += items.length;
+    }
+  }
+
+  async commandRecord(commandId: string): Promise<CommandRecord | undefined> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: commandPk(commandId), sk: COMMAND_SK }, ConsistentRead: true }),
+    );
+    return out.Item as CommandRecord | undefined;
+  }
+
+  async item<T>(key: Key): Promise<T | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk: key.pk, sk: key.sk }, ConsistentRead: true }));
+    return out.Item as T | undefined;
+  }
+
+  /** Event items of one entity after `afterVersion`, oldest first, with a cursor when more remain. */
+  async events<E>(pk: string, afterVersion = 0, limit = 100): Promise<{ items: EventItem<E>[]; nextAfterVersion: number | undefined }> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: {
+          ':pk': pk,
+          ':from': `${EVENT_SK_PREFIX}${String(afterVersion + 1).padStart(10, '0')}`,
+          ':to': `${EVENT_SK_PREFIX}9999999999`,
+        },
+        ConsistentRead: true,
+        Limit: limit,
+      }),
+    );
+    const items = (out.Items ?? []) as EventItem<E>[];
+    const last = items.at(-1);
+    return { items, nextAfterVersion: out.LastEvaluatedKey && last ? last.version : undefined };
+  }
+
+  /** Every event item of one entity, oldest first. */
+  async allEvents<E>(pk: string): Promise<EventItem<E>[]> {
+    const all: EventItem<E>[] = [];
+    let after: number | undefined = 0;
+    while (after !== undefined) {
+      const page: { items: EventItem<E>[]; nextAfterVersion: number | undefined } = await this.events<E>(pk, after, 500);
+      all.push(...page.items);
+      after = page.nextAfterVersion;
+    }
+    return all;
+  }
+}
+
+export function keyString(k: Key): string {
+  return `${k.pk}|${k.sk}`;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -35,7 +35,6 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
   const { sqs, queueUrl, handler } = options;
   let running = true;
   let busy = 0;
-  const abort = new AbortController();
 
   const worker = async (): Promise<void> => {
     while (running) {
@@ -49,11 +48,9 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
             MessageSystemAttributeNames: ['All'],
             MessageAttributeNames: ['All'],
           }),
-          { abortSignal: abort.signal },
         );
         messages = out.Messages ?? [];
       } catch (error) {
-        if (!running) return;
         options.onError?.(error);
         await new Promise((r) => setTimeout(r, 200));
         continue;
@@ -86,9 +83,9 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
   const workers = Array.from({ length: options.concurrency ?? 4 }, () => worker());
   return {
     busy: () => busy,
+    /** Stops polling; a receive under way still completes and its batch is handled, so no message is stranded in flight. */
     async stop() {
       running = false;
-      abort.abort();
       await Promise.allSettled(workers);
     },
   };

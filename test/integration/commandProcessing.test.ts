@@ -8,6 +8,8 @@ import { commandPk, entityPk, reusedCommandSk, STATE_SK, type StateItem } from '
 import { payloadHashOf } from '../../shared/engine/envelope.js';
 import { evolve, initialPlayerState, type PlayerEvent, type PlayerState } from '../../shared/domain/player/index.js';
 import { provisionTestStack } from '../support/stack.js';
+import { injectFaults, writesCommand } from '../support/faults.js';
+import { dynamoDbClient } from '../../shared/clients.js';
 import { playerCommand, sqsEvent, sqsRecord } from '../support/pipeline.js';
 
 let stack: ProvisionedResources;
@@ -102,4 +104,78 @@ describe('command processing', () => {
     expect((await stateOf('name-a'))?.state.spiritStones).toBe(100);
     expect(await store.commandRecord(pay2.commandId)).toMatchObject({ status: 'rejected', code: 'ORDER_ALREADY_CREDITED' });
   });
+
+  it('reports a failed message and every later message of its group, while other groups and earlier messages commit', async () => {
+    for (const id of ['bf-a', 'bf-b']) await handle([sqsRecord(playerCommand(id, { type: 'CreatePlayer', name: `Batch ${id}` }))]);
+    const a1 = playerCommand('bf-a', { type: 'AddExperience', amount: 1, source: 'a1' });
+    const a2 = playerCommand('bf-a', { type: 'AddExperience', amount: 2, source: 'a2' });
+    const a3 = playerCommand('bf-a', { type: 'AddExperience', amount: 3, source: 'a3' });
+    const b1 = playerCommand('bf-b', { type: 'AddExperience', amount: 10, source: 'b1' });
+    const b2 = playerCommand('bf-b', { type: 'AddExperience', amount: 20, source: 'b2' });
+    const db = injectFaults(dynamoDbClient(stack.config), ({ commandName, input }) =>
+      commandName.startsWith('TransactWrite') && writesCommand(input, a2.commandId) ? new Error('injected: a2 cannot be written') : undefined,
+    );
+    const handler = createCommandProcessorHandler(stack.config, { db });
+    // Interleaved, as Lambda may deliver several messages of a group in one FIFO batch.
+    const records = [a1, b1, a2, b2, a3].map((e) => sqsRecord(e));
+    const out = await handler(sqsEvent(records), lambdaContext('command-processor'));
+    const failed = out.batchItemFailures.map((f) => f.itemIdentifier);
+    expect(failed).toEqual([records[2]!.messageId, records[4]!.messageId]);
+    expect((await stateOf('bf-a'))?.state.experience).toBe(1);
+    expect((await stateOf('bf-b'))?.state.experience).toBe(30);
+    // Redelivered without the fault, the rest applies in order.
+    expect(await handle([records[2]!, records[4]!])).toEqual([]);
+    const sources = (await foldEvents('bf-a')).filter((e) => e.type === 'ExperienceGained').map((e) => (e as { source: string }).source);
+    expect(sources).toEqual(['a1', 'a2', 'a3']);
+  });
+
+  it('commits a batch of ten players in one transaction (group commit)', async () => {
+    const ids = Array.from({ length: 10 }, (_, i) => `gc-${i}`);
+    let transactions = 0;
+    const db = injectFaults(dynamoDbClient(stack.config), ({ commandName }) => {
+      if (commandName.startsWith('TransactWrite')) transactions++;
+      return undefined;
+    });
+    const handler = createCommandProcessorHandler(stack.config, { db });
+    const out = await handler(sqsEvent(ids.map((id) => sqsRecord(playerCommand(id, { type: 'CreatePlayer', name: `Group ${id}` })))), lambdaContext('command-processor'));
+    expect(out.batchItemFailures).toEqual([]);
+    expect(transactions).toBe(1);
+    for (const id of ids) expect((await stateOf(id))?.version).toBe(1);
+  });
+
+  it('settles a trade and the counterparty\'s own commands of the same batch consistently', async () => {
+    for (const id of ['tb-a', 'tb-b']) await handle([sqsRecord(playerCommand(id, { type: 'CreatePlayer', name: `Trader ${id}` }))]);
+    const records = [
+      sqsRecord(playerCommand('tb-b', { type: 'SpendCurrency', currency: 'gold', amount: 600, reason: 'shop' })),
+      sqsRecord(playerCommand('tb-a', { type: 'Trade', tradeId: 'tb-1', counterpartyId: 'tb-b', give: { gold: 100 }, receive: { gold: 300 } })),
+      sqsRecord(playerCommand('tb-b', { type: 'SpendCurrency', currency: 'gold', amount: 600, reason: 'shop' })),
+    ];
+    expect(await handle(records)).toEqual([]);
+    const a = (await stateOf('tb-a'))!;
+    const b = (await stateOf('tb-b'))!;
+    const outcomes = await Promise.all(records.map((r) => store.commandRecord(JSON.parse(r.body).commandId)));
+    const spent = outcomes.filter((o) => o?.commandType === 'SpendCurrency' && o.status === 'applied').length * 600;
+    // Any order across groups is a valid serialization; whichever was chosen, no gold appeared or vanished.
+    expect(outcomes.every((o) => o !== undefined)).toBe(true);
+    expect(spent).toBeGreaterThan(0);
+    expect(a.state.gold + b.state.gold).toBe(2000 - spent);
+    expect(b.state.gold).toBeGreaterThanOrEqual(0);
+    for (const id of ['tb-a', 'tb-b']) {
+      const fold = await foldOf(id);
+      expect(fold.state).toEqual((await stateOf(id))!.state);
+      expect(fold.versions).toEqual(fold.versions.map((_, i) => i + 1));
+    }
+  });
+
+  it('records an invalid command as rejected without touching state', async () => {
+    await handle([sqsRecord(playerCommand('inv-1', { type: 'CreatePlayer', name: 'Invalid One' }))]);
+    const bad = playerCommand('inv-1', { type: 'SpendCurrency', currency: 'gold', amount: -5, reason: 'shop' } as never);
+    expect(await handle([sqsRecord(bad)])).toEqual([]);
+    expect(await store.commandRecord(bad.commandId)).toMatchObject({ status: 'rejected', code: 'INVALID_COMMAND' });
+    expect((await stateOf('inv-1'))?.version).toBe(1);
+  });
 });
+
+async function foldEvents(playerId: string): Promise<PlayerEvent[]> {
+  return (await store.allEvents<PlayerEvent>(entityPk('P', playerId))).flatMap((e) => e.events);
+}

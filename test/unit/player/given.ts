@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import type { Decision } from '../../../shared/engine/decision.js';
 import type { DecideContext } from '../../../shared/engine/entityType.js';
 import {
@@ -56,7 +57,7 @@ interface Scenario {
 export function given(history: readonly PlayerEvent[], counterpartyHistory?: readonly PlayerEvent[]): Scenario {
   return {
     when(command, config = gameConfig) {
-      const related = counterpartyHistory ? { [OTHER]: fold(counterpartyHistory) } : {};
+      const related: Record<string, PlayerState> = counterpartyHistory ? { [OTHER]: fold(counterpartyHistory) } : {};
       return decide(playerCommandSchema.parse(command), fold(history), contextFor(ME, related, config));
     },
   };
@@ -67,5 +68,3 @@ export function rejected(code: string, message?: string | RegExp) {
     ? { outcome: 'rejected', code, message: expect.any(String) }
     : { outcome: 'rejected', code, message: typeof message === 'string' ? message : expect.stringMatching(message) };
 }
-
-import { expect } from 'vitest';

@@ -1,0 +1,72 @@
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSEvent } from 'aws-lambda';
+import { createCommandProcessorHandler, type HandlerHooks } from '../functions/command-processor/handler.js';
+import type { BatchReport, OutcomeCounts } from '../shared/engine/commandProcessor.js';
+import { sqsClient } from '../shared/clients.js';
+import { sleep } from '../shared/persistence/eventStore.js';
+import { queueDepth, type ProvisionedResources } from './stack.js';
+import { startSqsPoller, type SqsPoller } from './sqsPoller.js';
+
+export interface CommandPipelineOptions extends HandlerHooks {
+  readonly concurrency?: number;
+  readonly batchSize?: number;
+  readonly beforeDelete?: (event: SQSEvent) => Promise<void> | void;
+  readonly onError?: (error: unknown) => void;
+}
+
+export interface CommandPipeline {
+  /** Outcomes the processor reported so far, summed over all batches. */
+  readonly totals: OutcomeCounts;
+  /** Enqueue-to-decided latency of every applied or rejected command, in ms. */
+  readonly latenciesMs: number[];
+  readonly batches: () => number;
+  /** Resolves once the queue holds no message (visible or in flight) and no batch is being handled. */
+  drained(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The command processor Lambda, fed by local pollers from the FIFO queue: the write path of `npm start`. */
+export function startCommandPipeline(resources: ProvisionedResources, options: CommandPipelineOptions = {}): CommandPipeline {
+  const totals: OutcomeCounts = { applied: 0, rejected: 0, duplicate: 0, reused: 0, malformed: 0, failed: 0 };
+  const latenciesMs: number[] = [];
+  let batches = 0;
+  const handler = createCommandProcessorHandler(resources.config, {
+    ...options,
+    onReport: (report: BatchReport) => {
+      batches++;
+      for (const [k, n] of Object.entries(report.counts)) totals[k as keyof OutcomeCounts] += n;
+      latenciesMs.push(...report.latenciesMs);
+      options.onReport?.(report);
+    },
+  });
+  const sqs: SQSClient = options.sqs ?? sqsClient(resources.config);
+  const poller: SqsPoller = startSqsPoller({
+    sqs,
+    queueUrl: resources.commandQueue.url,
+    queueArn: resources.commandQueue.arn,
+    region: resources.config.region,
+    handler: (event: SQSEvent, context: Context) => handler(event, context),
+    batchSize: options.batchSize ?? 10,
+    concurrency: options.concurrency ?? 4,
+    ...(options.beforeDelete ? { beforeDelete: options.beforeDelete } : {}),
+    ...(options.onError ? { onError: options.onError } : {}),
+  });
+  return {
+    totals,
+    latenciesMs,
+    batches: () => batches,
+    async drained(timeoutMs = 120_000) {
+      let quiet = 0;
+      for (const started = Date.now(); quiet < 2; ) {
+        if (Date.now() - started > timeoutMs) throw new Error(`queue not drained after ${timeoutMs} ms`);
+        const depth = await queueDepth(sqs, resources.commandQueue.url);
+        quiet = depth === 0 && poller.busy() === 0 ? quiet + 1 : 0;
+        await sleep(100);
+      }
+    },
+    async stop() {
+      await poller.stop();
+      if (!options.sqs) sqs.destroy();
+    },
+  };
+}

@@ -154,7 +154,7 @@ function trade(command: PlayerCommandOf<'Trade'>, state: PlayerState, ctx: Conte
 
   return accept([{ type: 'TradeCompleted', tradeId, counterpartyId, role: 'initiator', gave, received }], {
     [counterpartyId]: [
-      { type: 'TradeCompleted', tradeId, counterpartyId: ctx.entityId, role: 'counterparty', gave, received },
+      { type: 'TradeCompleted', tradeId, counterpartyId: ctx.entityId, role: 'counterparty', gave: received, received: gave },
     ],
   });
 }

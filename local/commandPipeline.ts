@@ -20,6 +20,8 @@ export interface CommandPipeline {
   /** Enqueue-to-decided latency of every applied or rejected command, in ms. */
   readonly latenciesMs: number[];
   readonly batches: () => number;
+  /** DynamoDB write requests and consumed write capacity, summed over all batches. */
+  readonly writes: { requests: number; capacity: number };
   /** Resolves once the queue holds no message (visible or in flight) and no batch is being handled. */
   drained(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -30,12 +32,15 @@ export function startCommandPipeline(resources: ProvisionedResources, options: C
   const totals: OutcomeCounts = { applied: 0, rejected: 0, duplicate: 0, reused: 0, malformed: 0, failed: 0 };
   const latenciesMs: number[] = [];
   let batches = 0;
+  const writes = { requests: 0, capacity: 0 };
   const handler = createCommandProcessorHandler(resources.config, {
     ...options,
     onReport: (report: BatchReport) => {
       batches++;
       for (const [k, n] of Object.entries(report.counts)) totals[k as keyof OutcomeCounts] += n;
-      latenciesMs.push(...report.latenciesMs);
+      for (const ms of report.latenciesMs) latenciesMs.push(ms);
+      writes.requests += report.writeRequests;
+      writes.capacity += report.consumedWriteCapacity;
       options.onReport?.(report);
     },
   });
@@ -55,6 +60,7 @@ export function startCommandPipeline(resources: ProvisionedResources, options: C
     totals,
     latenciesMs,
     batches: () => batches,
+    writes,
     async drained(timeoutMs = 120_000) {
       let quiet = 0;
       for (const started = Date.now(); quiet < 2; ) {

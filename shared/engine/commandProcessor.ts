@@ -11,8 +11,12 @@ export type OutcomeCounts = Record<OutcomeKind, number>;
 export interface BatchReport {
   readonly batchItemFailures: SQSBatchItemFailure[];
   readonly counts: OutcomeCounts;
-  /** Enqueue-to-decision latency of each applied or rejected command, in ms (from SQS SentTimestamp). */
+  /** Enqueue-to-commit latency of each applied or rejected command, in ms (from SQS SentTimestamp). */
   readonly latenciesMs: number[];
+  /** TransactWriteItems requests sent for this batch, including those that lost a race. */
+  readonly writeRequests: number;
+  /** Write capacity DynamoDB reported as consumed by the committed transactions. */
+  readonly consumedWriteCapacity: number;
 }
 
 export interface ProcessorLog {
@@ -53,6 +57,7 @@ export class CommandProcessor {
   async processBatch(records: readonly SQSRecord[]): Promise<BatchReport> {
     const counts: OutcomeCounts = { applied: 0, rejected: 0, duplicate: 0, reused: 0, malformed: 0, failed: 0 };
     const latenciesMs: number[] = [];
+    const usage = { writeRequests: 0, consumedWriteCapacity: 0 };
     const failures = new Set<string>();
     const groups = new Map<string, CommandUnit[]>();
     const sentAt = new Map(records.map((r) => [r.messageId, Number(r.attributes.SentTimestamp)]));
@@ -99,7 +104,7 @@ export class CommandProcessor {
     if (pending.length > 1) {
       const all = pending.flat();
       try {
-        settle(all, await this.commitOnce(all));
+        settle(all, await this.commitOnce(all, usage));
         pending = [];
       } catch (error) {
         if (!(error instanceof CommitConflict || error instanceof TooLarge)) this.options.log.warn('group commit failed; committing per group', { error: String(error) });
@@ -110,7 +115,7 @@ export class CommandProcessor {
       pending.map(async (units) => {
         if (units.length > 1) {
           try {
-            settle(units, await this.commitWithRetry(units));
+            settle(units, await this.commitWithRetry(units, usage));
             return;
           } catch (error) {
             this.options.log.warn('group commit of one message group failed; committing one by one', { error: String(error) });
@@ -118,7 +123,7 @@ export class CommandProcessor {
         }
         for (let i = 0; i < units.length; i++) {
           try {
-            settle([units[i]!], await this.commitWithRetry([units[i]!]));
+            settle([units[i]!], await this.commitWithRetry([units[i]!], usage));
           } catch (error) {
             this.options.log.error('command failed; it and the rest of its group go back to the queue', {
               messageId: units[i]!.messageId,
@@ -132,7 +137,12 @@ export class CommandProcessor {
       }),
     );
 
-    return { batchItemFailures: records.filter((r) => failures.has(r.messageId)).map((r) => ({ itemIdentifier: r.messageId })), counts, latenciesMs };
+    return {
+      batchItemFailures: records.filter((r) => failures.has(r.messageId)).map((r) => ({ itemIdentifier: r.messageId })),
+      counts,
+      latenciesMs,
+      ...usage,
+    };
   }
 
   private parse(record: SQSRecord): Parsed {
@@ -154,10 +164,10 @@ export class CommandProcessor {
     return { ok: true, group, unit: { messageId: record.messageId, envelope: env, type, payloadHash: payloadHashOf(env) } };
   }
 
-  private async commitWithRetry(units: readonly CommandUnit[]): Promise<Outcome[]> {
+  private async commitWithRetry(units: readonly CommandUnit[], usage: Usage): Promise<Outcome[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.commitOnce(units);
+        return await this.commitOnce(units, usage);
       } catch (error) {
         if (!(error instanceof CommitConflict) || attempt >= this.options.maxCommitAttempts) throw error;
         await sleep(Math.min(500, 10 * 2 ** attempt) * (0.5 + Math.random()));
@@ -166,13 +176,19 @@ export class CommandProcessor {
   }
 
   /** Load, decide, commit: one consistent read round and one transaction. */
-  private async commitOnce(units: readonly CommandUnit[]): Promise<Outcome[]> {
+  private async commitOnce(units: readonly CommandUnit[], usage: Usage): Promise<Outcome[]> {
     const loaded = await this.options.store.getMany(keysToLoad(units));
     const plan = planCommit(units, loaded, { tableName: this.options.store.tableName, now: this.clock(), commandRecordDays: this.options.commandRecordDays });
     if (plan.items.length > MAX_TRANSACTION_ITEMS) throw new TooLarge(plan.items.length);
-    await this.options.store.commit(plan.items);
+    if (plan.items.length > 0) usage.writeRequests++;
+    usage.consumedWriteCapacity += await this.options.store.commit(plan.items);
     return plan.outcomes;
   }
+}
+
+interface Usage {
+  writeRequests: number;
+  consumedWriteCapacity: number;
 }
 
 class TooLarge extends Error {

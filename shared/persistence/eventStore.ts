@@ -24,16 +24,7 @@ export class CommitConflict extends Error {
   }
 }
 
-/** Write traffic of this process, as DynamoDB reports it: what the benchmark divides by commands. */
-export interface WriteUsage {
-  writeRequests: number;
-  transactItems: number;
-  consumedWriteCapacity: number;
-}
-
 export class EventStore {
-  readonly usage: WriteUsage = { writeRequests: 0, transactItems: 0, consumedWriteCapacity: 0 };
-
   constructor(
     private readonly db: DynamoDBDocumentClient,
     readonly tableName: string,
@@ -60,19 +51,19 @@ export class EventStore {
   /**
    * Commits all items or none. A cancellation caused by a condition or a concurrent transaction is a
    * `CommitConflict`; anything else (validation, throttling after the SDK's retries) is thrown as is.
+   * Returns the write capacity DynamoDB reports as consumed.
    */
-  async commit(items: readonly TransactItem[], clientRequestToken?: string): Promise<void> {
-    if (items.length === 0) return;
+  async commit(items: readonly TransactItem[]): Promise<number> {
+    if (items.length === 0) return 0;
     if (items.length > MAX_TRANSACTION_ITEMS) throw new Error(`a transaction holds at most ${MAX_TRANSACTION_ITEMS} items, got ${items.length}`);
     try {
       const out = await this.db.send(
         new TransactWriteCommand({
           TransactItems: [...items],
           ReturnConsumedCapacity: 'TOTAL',
-          ...(clientRequestToken ? { ClientRequestToken: clientRequestToken } : {}),
         }),
       );
-      this.usage.consumedWriteCapacity += (out.ConsumedCapacity ?? []).reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
+      return (out.ConsumedCapacity ?? []).reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
     } catch (error) {
       if (error instanceof TransactionCanceledException) {
         const codes = (error.CancellationReasons ?? []).map((r) => r.Code);
@@ -81,9 +72,6 @@ export class EventStore {
         }
       }
       throw error;
-    } finally {
-      this.usage.writeRequests += 1;
-      this.usage.transactItems += items.length;
     }
   }
 

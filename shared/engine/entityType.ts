@@ -48,6 +48,8 @@ export interface EntityType<S = unknown, C extends { type: string } = { type: st
   readonly related?: (command: C, entityId: string) => readonly string[];
   /** Unique facts the command claims if accepted. */
   readonly claims?: (command: C, entityId: string) => readonly Claim[];
+  /** Broken invariants of a state, described; empty when it is sound. Audits call it on every stored state. */
+  readonly invariants?: (state: S, config: Cfg) => readonly string[];
 }
 
 /** Widened form the engine stores in its registry. */

@@ -18,7 +18,11 @@ export class CommandQueue {
     private readonly parallelBatches = 4,
   ) {}
 
-  async send(envelopes: readonly CommandEnvelope[]): Promise<void> {
+  /**
+   * `replay` marks a deliberate re-send after SQS's 5-minute deduplication window (a DLQ replay, a webhook
+   * redelivered days later): it gets a fresh deduplication id and the engine's command record dedups it.
+   */
+  async send(envelopes: readonly CommandEnvelope[], options: { replay?: string } = {}): Promise<void> {
     const byGroup = new Map<string, CommandEnvelope[]>();
     for (const e of envelopes) {
       const group = messageGroupIdFor(e.entityType, e.entityId);
@@ -35,11 +39,11 @@ export class CommandQueue {
       }
       const batches = packBatches(wave);
       for (let i = 0; i < batches.length; i += this.parallelBatches)
-        await Promise.all(batches.slice(i, i + this.parallelBatches).map((b) => this.sendBatch(b)));
+        await Promise.all(batches.slice(i, i + this.parallelBatches).map((b) => this.sendBatch(b, options.replay)));
     }
   }
 
-  private async sendBatch(batch: readonly CommandEnvelope[]): Promise<void> {
+  private async sendBatch(batch: readonly CommandEnvelope[], replay: string | undefined): Promise<void> {
     let pending = batch.map((e, i) => ({ Id: String(i), envelope: e }));
     for (let attempt = 1; pending.length > 0; attempt++) {
       const out = await this.sqs.send(
@@ -49,7 +53,7 @@ export class CommandQueue {
             Id,
             MessageBody: JSON.stringify(envelope),
             MessageGroupId: messageGroupIdFor(envelope.entityType, envelope.entityId),
-            MessageDeduplicationId: deduplicationIdFor(envelope.commandId),
+            MessageDeduplicationId: deduplicationIdFor(replay ? `${envelope.commandId}#replay:${replay}` : envelope.commandId),
           })),
         }),
       );

@@ -5,6 +5,7 @@ import type { PlayerEvent } from './events.js';
 import { evolve } from './evolve.js';
 import { gameConfig, type GameConfig } from './gameConfig.js';
 import { initialPlayerState, type PlayerState } from './state.js';
+import { playerInvariantViolations } from './invariants.js';
 
 /**
  * The unique facts a player command takes: a name forever, a payment order forever (a provider may redeliver a
@@ -67,10 +68,12 @@ export const player = defineEntityType<PlayerState, PlayerCommand, PlayerEvent, 
   evolve,
   related: (command) => (command.type === 'Trade' ? [command.counterpartyId] : []),
   claims,
+  invariants: playerInvariantViolations,
 });
 
 export { decide } from './decide.js';
 export { evolve } from './evolve.js';
+export { playerInvariantViolations } from './invariants.js';
 export { initialPlayerState, countOf, type PlayerState } from './state.js';
 export { normalizePlayerName, playerCommandSchema, type PlayerCommand, type PlayerCommandType, type PlayerCommandOf } from './commands.js';
 export { currencyFlow, type CurrencyFlow, type PlayerEvent, type PlayerEventType, type Goods, type ItemQuantity } from './events.js';

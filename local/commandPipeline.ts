@@ -20,8 +20,8 @@ export interface CommandPipeline {
   /** Enqueue-to-decided latency of every applied or rejected command, in ms. */
   readonly latenciesMs: number[];
   readonly batches: () => number;
-  /** DynamoDB write requests and consumed write capacity, summed over all batches. */
-  readonly writes: { requests: number; capacity: number };
+  /** DynamoDB write requests and write capacity (reported by the stand-in, billed on AWS), summed over all batches. */
+  readonly writes: { requests: number; capacity: number; billed: number };
   /** Resolves once the queue holds no message (visible or in flight) and no batch is being handled. */
   drained(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -32,7 +32,7 @@ export function startCommandPipeline(resources: ProvisionedResources, options: C
   const totals: OutcomeCounts = { applied: 0, rejected: 0, duplicate: 0, reused: 0, malformed: 0, failed: 0 };
   const latenciesMs: number[] = [];
   let batches = 0;
-  const writes = { requests: 0, capacity: 0 };
+  const writes = { requests: 0, capacity: 0, billed: 0 };
   const handler = createCommandProcessorHandler(resources.config, {
     ...options,
     onReport: (report: BatchReport) => {
@@ -41,6 +41,7 @@ export function startCommandPipeline(resources: ProvisionedResources, options: C
       for (const ms of report.latenciesMs) latenciesMs.push(ms);
       writes.requests += report.writeRequests;
       writes.capacity += report.consumedWriteCapacity;
+      writes.billed += report.billedWriteCapacity;
       options.onReport?.(report);
     },
   });

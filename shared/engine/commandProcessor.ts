@@ -17,6 +17,8 @@ export interface BatchReport {
   readonly writeRequests: number;
   /** Write capacity DynamoDB reported as consumed by the committed transactions. */
   readonly consumedWriteCapacity: number;
+  /** Write capacity AWS would bill for them (DynamoDB Local under-reports transactions). */
+  readonly billedWriteCapacity: number;
 }
 
 export interface ProcessorLog {
@@ -57,7 +59,7 @@ export class CommandProcessor {
   async processBatch(records: readonly SQSRecord[]): Promise<BatchReport> {
     const counts: OutcomeCounts = { applied: 0, rejected: 0, duplicate: 0, reused: 0, malformed: 0, failed: 0 };
     const latenciesMs: number[] = [];
-    const usage = { writeRequests: 0, consumedWriteCapacity: 0 };
+    const usage = { writeRequests: 0, consumedWriteCapacity: 0, billedWriteCapacity: 0 };
     const failures = new Set<string>();
     const groups = new Map<string, CommandUnit[]>();
     const sentAt = new Map(records.map((r) => [r.messageId, Number(r.attributes.SentTimestamp)]));
@@ -181,7 +183,9 @@ export class CommandProcessor {
     const plan = planCommit(units, loaded, { tableName: this.options.store.tableName, now: this.clock(), commandRecordDays: this.options.commandRecordDays });
     if (plan.items.length > MAX_TRANSACTION_ITEMS) throw new TooLarge(plan.items.length);
     if (plan.items.length > 0) usage.writeRequests++;
-    usage.consumedWriteCapacity += await this.options.store.commit(plan.items);
+    const capacity = await this.options.store.commit(plan.items);
+    usage.consumedWriteCapacity += capacity.reported;
+    usage.billedWriteCapacity += capacity.billed;
     return plan.outcomes;
   }
 }
@@ -189,6 +193,7 @@ export class CommandProcessor {
 interface Usage {
   writeRequests: number;
   consumedWriteCapacity: number;
+  billedWriteCapacity: number;
 }
 
 class TooLarge extends Error {

@@ -73,15 +73,17 @@ interface Working {
  * Decides the units in order against the loaded items and returns ONE set of transaction items that commits
  * all their effects: each changed entity's final state under a condition on the version it was loaded at,
  * an event item per new version, a command record per command and every claim, all conditional. Entities
- * that were only read (a rejection, the other side of a refused trade) get a condition check, so no outcome
- * is recorded against a state that has moved on. Pure: no I/O, the clock arrives in `options`.
+ * read together for a decision that changed neither (a refused trade) get a condition check, so no outcome
+ * rests on two reads from different moments. Pure: no I/O, the clock arrives in `options`.
  */
 export function planCommit(units: readonly CommandUnit[], loaded: ReadonlyMap<string, Record<string, unknown>>, options: PlanOptions): Plan {
   const { tableName, now } = options;
   const nowIso = now.toISOString();
   const recordTtl = Math.floor(now.getTime() / 1000) + options.commandRecordDays * 86_400;
   const working = new Map<string, Working>();
-  const read = new Set<string>();
+  // Entities whose read state a recorded outcome depends on jointly with another's (a refused trade): their
+  // versions are checked at commit, so no decision rests on a skewed pair of reads.
+  const jointlyRead = new Set<string>();
   const seen = new Map<string, string>(); // commandId -> payloadHash, for repeats inside one batch
   const claimed = new Map<string, string>(); // claim key -> commandId, for claims taken inside one batch
   const items: TransactItem[] = [];
@@ -95,7 +97,6 @@ export function planCommit(units: readonly CommandUnit[], loaded: ReadonlyMap<st
       w = { type, entityId, pk, loadedVersion: item?.version ?? 0, version: item?.version ?? 0, state: item ? item.state : type.initialState(), lastCommandId: item?.lastCommandId ?? '' };
       working.set(pk, w);
     }
-    read.add(pk);
     return w;
   };
 
@@ -171,6 +172,7 @@ export function planCommit(units: readonly CommandUnit[], loaded: ReadonlyMap<st
     }
 
     const others = relatedIds(type, command, env.entityId).map((id) => entity(type, id));
+    if (others.length > 0) for (const e of [w, ...others]) jointlyRead.add(e.pk);
     const decision = type.decide(command, w.state, {
       now: env.issuedAt,
       commandId: env.commandId,
@@ -233,8 +235,10 @@ export function planCommit(units: readonly CommandUnit[], loaded: ReadonlyMap<st
     outcomes.push({ kind: 'applied', version: w.version });
   }
 
-  for (const pk of read) {
-    const w = working.get(pk)!;
+  for (const w of working.values()) {
+    const pk = w.pk;
+    // A lone rejection needs no check: it changes nothing, so recording it at the version it read is a valid order.
+    if (w.version === w.loadedVersion && !jointlyRead.has(pk)) continue;
     const condition =
       w.loadedVersion === 0
         ? { ConditionExpression: 'attribute_not_exists(pk)' }

@@ -9,6 +9,7 @@ import {
   type EventItem,
   type Key,
 } from './tableLayout.js';
+import { writeCapacityUnits } from './capacity.js';
 
 export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -51,10 +52,10 @@ export class EventStore {
   /**
    * Commits all items or none. A cancellation caused by a condition or a concurrent transaction is a
    * `CommitConflict`; anything else (validation, throttling after the SDK's retries) is thrown as is.
-   * Returns the write capacity DynamoDB reports as consumed.
+   * Returns the write capacity DynamoDB reports as consumed and what AWS would bill for these items.
    */
-  async commit(items: readonly TransactItem[]): Promise<number> {
-    if (items.length === 0) return 0;
+  async commit(items: readonly TransactItem[]): Promise<{ reported: number; billed: number }> {
+    if (items.length === 0) return { reported: 0, billed: 0 };
     if (items.length > MAX_TRANSACTION_ITEMS) throw new Error(`a transaction holds at most ${MAX_TRANSACTION_ITEMS} items, got ${items.length}`);
     try {
       const out = await this.db.send(
@@ -63,7 +64,10 @@ export class EventStore {
           ReturnConsumedCapacity: 'TOTAL',
         }),
       );
-      return (out.ConsumedCapacity ?? []).reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
+      return {
+        reported: (out.ConsumedCapacity ?? []).reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0),
+        billed: items.reduce((sum, i) => sum + writeCapacityUnits((i.Put?.Item ?? i.ConditionCheck?.Key ?? i.Update?.Key ?? i.Delete?.Key ?? {}) as Record<string, unknown>, true), 0),
+      };
     } catch (error) {
       if (error instanceof TransactionCanceledException) {
         const codes = (error.CancellationReasons ?? []).map((r) => r.Code);

@@ -46,7 +46,7 @@ export function gameWorkload(options: { players: number; commandsPerPlayer: numb
     });
   const service = (playerId: string, command: PlayerCommand, key: string) => make(playerId, command, 'service', 'game-server', ['service', 'game-server', playerId, key]);
 
-  const creates = players.map((id, i) => make(id, { type: 'CreatePlayer', name: `Cultivator ${i + 1}` }, 'client', id, ['client', id, 'create']));
+  const creates = players.map((id, i) => make(id, { type: 'CreatePlayer', name: `Cultivator ${prefix}${i + 1}` }, 'client', id, ['client', id, 'create']));
   const commands: CommandEnvelope[] = [];
   const mustReject = new Map<string, string>();
   for (const [i, id] of players.entries()) {

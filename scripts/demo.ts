@@ -31,7 +31,7 @@ async function main(): Promise<number> {
     console.log(`Creating ${PLAYERS} players…`);
     await queue.send(workload.creates);
     // A name clash: a second player asks for a name that is taken (case and width differ).
-    const clash = commandEnvelope({ entityType: 'player', entityId: 'p-clash', command: { type: 'CreatePlayer', name: 'ＣＵＬＴＩＶＡＴＯＲ 1' }, source: { kind: 'client', actor: 'p-clash' }, identity: ['client', 'p-clash', 'create'], issuedAt: new Date() });
+    const clash = commandEnvelope({ entityType: 'player', entityId: 'p-clash', command: { type: 'CreatePlayer', name: 'ＣＵＬＴＩＶＡＴＯＲ Ｐ1' }, source: { kind: 'client', actor: 'p-clash' }, identity: ['client', 'p-clash', 'create'], issuedAt: new Date() });
     await queue.send([clash]);
     await pipeline.drained();
 
@@ -72,6 +72,7 @@ async function main(): Promise<number> {
     const decided = t.applied + t.rejected - (base.applied + base.rejected);
     const writeRequests = pipeline.writes.requests - writesBefore.requests;
     const capacity = pipeline.writes.capacity - writesBefore.capacity;
+    const billed = pipeline.writes.billed - writesBefore.billed;
 
     console.log('Auditing the table…');
     const sentIds = [...workload.creates, ...unique, ...doubleOrders].map((c) => c.commandId);
@@ -101,7 +102,7 @@ async function main(): Promise<number> {
         ['commands rejected', `${[...rejectionCodes.values()].reduce((a, b) => a + b, 0)} (${[...rejectionCodes].map(([c, n]) => `${c} ${n}`).join(', ')})`],
         ['throughput', `${(decided / seconds).toFixed(0)} commands/s (${decided} in ${seconds.toFixed(1)} s)`],
         ['enqueue → committed', `p50 ${percentile(pipeline.latenciesMs, 50)} ms, p99 ${percentile(pipeline.latenciesMs, 99)} ms`],
-        ['DynamoDB writes', `${(writeRequests / decided).toFixed(3)} requests/command, ${(capacity / decided).toFixed(2)} WCU/command`],
+        ['DynamoDB writes', `${(writeRequests / decided).toFixed(3)} requests/command; WCU/command ${(billed / decided).toFixed(2)} as AWS bills, ${(capacity / decided).toFixed(2)} as DynamoDB Local reports`],
       ]),
     );
     console.log();

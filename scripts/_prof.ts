@@ -1,0 +1,21 @@
+import { startLocalStack } from '../local/stack.js';
+import { startCommandPipeline } from '../local/commandPipeline.js';
+import { gameWorkload } from '../local/workload.js';
+import { commandQueue } from '../shared/gamekeep.js';
+import { dynamoDbClient } from '../shared/clients.js';
+process.env.POWERTOOLS_METRICS_DISABLED = 'true'; process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
+const stack = await startLocalStack({ stream: false });
+const timings: Record<string, number[]> = {};
+const db = dynamoDbClient(stack.config);
+db.middlewareStack.add((next, ctx) => async (args) => { const t = performance.now(); try { return await next(args); } finally { (timings[String(ctx.commandName)] ??= []).push(performance.now() - t); } }, { step: 'initialize', name: 't' });
+const w = gameWorkload({ players: 400, commandsPerPlayer: 8, seed: 3 });
+const q = commandQueue(stack.config);
+let p = startCommandPipeline(stack, { concurrency: Number(process.argv[2] ?? 4), db });
+await q.send(w.creates); await p.drained(); await p.stop();
+for (const k of Object.keys(timings)) timings[k] = [];
+let t = performance.now(); await q.send(w.commands); console.log('send ms', (performance.now() - t).toFixed(0), 'for', w.commands.length);
+p = startCommandPipeline(stack, { concurrency: Number(process.argv[2] ?? 4), db });
+t = performance.now(); await p.drained(); const s = (performance.now() - t) / 1000;
+console.log('drain', s.toFixed(1), 's', ((p.totals.applied + p.totals.rejected) / s).toFixed(0), '/s', p.totals);
+for (const [k, v] of Object.entries(timings)) { v.sort((a, b) => a - b); console.log(k, v.length, 'avg', (v.reduce((a, b) => a + b, 0) / v.length).toFixed(1), 'p50', v[Math.floor(v.length / 2)]?.toFixed(1), 'p99', v[Math.floor(v.length * 0.99)]?.toFixed(1), 'total s', (v.reduce((a, b) => a + b, 0) / 1000).toFixed(1)); }
+await p.stop(); await stack.stop(); process.exit(0);

@@ -88,6 +88,12 @@ async function provisionResources(
     sqsEndpoint: endpoints.sqsEndpoint,
     commandRecordDays: 14,
     maxCommitAttempts: 8,
+    apiPort: 3000,
+    jwtSecret: undefined,
+    serviceToken: undefined,
+    adminToken: undefined,
+    webhookSecrets: {},
+    redisUrl: undefined,
   };
   await ensureTable(config, names.stream ?? true);
   const sqs = sqsClient(config);

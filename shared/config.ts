@@ -13,7 +13,15 @@ const Env = z.object({
   GAMEKEEP_SQS_ENDPOINT: z.string().url().optional(),
   GAMEKEEP_COMMAND_RECORD_DAYS: z.coerce.number().int().min(7).default(14),
   GAMEKEEP_MAX_COMMIT_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+  GAMEKEEP_API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  GAMEKEEP_JWT_SECRET: z.string().min(16).optional(),
+  GAMEKEEP_SERVICE_TOKEN: z.string().min(16).optional(),
+  GAMEKEEP_ADMIN_TOKEN: z.string().min(16).optional(),
+  REDIS_URL: z.string().url().optional(),
 });
+
+/** `GAMEKEEP_WEBHOOK_SECRET_<PROVIDER>`: comma-separated secrets per payment provider (several during rotation). */
+const WEBHOOK_SECRET_PREFIX = 'GAMEKEEP_WEBHOOK_SECRET_';
 
 export interface Config {
   readonly region: string;
@@ -29,6 +37,17 @@ export interface Config {
   readonly commandRecordDays: number;
   /** Optimistic-concurrency attempts of one commit before its messages go back to the queue. */
   readonly maxCommitAttempts: number;
+  /** Port of the local HTTP gateway (`npm start`). */
+  readonly apiPort: number;
+  /** Local only: HS256 secret of player JWTs (on AWS the HTTP API's JWT authorizer verifies them). */
+  readonly jwtSecret: string | undefined;
+  /** Local only: bearer tokens standing in for IAM-signed game services and operators. */
+  readonly serviceToken: string | undefined;
+  readonly adminToken: string | undefined;
+  /** Local webhook secrets by provider (on AWS they come from Secrets Manager). */
+  readonly webhookSecrets: Readonly<Record<string, readonly string[]>>;
+  /** The player-view cache and leaderboards (ElastiCache on AWS, redis-server locally). */
+  readonly redisUrl: string | undefined;
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -42,6 +61,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sqsEndpoint: e.GAMEKEEP_SQS_ENDPOINT,
     commandRecordDays: e.GAMEKEEP_COMMAND_RECORD_DAYS,
     maxCommitAttempts: e.GAMEKEEP_MAX_COMMIT_ATTEMPTS,
+    apiPort: e.GAMEKEEP_API_PORT,
+    jwtSecret: e.GAMEKEEP_JWT_SECRET,
+    serviceToken: e.GAMEKEEP_SERVICE_TOKEN,
+    adminToken: e.GAMEKEEP_ADMIN_TOKEN,
+    webhookSecrets: Object.fromEntries(
+      Object.entries(env)
+        .filter(([k, v]) => k.startsWith(WEBHOOK_SECRET_PREFIX) && v)
+        .map(([k, v]) => [k.slice(WEBHOOK_SECRET_PREFIX.length).toLowerCase(), v!.split(',').map((s) => s.trim()).filter(Boolean)]),
+    ),
+    redisUrl: e.REDIS_URL,
   };
 }
 
@@ -57,5 +86,11 @@ export function configEnvironment(c: Config): Record<string, string> {
   if (c.deadLetterQueueUrl) env.GAMEKEEP_DLQ_URL = c.deadLetterQueueUrl;
   if (c.dynamoDbEndpoint) env.GAMEKEEP_DYNAMODB_ENDPOINT = c.dynamoDbEndpoint;
   if (c.sqsEndpoint) env.GAMEKEEP_SQS_ENDPOINT = c.sqsEndpoint;
+  env.GAMEKEEP_API_PORT = String(c.apiPort);
+  if (c.jwtSecret) env.GAMEKEEP_JWT_SECRET = c.jwtSecret;
+  if (c.serviceToken) env.GAMEKEEP_SERVICE_TOKEN = c.serviceToken;
+  if (c.adminToken) env.GAMEKEEP_ADMIN_TOKEN = c.adminToken;
+  for (const [provider, secrets] of Object.entries(c.webhookSecrets)) env[`${WEBHOOK_SECRET_PREFIX}${provider.toUpperCase()}`] = secrets.join(',');
+  if (c.redisUrl) env.REDIS_URL = c.redisUrl;
   return env;
 }

@@ -103,15 +103,27 @@ export class CommandProcessor {
     // A group that follows one of its own malformed messages must not overtake it (only without a DLQ).
     pending = pending.map((units) => cutAtFirstFailure(units, records, failures, fail));
 
-    if (pending.length > 1) {
-      const all = pending.flat();
+    // Group commit. A lost race names the items that lost it: only the groups touching them fall back to their
+    // own transactions, the rest commit together again after a fresh load.
+    let together = pending;
+    pending = [];
+    for (let round = 1; together.length > 1 && round <= GROUP_COMMIT_ROUNDS; round++) {
+      const all = together.flat();
       try {
         settle(all, await this.commitOnce(all, usage));
-        pending = [];
+        together = [];
       } catch (error) {
-        if (!(error instanceof CommitConflict || error instanceof TooLarge)) this.options.log.warn('group commit failed; committing per group', { error: String(error) });
+        if (!(error instanceof CommitConflict) || error.failedKeys.size === 0) {
+          if (!(error instanceof CommitConflict || error instanceof TooLarge)) this.options.log.warn('group commit failed; committing per group', { error: String(error) });
+          break;
+        }
+        const lost = together.filter((units) => keysToLoad(units).some((k) => error.failedKeys.has(k.pk)));
+        if (lost.length === 0) break;
+        pending.push(...lost);
+        together = together.filter((units) => !lost.includes(units));
       }
     }
+    pending.push(...together);
 
     await Promise.all(
       pending.map(async (units) => {
@@ -189,6 +201,9 @@ export class CommandProcessor {
     return plan.outcomes;
   }
 }
+
+/** Whole-batch transactions tried before every remaining group commits on its own. */
+const GROUP_COMMIT_ROUNDS = 3;
 
 interface Usage {
   writeRequests: number;

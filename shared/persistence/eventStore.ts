@@ -19,7 +19,11 @@ const MAX_BATCH_GET_KEYS = 100;
 
 /** A commit lost an optimistic-concurrency race (a version moved, a claim was taken): reload and decide again. */
 export class CommitConflict extends Error {
-  constructor(readonly reasons: readonly (string | undefined)[]) {
+  constructor(
+    readonly reasons: readonly (string | undefined)[],
+    /** Partition keys of the items whose condition failed or that met a concurrent transaction. */
+    readonly failedKeys: ReadonlySet<string>,
+  ) {
     super(`transaction cancelled: ${reasons.map((r) => r ?? 'None').join(',')}`);
     this.name = 'CommitConflict';
   }
@@ -72,7 +76,13 @@ export class EventStore {
       if (error instanceof TransactionCanceledException) {
         const codes = (error.CancellationReasons ?? []).map((r) => r.Code);
         if (codes.length === 0 || codes.some((c) => c === 'ConditionalCheckFailed' || c === 'TransactionConflict')) {
-          throw new CommitConflict(codes);
+          const failed = new Set<string>();
+          codes.forEach((code, i) => {
+            const item = items[i];
+            const pk = (item?.Put?.Item ?? item?.ConditionCheck?.Key ?? item?.Update?.Key ?? item?.Delete?.Key)?.pk;
+            if (code && code !== 'None' && typeof pk === 'string') failed.add(pk);
+          });
+          throw new CommitConflict(codes, failed);
         }
       }
       throw error;

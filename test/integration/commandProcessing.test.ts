@@ -4,12 +4,13 @@ import { lambdaContext } from '../../local/lambdaContext.js';
 import { createCommandProcessorHandler } from '../../functions/command-processor/handler.js';
 import { eventStore } from '../../shared/gamekeep.js';
 import type { EventStore } from '../../shared/persistence/eventStore.js';
-import { commandPk, entityPk, reusedCommandSk, STATE_SK, type StateItem } from '../../shared/persistence/tableLayout.js';
+import { commandPk, entityPk, eventSk, reusedCommandSk, STATE_SK, type StateItem } from '../../shared/persistence/tableLayout.js';
 import { payloadHashOf } from '../../shared/engine/envelope.js';
 import { evolve, initialPlayerState, type PlayerEvent, type PlayerState } from '../../shared/domain/player/index.js';
 import { provisionTestStack } from '../support/stack.js';
 import { injectFaults, writesCommand } from '../support/faults.js';
 import { dynamoDbClient } from '../../shared/clients.js';
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { playerCommand, sqsEvent, sqsRecord } from '../support/pipeline.js';
 
 let stack: ProvisionedResources;
@@ -141,6 +142,42 @@ describe('command processing', () => {
     expect(out.batchItemFailures).toEqual([]);
     expect(transactions).toBe(1);
     for (const id of ids) expect((await stateOf(id))?.version).toBe(1);
+  });
+
+  it('lets only the group that lost a race fall back; the rest of the batch still commits together', async () => {
+    const ids = Array.from({ length: 10 }, (_, i) => `race-${i}`);
+    await handle(ids.map((id) => sqsRecord(playerCommand(id, { type: 'CreatePlayer', name: `Racer ${id}` }))));
+    const raw = dynamoDbClient(stack.config);
+    let transactions = 0;
+    let interfered = false;
+    const db = injectFaults(dynamoDbClient(stack.config), ({ commandName }) => {
+      if (!commandName.startsWith('TransactWrite')) return undefined;
+      transactions++;
+      return undefined;
+    });
+    // A concurrent writer (a trade from another group, say) moves race-3 on between our load and our commit.
+    db.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (String(context.commandName).startsWith('TransactWrite') && !interfered) {
+          interfered = true;
+          const current = (await stateOf('race-3'))!;
+          // Bump the version the way another committed command would have (its event item included).
+          await raw.send(new TransactWriteCommand({ TransactItems: [
+            { Put: { TableName: stack.config.tableName, Item: { ...current, version: current.version + 1, state: { ...current.state, gold: current.state.gold + 1 } }, ConditionExpression: '#v = :v', ExpressionAttributeNames: { '#v': 'version' }, ExpressionAttributeValues: { ':v': current.version } } },
+            { Put: { TableName: stack.config.tableName, Item: { pk: current.pk, sk: eventSk(current.version + 1), entityType: 'player', entityId: 'race-3', version: current.version + 1, commandId: 'concurrent', commandType: 'GrantReward', events: [{ type: 'RewardGranted', taskId: 'concurrent', gold: 1, spiritStones: 0, items: [] }], source: { kind: 'service', actor: 'test' }, issuedAt: 'x', committedAt: 'x', correlationId: 'concurrent' } } },
+          ] }));
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'concurrentWriter', priority: 'high' },
+    );
+    const handler = createCommandProcessorHandler(stack.config, { db });
+    const out = await handler(sqsEvent(ids.map((id) => sqsRecord(playerCommand(id, { type: 'AddExperience', amount: 5, source: 'race' })))), lambdaContext('command-processor'));
+    expect(out.batchItemFailures).toEqual([]);
+    // One lost race, one transaction for the nine others, one for race-3 after reloading.
+    expect(transactions).toBe(3);
+    for (const id of ids) expect((await stateOf(id))?.state.experience).toBe(5);
+    expect((await stateOf('race-3'))?.version).toBe(3);
   });
 
   it('settles a trade and the counterparty\'s own commands of the same batch consistently', async () => {

@@ -3,8 +3,7 @@ import type { Context, SQSEvent } from 'aws-lambda';
 import { createCommandProcessorHandler, type HandlerHooks } from '../functions/command-processor/handler.js';
 import type { BatchReport, OutcomeCounts } from '../shared/engine/commandProcessor.js';
 import { sqsClient } from '../shared/clients.js';
-import { sleep } from '../shared/persistence/eventStore.js';
-import { queueDepth, type ProvisionedResources } from './stack.js';
+import type { ProvisionedResources } from './stack.js';
 import { startSqsPoller, type SqsPoller } from './sqsPoller.js';
 
 export interface CommandPipelineOptions extends HandlerHooks {
@@ -62,15 +61,7 @@ export function startCommandPipeline(resources: ProvisionedResources, options: C
     latenciesMs,
     batches: () => batches,
     writes,
-    async drained(timeoutMs = 120_000) {
-      let quiet = 0;
-      for (const started = Date.now(); quiet < 2; ) {
-        if (Date.now() - started > timeoutMs) throw new Error(`queue not drained after ${timeoutMs} ms`);
-        const depth = await queueDepth(sqs, resources.commandQueue.url);
-        quiet = depth === 0 && poller.busy() === 0 ? quiet + 1 : 0;
-        await sleep(100);
-      }
-    },
+    drained: (timeoutMs) => poller.drained(timeoutMs),
     async stop() {
       await poller.stop();
       if (!options.sqs) sqs.destroy();

@@ -1,4 +1,4 @@
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { lambdaContext } from './lambdaContext.js';
 
@@ -23,6 +23,8 @@ export interface SqsPollerOptions {
 export interface SqsPoller {
   /** Number of batches being handled right now. */
   readonly busy: () => number;
+  /** Resolves once the queue holds no message (visible, in flight or delayed) and no batch is being handled. */
+  drained(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -83,6 +85,14 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
   const workers = Array.from({ length: options.concurrency ?? 4 }, () => worker());
   return {
     busy: () => busy,
+    async drained(timeoutMs = 120_000) {
+      // Twice quiet in a row: a message can be between a receive and its batch being counted as busy.
+      for (let quiet = 0, started = Date.now(); quiet < 2; ) {
+        if (Date.now() - started > timeoutMs) throw new Error(`queue not drained after ${timeoutMs} ms`);
+        quiet = (await queueDepth(sqs, queueUrl)) === 0 && busy === 0 ? quiet + 1 : 0;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
     /** Stops polling; a receive under way still completes and its batch is handled, so no message is stranded in flight. */
     async stop() {
       running = false;
@@ -117,4 +127,15 @@ function toRecord(m: Message, options: SqsPollerOptions): SQSRecord {
     eventSourceARN: options.queueArn,
     awsRegion: options.region,
   };
+}
+
+/** Messages still in the queue: visible, in flight or delayed. */
+export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number> {
+  const { Attributes = {} } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+    }),
+  );
+  return Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0) + Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0);
 }

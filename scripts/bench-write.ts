@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { BatchWriteItemCommand, CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { queueDepth, startLocalStack, type LocalStack } from '../local/stack.js';
+import { startLocalStack, type LocalStack } from '../local/stack.js';
 import { startCommandPipeline } from '../local/commandPipeline.js';
 import { startSqsPoller } from '../local/sqsPoller.js';
 import { gameWorkload, type GameWorkload } from '../local/workload.js';
@@ -181,10 +181,7 @@ async function baselineSaturated(stack: LocalStack, ddb: DynamoDBClient, sqs: SQ
   const drain = async (): Promise<number> => {
     const poller = startSqsPoller({ sqs, queueUrl: resources.commandQueue.url, queueArn: resources.commandQueue.arn, region: stack.config.region, handler: baseline.handler, concurrency });
     const started = Date.now();
-    for (let quiet = 0; quiet < 2; ) {
-      await sleep(100);
-      quiet = (await queueDepth(sqs, resources.commandQueue.url)) === 0 && poller.busy() === 0 ? quiet + 1 : 0;
-    }
+    await poller.drained(900_000);
     await poller.stop();
     return (Date.now() - started) / 1000;
   };

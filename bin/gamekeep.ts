@@ -1,15 +1,17 @@
-import { App } from 'aws-cdk-lib';
-import { CoreStack } from '../lib/stacks/coreStack.js';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { GamekeepStack } from '../lib/stacks/gamekeepStack.js';
+import { stageSettings } from '../lib/stage.js';
 
 const app = new App();
 
-// `cdk synth -c stage=prod`; env-agnostic: account and region come from the deploy-time credentials.
-const stage: unknown = app.node.tryGetContext('stage') ?? 'dev';
-if (typeof stage !== 'string' || !/^[a-z][a-z0-9-]{0,19}$/.test(stage)) {
-  throw new Error(`Invalid stage context ${JSON.stringify(stage)}: expected lowercase letters, digits and dashes, e.g. dev or prod`);
-}
+// `cdk synth -c stage=prod`; env-agnostic: account and region come from the deploy-time credentials, no lookups.
+const settings = stageSettings(app.node);
 
-new CoreStack(app, `Gamekeep-${stage}`, {
-  stage,
-  description: `Gamekeep (${stage}): command queue, command processor and table`,
+new GamekeepStack(app, `Gamekeep-${settings.stage}`, {
+  settings,
+  description: `Gamekeep (${settings.stage}): command pipeline, table, cache, APIs, schedules, backup and alarms`,
 });
+
+// cdk-nag v3 is a policy-validation plugin: synthesis fails on any finding that is not acknowledged with a reason.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -9,6 +9,9 @@ import { auditPlayers, type Check } from '../local/playerAudit.js';
 import { commandQueue, eventStore } from '../shared/gamekeep.js';
 import { commandEnvelope, type CommandEnvelope } from '../shared/engine/envelope.js';
 import { percentile, progressBar, table } from './console.js';
+import { startRedis } from '../local/redis.js';
+import { startProjectionPipeline } from '../local/projectionPipeline.js';
+import { auditReadSide } from '../local/readSideAudit.js';
 
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
@@ -19,11 +22,14 @@ const SENDERS = 8;
 const DUPLICATE_SHARE = 0.25;
 
 async function main(): Promise<number> {
-  console.log('Starting DynamoDB Local and the SQS emulator…');
-  const stack = await startLocalStack({ stream: false });
+  console.log('Starting DynamoDB Local (with its stream), the SQS emulator and redis-server…');
+  const stack = await startLocalStack({ stream: true });
+  const redis = await startRedis();
   const pipeline = startCommandPipeline(stack, { concurrency: 4 });
+  const projection = await startProjectionPipeline({ ...stack.config, redisUrl: redis.url });
   const queue = commandQueue(stack.config);
   const store = eventStore(stack.config);
+  let reading = true;
   try {
     const workload = gameWorkload({ players: PLAYERS, commandsPerPlayer: COMMANDS_PER_PLAYER, seed: 7 });
     const rnd = random(99);
@@ -37,7 +43,20 @@ async function main(): Promise<number> {
 
     // Duplicates: re-sends inside SQS's window (dropped by SQS), and late replays (payment webhooks
     // redelivered, retries after the window) that reach the processor and are deduplicated by the engine.
-    const unique = workload.commands;
+    // Arena results reported by a game server: wins and losses for the combat leaderboard and statistics.
+    const combats = workload.players
+      .filter((_, i) => i % 3 === 0)
+      .map((id, i) =>
+        commandEnvelope({
+          entityType: 'player',
+          entityId: id,
+          command: { type: 'RecordCombatResult', combatId: `arena-${i}`, kind: 'arena', outcome: rnd() < 0.6 ? 'win' : 'loss', rewards: { gold: 25, experience: 120 } },
+          source: { kind: 'service', actor: 'arena' },
+          identity: ['service', 'arena', id, `arena-${i}`],
+          issuedAt: new Date(),
+        }),
+      );
+    const unique = [...workload.commands, ...combats];
     const resent = unique.filter(() => rnd() < DUPLICATE_SHARE / 2);
     const replays = unique.filter((c) => rnd() < (c.command.type === 'CreditPurchase' ? 0.5 : DUPLICATE_SHARE / 2));
     // A payment for an order that was credited already, arriving under another command id.
@@ -59,11 +78,21 @@ async function main(): Promise<number> {
     const bar = progressBar('commands', expectedDeliveries);
     const ticker = setInterval(() => bar.update(processed()), 200);
     const writesBefore = { ...pipeline.writes };
+    // Game clients read player views while the commands flow (cache-aside behind the projector's write-through).
+    const readers = Array.from({ length: 2 }, async () => {
+      while (reading) {
+        await projection.readSide.readPlayerView(workload.players[Math.floor(rnd() * workload.players.length)]!);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    });
     await Promise.all(shards.map((shard) => queue.send(shard)));
     await queue.send(replays, { replay: 'late' });
     await queue.send(doubleOrders);
     await pipeline.drained(600_000);
     const seconds = (Date.now() - started) / 1000;
+    await projection.poller.caughtUp();
+    reading = false;
+    await Promise.all(readers);
     clearInterval(ticker);
     bar.update(processed());
     bar.done();
@@ -82,8 +111,12 @@ async function main(): Promise<number> {
     const expectedRejections = [...workload.mustReject].filter(([id, code]) => audit.records.get(id)?.code !== code);
     const clashRecord = (await store.commandRecord(clash.commandId))?.code;
     const doubleOrderCodes = doubleOrders.map((c) => audit.records.get(c.commandId)?.code);
+    console.log('Auditing the read side…');
+    const readSideChecks = await auditReadSide(store, projection.readSide, workload.players);
+    const cache = projection.readSide.cacheStats();
     const checks: Check[] = [
       ...audit.checks,
+      ...readSideChecks,
       { name: 'overdrawn spends rejected INSUFFICIENT_FUNDS', ok: expectedRejections.length === 0, detail: `${workload.mustReject.size - expectedRejections.length}/${workload.mustReject.size}` },
       { name: 'a taken name is refused (NAME_TAKEN)', ok: clashRecord === 'NAME_TAKEN', detail: String(clashRecord) },
       { name: 'a payment credited once per order', ok: doubleOrderCodes.every((c) => c === 'ORDER_ALREADY_CREDITED' || c === 'PLAYER_NOT_FOUND'), detail: `${doubleOrders.length} second payments refused` },
@@ -102,6 +135,8 @@ async function main(): Promise<number> {
         ['commands rejected', `${[...rejectionCodes.values()].reduce((a, b) => a + b, 0)} (${[...rejectionCodes].map(([c, n]) => `${c} ${n}`).join(', ')})`],
         ['throughput', `${(decided / seconds).toFixed(0)} commands/s (${decided} in ${seconds.toFixed(1)} s)`],
         ['enqueue → committed', `p50 ${percentile(pipeline.latenciesMs, 50)} ms, p99 ${percentile(pipeline.latenciesMs, 99)} ms`],
+        ['projection lag (commit → projected)', `p50 ${percentile(projection.lagMs, 50)} ms, p99 ${percentile(projection.lagMs, 99)} ms over ${projection.lagMs.length} stream records`],
+        ['player reads', `${cache.hits + cache.misses}: cache hit ratio ${(cache.hitRatio * 100).toFixed(1)} % (${cache.hits} hits, ${cache.misses} misses, ${cache.tableReads} DynamoDB reads)`],
         ['DynamoDB writes', `${(writeRequests / decided).toFixed(3)} requests/command; WCU/command ${(billed / decided).toFixed(2)} as AWS bills, ${(capacity / decided).toFixed(2)} as DynamoDB Local reports`],
       ]),
     );
@@ -111,8 +146,11 @@ async function main(): Promise<number> {
     console.log(failed.length === 0 ? '\nAll checks passed.' : `\n${failed.length} check(s) FAILED.`);
     return failed.length === 0 ? 0 : 1;
   } finally {
+    reading = false;
     await pipeline.stop();
+    await projection.stop();
     await stack.stop();
+    await redis.stop();
   }
 }
 

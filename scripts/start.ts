@@ -1,28 +1,55 @@
 /**
  * `npm start`: a long-lived local Gamekeep. DynamoDB Local keeps its data in .gamekeep/dynamodb across restarts;
  * the SQS emulator keeps nothing, so Ctrl-C first drains the queue (no accepted command is lost), then stops
- * every child process.
+ * every child process. The HTTP API listens on GAMEKEEP_API_PORT (3000) and the daily reward runs on schedule.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadConfig, type Config } from '../shared/config.js';
 import { startLocalStack } from '../local/stack.js';
 import { startCommandPipeline } from '../local/commandPipeline.js';
+import { localHttpHandlers, startGateway } from '../local/gateway.js';
+import { startLocalScheduler } from '../local/scheduler.js';
+import { createRewardSchedulerHandler } from '../functions/reward-scheduler/handler.js';
+import { gamekeepHome, localSecrets, secretsFile, stackFile } from './localSecrets.js';
 
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 
-const home = join(process.cwd(), '.gamekeep');
-const stackFile = join(home, 'stack.json');
-
 async function main(): Promise<void> {
-  mkdirSync(home, { recursive: true });
-  const stack = await startLocalStack({ dataDir: join(home, 'dynamodb') });
+  mkdirSync(gamekeepHome, { recursive: true });
+  const env = loadConfig();
+  const secrets = localSecrets(env);
+  const stack = await startLocalStack({ dataDir: join(gamekeepHome, 'dynamodb') });
+  const config: Config = { ...stack.config, ...secrets, apiPort: env.apiPort, ...(env.dailyRewardHour !== undefined ? { dailyRewardHour: env.dailyRewardHour } : {}) };
   const pipeline = startCommandPipeline(stack, { concurrency: 2, onError: (e) => console.error('[poller]', e) });
-  writeFileSync(stackFile, JSON.stringify(stack.config, null, 2));
+  const gateway = await startGateway({
+    handlers: localHttpHandlers(config),
+    jwtSecret: secrets.jwtSecret,
+    serviceToken: secrets.serviceToken,
+    adminToken: secrets.adminToken,
+    port: config.apiPort,
+  });
+  // Locally the scheduler loop continues a run itself, so the function's own re-invocation is not needed.
+  const rewards = createRewardSchedulerHandler(config, { continueRun: async () => undefined });
+  const scheduler = startLocalScheduler(rewards, {
+    hourUtc: config.dailyRewardHour ?? 0,
+    onResult: (r) => console.log(`[rewards] ${r[0]?.date}: ${r.reduce((n, x) => n + x.sent, 0)} grants sent in ${r.length} invocation(s)`),
+    onError: (e) => console.error('[rewards]', e),
+  });
+  writeFileSync(stackFile, JSON.stringify(config, null, 2), { mode: 0o600 });
+
   console.log('Gamekeep is running locally.');
+  console.log(`  HTTP API         ${gateway.url}/v1  (OpenAPI: ${gateway.url}/v1/openapi.json)`);
   console.log(`  DynamoDB Local   ${stack.config.dynamoDbEndpoint}  (table ${stack.config.tableName}, data in .gamekeep/dynamodb)`);
   console.log(`  SQS (fauxqs)     ${stack.config.sqsEndpoint}  (queue ${stack.commandQueue.url})`);
-  console.log('  Try: npm run cli -- send demo-1 \'{"type":"CreatePlayer","name":"Lin Feng"}\'');
+  console.log(`  Daily rewards    next run ${scheduler.next().toISOString()}; now: npm run reward -- --date YYYY-MM-DD`);
+  console.log(`  Secrets          ${secretsFile} (environment variables override them)`);
+  console.log(`    game service   Authorization: Bearer ${secrets.serviceToken}`);
+  console.log(`    operator (GM)  Authorization: Bearer ${secrets.adminToken}`);
+  console.log('    player token   npm run token -- <playerId>   (HS256 JWT, sub = the player)');
+  for (const [provider, list] of Object.entries(secrets.webhookSecrets)) console.log(`    webhook ${provider.padEnd(7)} ${list.join(', ')}`);
+  console.log(`  Try: curl -s ${gateway.url}/v1/health`);
   console.log('Ctrl-C drains the queue and stops.');
 
   let stopping = false;
@@ -30,6 +57,8 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log(`\n${signal}: draining the command queue…`);
+    scheduler.stop();
+    await gateway.stop();
     try {
       await pipeline.drained(60_000);
     } catch (error) {

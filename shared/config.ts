@@ -18,6 +18,12 @@ const Env = z.object({
   GAMEKEEP_SERVICE_TOKEN: z.string().min(16).optional(),
   GAMEKEEP_ADMIN_TOKEN: z.string().min(16).optional(),
   REDIS_URL: z.string().url().optional(),
+  GAMEKEEP_SERVICE_ROLES: z.string().optional(),
+  GAMEKEEP_OPERATOR_ROLES: z.string().optional(),
+  GAMEKEEP_DAILY_REWARD_HOUR: z.coerce.number().int().min(0).max(23).optional(),
+  GAMEKEEP_WEBHOOK_SECRETS_ARN: z.string().optional(),
+  GAMEKEEP_VIEW_TTL_SECONDS: z.coerce.number().int().min(1).optional(),
+  GAMEKEEP_LEADERBOARD_RETENTION_DAYS: z.coerce.number().int().min(1).optional(),
 });
 
 /** `GAMEKEEP_WEBHOOK_SECRET_<PROVIDER>`: comma-separated secrets per payment provider (several during rotation). */
@@ -48,6 +54,17 @@ export interface Config {
   readonly webhookSecrets: Readonly<Record<string, readonly string[]>>;
   /** The player-view cache and leaderboards (ElastiCache on AWS, redis-server locally). */
   readonly redisUrl: string | undefined;
+  /** IAM role names whose callers are game services / operators on the internal API (defaults in shared/http/caller.ts). */
+  readonly serviceRoles?: readonly string[];
+  readonly operatorRoles?: readonly string[];
+  /** UTC hour of the daily reward run (the EventBridge rule on AWS, the local scheduler here); 0 when absent. */
+  readonly dailyRewardHour?: number;
+  /** AWS: the Secrets Manager secret `{"<provider>": ["<secret>", ...]}` the payment webhook reads (and re-reads for rotation). */
+  readonly webhookSecretsArn?: string;
+  /** Base TTL of a cached player view (±20 % jitter per write); 300 s when absent. */
+  readonly viewTtlSeconds?: number;
+  /** How long a past period of a periodic leaderboard stays readable after it ends; 90 days when absent. */
+  readonly leaderboardRetentionDays?: number;
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -71,7 +88,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         .map(([k, v]) => [k.slice(WEBHOOK_SECRET_PREFIX.length).toLowerCase(), v!.split(',').map((s) => s.trim()).filter(Boolean)]),
     ),
     redisUrl: e.REDIS_URL,
+    ...(e.GAMEKEEP_SERVICE_ROLES ? { serviceRoles: list(e.GAMEKEEP_SERVICE_ROLES) } : {}),
+    ...(e.GAMEKEEP_OPERATOR_ROLES ? { operatorRoles: list(e.GAMEKEEP_OPERATOR_ROLES) } : {}),
+    ...(e.GAMEKEEP_DAILY_REWARD_HOUR !== undefined ? { dailyRewardHour: e.GAMEKEEP_DAILY_REWARD_HOUR } : {}),
+    ...(e.GAMEKEEP_WEBHOOK_SECRETS_ARN ? { webhookSecretsArn: e.GAMEKEEP_WEBHOOK_SECRETS_ARN } : {}),
+    ...(e.GAMEKEEP_VIEW_TTL_SECONDS !== undefined ? { viewTtlSeconds: e.GAMEKEEP_VIEW_TTL_SECONDS } : {}),
+    ...(e.GAMEKEEP_LEADERBOARD_RETENTION_DAYS !== undefined ? { leaderboardRetentionDays: e.GAMEKEEP_LEADERBOARD_RETENTION_DAYS } : {}),
   };
+}
+
+function list(value: string): string[] {
+  return value.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
 /** The environment a process needs to reach a given stack: what the CDK sets on AWS, and the local runtime here. */
@@ -92,5 +119,11 @@ export function configEnvironment(c: Config): Record<string, string> {
   if (c.adminToken) env.GAMEKEEP_ADMIN_TOKEN = c.adminToken;
   for (const [provider, secrets] of Object.entries(c.webhookSecrets)) env[`${WEBHOOK_SECRET_PREFIX}${provider.toUpperCase()}`] = secrets.join(',');
   if (c.redisUrl) env.REDIS_URL = c.redisUrl;
+  if (c.serviceRoles) env.GAMEKEEP_SERVICE_ROLES = c.serviceRoles.join(',');
+  if (c.operatorRoles) env.GAMEKEEP_OPERATOR_ROLES = c.operatorRoles.join(',');
+  if (c.dailyRewardHour !== undefined) env.GAMEKEEP_DAILY_REWARD_HOUR = String(c.dailyRewardHour);
+  if (c.webhookSecretsArn) env.GAMEKEEP_WEBHOOK_SECRETS_ARN = c.webhookSecretsArn;
+  if (c.viewTtlSeconds !== undefined) env.GAMEKEEP_VIEW_TTL_SECONDS = String(c.viewTtlSeconds);
+  if (c.leaderboardRetentionDays !== undefined) env.GAMEKEEP_LEADERBOARD_RETENTION_DAYS = String(c.leaderboardRetentionDays);
   return env;
 }

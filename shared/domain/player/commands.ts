@@ -91,6 +91,43 @@ const GrantItem = z.strictObject({ type: z.literal('GrantItem'), itemId: opaqueI
 
 const UseItem = z.strictObject({ type: z.literal('UseItem'), itemId: opaqueId, quantity });
 
+/** A player buys items from the in-game market; the price comes from the game config, never from the caller. */
+const PurchaseItem = z.strictObject({ type: z.literal('PurchaseItem'), itemId: opaqueId, quantity });
+
+/** An operator's correction of a balance, recorded with who made it, why and under which ticket. */
+const AdjustBalance = z.strictObject({
+  type: z.literal('AdjustBalance'),
+  currency: z.enum(['gold', 'spiritStones']),
+  delta: z
+    .int()
+    .min(-maxAmount.currency)
+    .max(maxAmount.currency)
+    .refine((d) => d !== 0, 'must not be zero'),
+  operator: opaqueId,
+  reason: z.string().trim().min(1).max(200).regex(/^[^\p{Cc}]+$/u, 'must not contain control characters'),
+  ticket: opaqueId,
+});
+
+/** Starts a cultivation session; its id comes from the game client, so a resent start is recognised. */
+const StartCultivation = z.strictObject({ type: z.literal('StartCultivation'), sessionId: opaqueId, techniqueId: opaqueId });
+
+const CompleteCultivation = z.strictObject({ type: z.literal('CompleteCultivation'), sessionId: opaqueId });
+
+/** A combat's result for one player, reported by a game service once per combat and player. */
+const RecordCombatResult = z.strictObject({
+  type: z.literal('RecordCombatResult'),
+  combatId: opaqueId,
+  opponentId: playerIdSchema.optional(),
+  kind: z.enum(['duel', 'arena', 'tournament', 'monster']),
+  outcome: z.enum(['win', 'loss', 'draw']),
+  rewards: z.strictObject({
+    gold: currencyAmount.optional(),
+    spiritStones: currencyAmount.optional(),
+    experience: experienceAmount.optional(),
+    items: itemStacks.optional(),
+  }),
+});
+
 const Trade = z
   .strictObject({
     type: z.literal('Trade'),
@@ -112,6 +149,11 @@ export const playerCommandSchema = z.discriminatedUnion('type', [
   GrantItem,
   UseItem,
   Trade,
+  PurchaseItem,
+  AdjustBalance,
+  StartCultivation,
+  CompleteCultivation,
+  RecordCombatResult,
 ]);
 
 export type PlayerCommand = z.infer<typeof playerCommandSchema>;

@@ -2,7 +2,7 @@ import { accept, reject, type Decision } from '../../engine/decision.js';
 import type { DecideContext } from '../../engine/entityType.js';
 import type { PlayerCommand, PlayerCommandOf, TradeBundle } from './commands.js';
 import type { Goods, ItemQuantity, PlayerEvent } from './events.js';
-import { experienceToReach, itemDefinition, realmOfLevel, shopSku, type GameConfig } from './gameConfig.js';
+import { experienceToReach, itemDefinition, marketOffer, realmOfLevel, shopSku, technique, type GameConfig } from './gameConfig.js';
 import { countOf, type PlayerState } from './state.js';
 
 type Context = DecideContext<PlayerState, GameConfig>;
@@ -37,6 +37,16 @@ export function decide(command: PlayerCommand, state: PlayerState, ctx: Context)
       return useItem(command, state, config);
     case 'Trade':
       return trade(command, state, ctx);
+    case 'PurchaseItem':
+      return purchaseItem(command, state, config);
+    case 'AdjustBalance':
+      return adjustBalance(command, state, config);
+    case 'StartCultivation':
+      return startCultivation(command, state, ctx);
+    case 'CompleteCultivation':
+      return completeCultivation(command, state, ctx);
+    case 'RecordCombatResult':
+      return recordCombatResult(command, state, ctx);
     default:
       return unhandled(command);
   }
@@ -135,6 +145,28 @@ function useItem(command: PlayerCommandOf<'UseItem'>, state: PlayerState, config
   return accept(events);
 }
 
+function purchaseItem(command: PlayerCommandOf<'PurchaseItem'>, state: PlayerState, config: GameConfig): PlayerDecision {
+  const { itemId, quantity } = command;
+  const offer = marketOffer(config, itemId);
+  if (!offer || !itemDefinition(config, itemId)) return reject('NOT_FOR_SALE', `${itemId} is not sold in the market`);
+  const cost = offer.price * quantity;
+  const items = [{ itemId, quantity }];
+  const problem = shortfallOf(state, { ...nothing, [offer.currency]: cost }) ?? overflowOf(state, nothing, { ...nothing, items }, config);
+  if (problem) return problem;
+  return accept([{ type: 'ItemPurchased', itemId, quantity, currency: offer.currency, price: offer.price }]);
+}
+
+/** A correction may take a balance to zero but never below, nor past the wallet limit. */
+function adjustBalance(command: PlayerCommandOf<'AdjustBalance'>, state: PlayerState, config: GameConfig): PlayerDecision {
+  const { currency, delta } = command;
+  const balance = state[currency] + delta;
+  if (balance < 0) return reject('INSUFFICIENT_FUNDS', `an adjustment of ${delta} ${currency} would leave ${balance}, has ${state[currency]}`);
+  if (balance > config.limits.balance)
+    return reject('BALANCE_LIMIT_EXCEEDED', `would hold ${balance} ${currency}, limit ${config.limits.balance}`);
+  const { operator, reason, ticket } = command;
+  return accept([{ type: 'BalanceAdjusted', currency, delta, operator, reason, ticket }]);
+}
+
 /** The initiator (this player) gives `give` and receives `receive`; both sides record the same trade. */
 function trade(command: PlayerCommandOf<'Trade'>, state: PlayerState, ctx: Context): PlayerDecision {
   const { tradeId, counterpartyId } = command;
@@ -178,6 +210,47 @@ function experienceEvents(state: PlayerState, amount: number, source: string, co
     }
   }
   return events;
+}
+
+function startCultivation(command: PlayerCommandOf<'StartCultivation'>, state: PlayerState, ctx: Context): PlayerDecision {
+  if (state.cultivating) return reject('ALREADY_CULTIVATING', `session ${state.cultivating.sessionId} is under way`);
+  const chosen = technique(ctx.config, command.techniqueId);
+  if (!chosen) return reject('UNKNOWN_TECHNIQUE', `no technique ${command.techniqueId}`);
+  if (state.energy < chosen.energyCost) return reject('INSUFFICIENT_ENERGY', `needs ${chosen.energyCost} energy, has ${state.energy}`);
+  return accept([
+    { type: 'CultivationStarted', sessionId: command.sessionId, techniqueId: command.techniqueId, startedAt: ctx.now },
+    { type: 'EnergyConsumed', amount: chosen.energyCost, reason: `cultivation:${command.sessionId}` },
+  ]);
+}
+
+/** Experience from the elapsed time (the command's issue time minus the start) at the technique's rate, capped. */
+function completeCultivation(command: PlayerCommandOf<'CompleteCultivation'>, state: PlayerState, ctx: Context): PlayerDecision {
+  const session = state.cultivating;
+  if (!session) return reject('NOT_CULTIVATING', 'no cultivation session is under way');
+  if (session.sessionId !== command.sessionId) return reject('UNKNOWN_SESSION', `session ${command.sessionId} is not the one under way (${session.sessionId})`);
+  const used = technique(ctx.config, session.techniqueId);
+  const seconds = Math.max(0, Math.floor((Date.parse(ctx.now) - Date.parse(session.startedAt)) / 1000));
+  const experience = used ? Math.min(Math.floor((seconds * used.experiencePerMinute) / 60), used.maxExperiencePerSession) : 0;
+  const completed: PlayerEvent = { type: 'CultivationCompleted', sessionId: session.sessionId, techniqueId: session.techniqueId, seconds, experience };
+  if (experience === 0) return accept([completed]);
+  return accept([completed, ...experienceEvents(state, experience, `cultivation:${session.sessionId}`, ctx.config)]);
+}
+
+function recordCombatResult(command: PlayerCommandOf<'RecordCombatResult'>, state: PlayerState, ctx: Context): PlayerDecision {
+  if (command.opponentId === ctx.entityId) return reject('SELF_COMBAT', 'a player cannot fight themself');
+  const rewards = goodsOf(command.rewards);
+  const problem = unknownItemIn(rewards.items, ctx.config) ?? overflowOf(state, nothing, rewards, ctx.config);
+  if (problem) return problem;
+  const recorded: PlayerEvent = {
+    type: 'CombatRecorded',
+    combatId: command.combatId,
+    ...(command.opponentId !== undefined ? { opponentId: command.opponentId } : {}),
+    kind: command.kind,
+    outcome: command.outcome,
+    ...rewards,
+  };
+  if (command.rewards.experience === undefined) return accept([recorded]);
+  return accept([recorded, ...experienceEvents(state, command.rewards.experience, `combat:${command.combatId}`, ctx.config)]);
 }
 
 function goodsOf(bundle: TradeBundle): Goods {

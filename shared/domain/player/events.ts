@@ -111,6 +111,54 @@ export interface TradeCompleted {
   readonly received: Goods;
 }
 
+/** Items bought from the in-game market at the config's price at the time. */
+export interface ItemPurchased {
+  readonly type: 'ItemPurchased';
+  readonly itemId: string;
+  readonly quantity: number;
+  readonly currency: Currency;
+  readonly price: number;
+}
+
+/** An operator's correction: `delta` is signed; who, why and the ticket are part of the audit trail. */
+export interface BalanceAdjusted {
+  readonly type: 'BalanceAdjusted';
+  readonly currency: Currency;
+  readonly delta: number;
+  readonly operator: string;
+  readonly reason: string;
+  readonly ticket: string;
+}
+
+/** The session's energy cost follows as EnergyConsumed with reason `cultivation:<sessionId>`. */
+export interface CultivationStarted {
+  readonly type: 'CultivationStarted';
+  readonly sessionId: string;
+  readonly techniqueId: string;
+  readonly startedAt: string;
+}
+
+/** The session's experience follows as ExperienceGained with source `cultivation:<sessionId>` (when above zero). */
+export interface CultivationCompleted {
+  readonly type: 'CultivationCompleted';
+  readonly sessionId: string;
+  readonly techniqueId: string;
+  readonly seconds: number;
+  readonly experience: number;
+}
+
+/** One combat's result and its rewards; experience follows as ExperienceGained with source `combat:<combatId>`. */
+export interface CombatRecorded {
+  readonly type: 'CombatRecorded';
+  readonly combatId: string;
+  readonly opponentId?: string;
+  readonly kind: 'duel' | 'arena' | 'tournament' | 'monster';
+  readonly outcome: 'win' | 'loss' | 'draw';
+  readonly gold: number;
+  readonly spiritStones: number;
+  readonly items: readonly ItemQuantity[];
+}
+
 export type PlayerEvent =
   | PlayerCreated
   | PurchaseCredited
@@ -123,7 +171,12 @@ export type PlayerEvent =
   | EnergyRestored
   | ItemGranted
   | ItemUsed
-  | TradeCompleted;
+  | TradeCompleted
+  | ItemPurchased
+  | BalanceAdjusted
+  | CultivationStarted
+  | CultivationCompleted
+  | CombatRecorded;
 
 export type PlayerEventType = PlayerEvent['type'];
 
@@ -148,6 +201,19 @@ export function currencyFlow(event: PlayerEvent): CurrencyFlow {
       return event.currency === 'gold'
         ? { category: 'spend', gold: -event.amount, spiritStones: 0 }
         : { category: 'spend', gold: 0, spiritStones: -event.amount };
+    case 'ItemPurchased':
+      return event.currency === 'gold'
+        ? { category: 'spend', gold: -event.price * event.quantity, spiritStones: 0 }
+        : { category: 'spend', gold: 0, spiritStones: -event.price * event.quantity };
+    case 'BalanceAdjusted':
+      // New money enters only as credit and leaves only as spend, so the conservation audit still holds.
+      return {
+        category: event.delta > 0 ? 'credit' : 'spend',
+        gold: event.currency === 'gold' ? event.delta : 0,
+        spiritStones: event.currency === 'spiritStones' ? event.delta : 0,
+      };
+    case 'CombatRecorded':
+      return { category: 'credit', gold: event.gold, spiritStones: event.spiritStones };
     case 'TradeCompleted':
       return {
         category: 'trade',
@@ -161,6 +227,8 @@ export function currencyFlow(event: PlayerEvent): CurrencyFlow {
     case 'EnergyRestored':
     case 'ItemGranted':
     case 'ItemUsed':
+    case 'CultivationStarted':
+    case 'CultivationCompleted':
       return { category: 'none', gold: 0, spiritStones: 0 };
   }
 }

@@ -1,6 +1,6 @@
 import type { Attributes } from './gameConfig.js';
 import type { Goods, ItemQuantity, PlayerEvent } from './events.js';
-import { countOf, type PlayerState } from './state.js';
+import { countOf, noStatistics, type PlayerState } from './state.js';
 
 /** Folds one event into the state. Reads nothing but the event: no config, so history never changes meaning. */
 export function evolve(state: PlayerState, event: PlayerEvent): PlayerState {
@@ -57,6 +57,42 @@ export function evolve(state: PlayerState, event: PlayerEvent): PlayerState {
       return { ...state, inventory: withItems(state.inventory, [event], -1) };
     case 'TradeCompleted':
       return receive(give(state, event.gave), event.received);
+    case 'ItemPurchased':
+      return {
+        ...state,
+        [event.currency]: state[event.currency] - event.price * event.quantity,
+        inventory: withItems(state.inventory, [event], +1),
+      };
+    case 'CultivationStarted':
+      return { ...state, cultivating: { sessionId: event.sessionId, techniqueId: event.techniqueId, startedAt: event.startedAt } };
+    case 'CultivationCompleted': {
+      const { cultivating: _done, ...rest } = state;
+      const stats = state.statistics ?? noStatistics;
+      const c = stats.cultivation;
+      return {
+        ...rest,
+        statistics: { ...stats, cultivation: { sessions: c.sessions + 1, seconds: c.seconds + event.seconds, experience: c.experience + event.experience } },
+      };
+    }
+    case 'CombatRecorded': {
+      const stats = state.statistics ?? noStatistics;
+      const c = stats.combat;
+      const rewarded = receive(state, event);
+      return {
+        ...rewarded,
+        statistics: {
+          ...stats,
+          combat: {
+            fought: c.fought + 1,
+            wins: c.wins + (event.outcome === 'win' ? 1 : 0),
+            losses: c.losses + (event.outcome === 'loss' ? 1 : 0),
+            draws: c.draws + (event.outcome === 'draw' ? 1 : 0),
+          },
+        },
+      };
+    }
+    case 'BalanceAdjusted':
+      return { ...state, [event.currency]: state[event.currency] + event.delta };
   }
 }
 

@@ -39,6 +39,12 @@ export interface ShopSku {
   readonly price: Price;
 }
 
+/** An in-game market offer: one unit of an item for a price in an in-game currency, decided server-side. */
+export interface MarketOffer {
+  readonly currency: Currency;
+  readonly price: number;
+}
+
 export interface Growth {
   readonly attributeGains: Attributes;
   readonly maxEnergyGain: number;
@@ -63,7 +69,19 @@ export interface GameConfig {
   readonly breakthrough: Growth;
   readonly items: Readonly<Record<string, ItemDefinition>>;
   readonly shop: Readonly<Record<string, ShopSku>>;
+  /** What players may buy with in-game currency (PurchaseItem), by item id. */
+  readonly market: Readonly<Record<string, MarketOffer>>;
+  /** Cultivation techniques (StartCultivation), by id. */
+  readonly techniques: Readonly<Record<string, Technique>>;
   readonly limits: typeof maxAmount;
+}
+
+/** A cultivation technique: what a session costs up front and what its elapsed time yields, capped per session. */
+export interface Technique {
+  readonly name: string;
+  readonly energyCost: number;
+  readonly experiencePerMinute: number;
+  readonly maxExperiencePerSession: number;
 }
 
 /** Bounds on what one command may carry and what one wallet may hold; schemas and decide share them. */
@@ -116,6 +134,16 @@ export const gameConfig: GameConfig = deepFreeze({
     'stones-550': { spiritStones: 550, price: { amount: 499, currency: 'USD' } },
     'stones-1200': { spiritStones: 1200, price: { amount: 999, currency: 'USD' } },
   },
+  market: {
+    'spirit-herb': { currency: 'gold', price: 20 },
+    'energy-elixir': { currency: 'gold', price: 45 },
+    'qi-pill': { currency: 'spiritStones', price: 10 },
+    'iron-sword': { currency: 'gold', price: 300 },
+  },
+  techniques: {
+    'breathing-method': { name: '吐纳术', energyCost: 10, experiencePerMinute: 20, maxExperiencePerSession: 2_400 },
+    'nine-suns-art': { name: '九阳功', energyCost: 30, experiencePerMinute: 80, maxExperiencePerSession: 12_000 },
+  },
   limits: maxAmount,
 });
 
@@ -126,6 +154,14 @@ export function itemDefinition(config: GameConfig, itemId: string): ItemDefiniti
 
 export function shopSku(config: GameConfig, sku: string): ShopSku | undefined {
   return Object.hasOwn(config.shop, sku) ? config.shop[sku] : undefined;
+}
+
+export function technique(config: GameConfig, techniqueId: string): Technique | undefined {
+  return Object.hasOwn(config.techniques, techniqueId) ? config.techniques[techniqueId] : undefined;
+}
+
+export function marketOffer(config: GameConfig, itemId: string): MarketOffer | undefined {
+  return Object.hasOwn(config.market, itemId) ? config.market[itemId] : undefined;
 }
 
 /** Cumulative experience to reach `level`; beyond the last level there is nothing to reach. */

@@ -47,12 +47,33 @@ export function claims(command: PlayerCommand, playerId: string): readonly Claim
           conflict: { code: 'TRADE_ALREADY_SETTLED', message: `trade ${command.tradeId} was already settled` },
         },
       ];
+    case 'StartCultivation':
+      return [
+        {
+          key: `CULTIVATION#${command.sessionId}#${playerId}`,
+          kind: 'CULTIVATION',
+          retentionDays: 400,
+          conflict: { code: 'SESSION_ALREADY_STARTED', message: `cultivation session ${command.sessionId} was already started` },
+        },
+      ];
+    case 'RecordCombatResult':
+      return [
+        {
+          key: `COMBAT#${command.combatId}#${playerId}`,
+          kind: 'COMBAT',
+          retentionDays: 400,
+          conflict: { code: 'COMBAT_ALREADY_RECORDED', message: `combat ${command.combatId} was already recorded for ${playerId}` },
+        },
+      ];
     case 'SpendCurrency':
     case 'AddExperience':
     case 'ConsumeEnergy':
     case 'RestoreEnergy':
     case 'GrantItem':
     case 'UseItem':
+    case 'PurchaseItem':
+    case 'AdjustBalance':
+    case 'CompleteCultivation':
       return [];
   }
 }
@@ -74,7 +95,7 @@ export const player = defineEntityType<PlayerState, PlayerCommand, PlayerEvent, 
 export { decide } from './decide.js';
 export { evolve } from './evolve.js';
 export { playerInvariantViolations } from './invariants.js';
-export { initialPlayerState, countOf, type PlayerState } from './state.js';
+export { initialPlayerState, countOf, noStatistics, type PlayerState, type CultivationSession, type StatisticsCounters } from './state.js';
 export { normalizePlayerName, playerCommandSchema, type PlayerCommand, type PlayerCommandType, type PlayerCommandOf } from './commands.js';
 export { currencyFlow, type CurrencyFlow, type PlayerEvent, type PlayerEventType, type Goods, type ItemQuantity } from './events.js';
 export {
@@ -84,6 +105,10 @@ export {
   realmOfLevel,
   experienceToReach,
   itemDefinition,
+  marketOffer,
+  shopSku,
+  technique,
+  type Technique,
   type GameConfig,
   type Attributes,
   type AttributeName,

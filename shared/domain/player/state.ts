@@ -17,7 +17,27 @@ export interface PlayerState {
   readonly attributes: Attributes;
   /** Count per item id; an item the player has none of has no entry. */
   readonly inventory: Readonly<Record<string, number>>;
+  /** The cultivation session under way; absent when the player is not cultivating. */
+  readonly cultivating?: CultivationSession;
+  /** Counters of seed 001's player statistics; absent until the first session or combat. */
+  readonly statistics?: StatisticsCounters;
 }
+
+export interface CultivationSession {
+  readonly sessionId: string;
+  readonly techniqueId: string;
+  readonly startedAt: string;
+}
+
+export interface StatisticsCounters {
+  readonly cultivation: { readonly sessions: number; readonly seconds: number; readonly experience: number };
+  readonly combat: { readonly fought: number; readonly wins: number; readonly losses: number; readonly draws: number };
+}
+
+export const noStatistics: StatisticsCounters = Object.freeze({
+  cultivation: Object.freeze({ sessions: 0, seconds: 0, experience: 0 }),
+  combat: Object.freeze({ fought: 0, wins: 0, losses: 0, draws: 0 }),
+});
 
 export function initialPlayerState(): PlayerState {
   return {

@@ -12,6 +12,8 @@ const valid = {
   GrantItem: { type: 'GrantItem', itemId: 'spirit-herb', quantity: 3, source: 'quest' },
   UseItem: { type: 'UseItem', itemId: 'spirit-herb', quantity: 1 },
   Trade: { type: 'Trade', tradeId: 'tr-1', counterpartyId: 'su-yan', give: { gold: 5 }, receive: { items: [{ itemId: 'spirit-ore', quantity: 2 }] } },
+  PurchaseItem: { type: 'PurchaseItem', itemId: 'spirit-herb', quantity: 2 },
+  AdjustBalance: { type: 'AdjustBalance', currency: 'gold', delta: -50, operator: 'gm-alice', reason: 'chargeback on order 1', ticket: 'SUP-1234' },
 } as const;
 
 const accepts = (input: unknown) => playerCommandSchema.safeParse(input).success;
@@ -130,5 +132,19 @@ describe('playerCommandSchema', () => {
 
   it('limits currencies to gold and spirit stones', () => {
     expect(accepts({ ...valid.SpendCurrency, currency: 'diamonds' })).toBe(false);
+  });
+
+  it('takes no price from the caller on PurchaseItem', () => {
+    expect(accepts({ ...valid.PurchaseItem, price: 0 })).toBe(false);
+    expect(accepts({ ...valid.PurchaseItem, quantity: 0 })).toBe(false);
+  });
+
+  it('refuses a zero, fractional or out-of-range adjustment, and control characters in its reason', () => {
+    expect(accepts({ ...valid.AdjustBalance, delta: 0 })).toBe(false);
+    expect(accepts({ ...valid.AdjustBalance, delta: 1.5 })).toBe(false);
+    expect(accepts({ ...valid.AdjustBalance, delta: -maxAmount.currency - 1 })).toBe(false);
+    expect(accepts({ ...valid.AdjustBalance, reason: 'line\nbreak' })).toBe(false);
+    expect(accepts({ ...valid.AdjustBalance, reason: '   ' })).toBe(false);
+    expect(accepts({ ...valid.AdjustBalance, ticket: 'a#STATE' })).toBe(false);
   });
 });

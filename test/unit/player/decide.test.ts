@@ -475,3 +475,64 @@ describe('evolve', () => {
     expect(before).toEqual(snapshot);
   });
 });
+
+describe('PurchaseItem', () => {
+  it('buys from the market at the config price', () => {
+    expect(given([playerCreated()]).when({ type: 'PurchaseItem', itemId: 'spirit-herb', quantity: 3 })).toEqual(
+      accept([{ type: 'ItemPurchased', itemId: 'spirit-herb', quantity: 3, currency: 'gold', price: 20 }]),
+    );
+  });
+
+  it('rejects an item the market does not sell', () => {
+    expect(given([playerCreated()]).when({ type: 'PurchaseItem', itemId: 'spirit-ore', quantity: 1 })).toEqual(rejected('NOT_FOR_SALE'));
+    expect(given([playerCreated()]).when({ type: 'PurchaseItem', itemId: 'constructor', quantity: 1 })).toEqual(rejected('NOT_FOR_SALE'));
+  });
+
+  it('rejects a purchase the player cannot pay for, saying how much', () => {
+    expect(given([playerCreated()]).when({ type: 'PurchaseItem', itemId: 'iron-sword', quantity: 4 })).toEqual(
+      rejected('INSUFFICIENT_FUNDS', 'needs 1200 gold, has 1000'),
+    );
+  });
+
+  it('rejects a purchase beyond the stack limit', () => {
+    expect(given([playerCreated({ gold: 100_000 })]).when({ type: 'PurchaseItem', itemId: 'iron-sword', quantity: 6 })).toEqual(
+      rejected('STACK_LIMIT_EXCEEDED'),
+    );
+  });
+
+  it('takes the price off the balance and adds the items', () => {
+    const purchased: PlayerEvent = { type: 'ItemPurchased', itemId: 'qi-pill', quantity: 2, currency: 'spiritStones', price: 10 };
+    expect(fold([playerCreated({ spiritStones: 30 }), purchased])).toMatchObject({ spiritStones: 10, inventory: { 'qi-pill': 2 } });
+  });
+});
+
+describe('AdjustBalance', () => {
+  const adjust = (currency: 'gold' | 'spiritStones', delta: number): PlayerCommand => ({
+    type: 'AdjustBalance',
+    currency,
+    delta,
+    operator: 'gm-alice',
+    reason: 'refund for a lost order',
+    ticket: 'SUP-42',
+  });
+
+  it('records the operator, the reason and the ticket with the signed delta', () => {
+    expect(given([playerCreated()]).when(adjust('spiritStones', 250))).toEqual(
+      accept([{ type: 'BalanceAdjusted', currency: 'spiritStones', delta: 250, operator: 'gm-alice', reason: 'refund for a lost order', ticket: 'SUP-42' }]),
+    );
+  });
+
+  it('may take a balance to zero but never below', () => {
+    expect(given([playerCreated()]).when(adjust('gold', -1000)).outcome).toBe('accepted');
+    expect(given([playerCreated()]).when(adjust('gold', -1001))).toEqual(rejected('INSUFFICIENT_FUNDS'));
+  });
+
+  it('rejects an adjustment past the wallet limit', () => {
+    expect(given([playerCreated({ gold: gameConfig.limits.balance })]).when(adjust('gold', 1))).toEqual(rejected('BALANCE_LIMIT_EXCEEDED'));
+  });
+
+  it('adds the delta to the balance', () => {
+    const adjusted = (delta: number): PlayerEvent => ({ type: 'BalanceAdjusted', currency: 'gold', delta, operator: 'gm', reason: 'r', ticket: 't' });
+    expect(fold([playerCreated(), adjusted(-300), adjusted(50)])).toMatchObject({ gold: 750 });
+  });
+});

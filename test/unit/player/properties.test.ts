@@ -53,6 +53,18 @@ const command: fc.Arbitrary<PlayerCommand> = fc.oneof(
   fc
     .record({ type: fc.constant('Trade'), tradeId: fc.uuid(), counterpartyId: fc.constantFrom<string>('other', 'other', 'other', 'other', 'self', 'ghost'), give: bundle, receive: bundle })
     .filter((t) => Object.keys(t.give).length + Object.keys(t.receive).length > 0),
+  fc.record({ type: fc.constant('StartCultivation'), sessionId: fc.constantFrom('s1', 's2'), techniqueId: fc.constantFrom('breathing-method', 'nine-suns-art', 'dragon-art') }),
+  fc.record({ type: fc.constant('CompleteCultivation'), sessionId: fc.constantFrom('s1', 's2') }),
+  fc.record(
+    {
+      type: fc.constant('RecordCombatResult'),
+      combatId: fc.uuid(),
+      kind: fc.constantFrom('duel', 'arena', 'tournament', 'monster'),
+      outcome: fc.constantFrom('win', 'loss', 'draw'),
+      rewards: fc.record({ gold: small(400), spiritStones: small(100), experience, items }, { requiredKeys: [] }),
+    },
+    { requiredKeys: ['type', 'combatId', 'kind', 'outcome', 'rewards'] },
+  ),
 );
 
 const step = fc.record({ actor: fc.constantFrom(...PLAYERS), command });

@@ -1,0 +1,112 @@
+import { Aws, CfnResource } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+import { TABLE_KEY } from '../../shared/persistence/tableDefinition.js';
+import { acknowledge } from '../nag.js';
+import type { StageSettings } from '../stage.js';
+
+/** Table item actions, by what a caller may do. Transactions are authorized per contained action. */
+export const TABLE_READ = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'] as const;
+export const TABLE_SCAN = ['dynamodb:Scan'] as const;
+export const TABLE_COMMIT = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'] as const;
+
+/** Key use a table reader/writer needs, as TableV2 grants would give with a customer-managed key. */
+const KEY_DECRYPT = ['kms:Decrypt', 'kms:DescribeKey'];
+const KEY_ENCRYPT = ['kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*'];
+
+/**
+ * The single table of DESIGN.md section 3 and its customer-managed key. The logical ids are pinned to the
+ * ones the first deployed stack (CoreStack) used: moving the table into a construct must never replace it.
+ */
+export class GameTable extends Construct {
+  /** What the functions, grants and backup use: the stack's table, or the restored one by name during a restore. */
+  readonly table: dynamodb.ITableV2;
+  /** The table's key. The table's `encryptionKey` is unset (see the override), so grants go through `grant*` below. */
+  readonly key: kms.Key;
+  /** False only during a restore (the restored table has no stream until the final deploy re-attaches it). */
+  readonly hasStream: boolean;
+
+  constructor(scope: Construct, id: string, settings: StageSettings) {
+    super(scope, id);
+    const restore = settings.tableRestore;
+
+    // The key must live exactly as long as the table: a retained table with a deleted key is unreadable.
+    this.key = new kms.Key(this, 'TableKey', {
+      description: `Gamekeep ${settings.stage}: table encryption`,
+      enableKeyRotation: true,
+      removalPolicy: settings.statefulRemovalPolicy,
+    });
+    (this.key.node.defaultChild as CfnResource).overrideLogicalId('TableKeyF581D96F');
+
+    if (restore?.phase === 'detach') {
+      // The old table leaves the stack (retained in prod); everything else points at the restored table.
+      this.table = dynamodb.TableV2.fromTableName(this, 'RestoredTable', restore.tableName);
+      this.hasStream = false;
+      return;
+    }
+
+    // `import` declares the restored table exactly as PITR created it, so `cdk import` can adopt it.
+    const asRestored = restore?.phase === 'import';
+    const table = new dynamodb.TableV2(this, 'Table', {
+      partitionKey: { name: TABLE_KEY.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE_KEY.sortKey, type: dynamodb.AttributeType.STRING },
+      billing: dynamodb.Billing.onDemand(),
+      ...(asRestored
+        ? {}
+        : {
+            timeToLiveAttribute: TABLE_KEY.ttlAttribute,
+            dynamoStream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+            pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true, recoveryPeriodInDays: 35 },
+            deletionProtection: settings.isProd,
+          }),
+      // TableEncryptionV2.customerManagedKey(key) cannot render in a region-agnostic stack (it throws
+      // ReplicaSpecificationCannotRenderedRegion): ask for KMS here and point the only replica at our key below.
+      encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
+      removalPolicy: settings.statefulRemovalPolicy,
+    });
+    const cfnTable = table.node.defaultChild as dynamodb.CfnGlobalTable;
+    cfnTable.overrideLogicalId('TableCD117FA1');
+    // Same template customerManagedKey(key) produces for the deployment region's replica.
+    cfnTable.addPropertyOverride('Replicas.0.SSESpecification.KMSMasterKeyId', this.key.keyArn);
+
+    // While importing, nothing may change but the adopted table: references keep using the name, as in `detach`.
+    this.table = asRestored ? dynamodb.TableV2.fromTableName(this, 'RestoredTable', restore.tableName) : table;
+    this.hasStream = !asRestored;
+  }
+
+  /**
+   * Item actions on the table, optionally only on items whose partition key matches one of `leadingKeys`
+   * (IAM `dynamodb:LeadingKeys`, e.g. `UNMATCHED#*`), plus the key use DynamoDB makes on the caller's behalf.
+   */
+  grantItems(grantee: iam.IGrantable, actions: readonly string[], leadingKeys?: readonly string[]): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: [...actions],
+        resources: [this.table.tableArn],
+        ...(leadingKeys ? { conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...leadingKeys] } } } : {}),
+      }),
+    );
+    const writes = actions.some((a) => !(TABLE_READ as readonly string[]).includes(a) && !(TABLE_SCAN as readonly string[]).includes(a));
+    if (writes && Construct.isConstruct(grantee)) {
+      acknowledge(grantee, {
+        'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': 'Table key use, on the table key only and only through DynamoDB (kms:ViaService condition).',
+        'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': 'Table key use, on the table key only and only through DynamoDB (kms:ViaService condition).',
+      });
+    }
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: writes ? [...KEY_DECRYPT, ...KEY_ENCRYPT] : KEY_DECRYPT,
+        resources: [this.key.keyArn],
+        // Only through DynamoDB: the role cannot use the key directly.
+        conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${Aws.REGION}.amazonaws.com` } },
+      }),
+    );
+  }
+
+  /** Stream records are decrypted with the table key by the stream consumer itself (no kms:ViaService). */
+  grantStreamDecrypt(grantee: iam.IGrantable): void {
+    this.key.grant(grantee, ...KEY_DECRYPT);
+  }
+}

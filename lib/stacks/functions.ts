@@ -1,0 +1,294 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Duration } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { CommandQueues } from '../constructs/commandQueues.js';
+import { TABLE_COMMIT, TABLE_READ, TABLE_SCAN, type GameTable } from '../constructs/gameTable.js';
+import type { PlayerCache, PrivateNetwork } from '../constructs/playerCache.js';
+import { LAMBDA_BASIC_EXECUTION, LAMBDA_VPC_EXECUTION, acknowledge } from '../nag.js';
+import type { StageSettings } from '../stage.js';
+
+/** Paths resolved from this file, so synthesis does not depend on the working directory. */
+const fromRepoRoot = (path: string): string => fileURLToPath(new URL(`../../${path}`, import.meta.url));
+
+/** CloudWatch namespace of every Powertools metric (the dashboard reads it). */
+export const METRICS_NAMESPACE = 'Gamekeep';
+
+interface FunctionSpec {
+  /** Directory under functions/; its index.ts exports `handler`. Also the Powertools service name. */
+  readonly dir: string;
+  readonly description: string;
+  readonly timeout: Duration;
+  readonly memorySize: number;
+  /** Runs in the VPC because it talks to the cache. */
+  readonly inVpc: boolean;
+}
+
+/**
+ * Every Lambda of Gamekeep, declared once: the construct below, the alarms and the tests iterate over this.
+ * Access (environment, permissions, event sources) is wired per function in `GameFunctions`.
+ */
+export const FUNCTIONS = {
+  commandProcessor: {
+    dir: 'command-processor',
+    description: 'Applies queued commands exactly once (SQS FIFO source, one transaction per batch)',
+    timeout: Duration.seconds(30),
+    memorySize: 1024,
+    inVpc: false,
+  },
+  api: {
+    dir: 'api',
+    description: 'Player and service routes of the HTTP APIs (reads, enqueues commands)',
+    // `Prefer: wait=N` waits up to 10 s for an outcome; HTTP API integrations time out at 30 s.
+    timeout: Duration.seconds(15),
+    memorySize: 1024,
+    inVpc: true,
+  },
+  paymentWebhook: {
+    dir: 'payment-webhook',
+    description: 'Payment provider webhooks: verifies the signature, enqueues CreditPurchase',
+    timeout: Duration.seconds(15),
+    memorySize: 512,
+    inVpc: false,
+  },
+  adminApi: {
+    dir: 'admin-api',
+    description: 'Operator routes /v1/admin/* (IAM only)',
+    timeout: Duration.seconds(29),
+    memorySize: 512,
+    inVpc: false,
+  },
+  rewardScheduler: {
+    dir: 'reward-scheduler',
+    description: 'Daily reward run: scans players, enqueues rewards, continues itself from a checkpoint',
+    timeout: Duration.minutes(5),
+    memorySize: 512,
+    inVpc: false,
+  },
+  projector: {
+    dir: 'projector',
+    description: 'The single table-stream consumer: player views and leaderboards in the cache',
+    timeout: Duration.seconds(60),
+    memorySize: 512,
+    inVpc: true,
+  },
+  leaderboardRebuild: {
+    dir: 'leaderboard-rebuild',
+    description: 'Rebuilds the leaderboards from the table (invoked by operators)',
+    timeout: Duration.minutes(15),
+    memorySize: 1024,
+    inVpc: true,
+  },
+} as const satisfies Record<string, FunctionSpec>;
+
+export type FunctionName = keyof typeof FUNCTIONS;
+
+export const entryOf = (name: FunctionName): string => fromRepoRoot(`functions/${FUNCTIONS[name].dir}/index.ts`);
+
+/** Entries that do not exist (yet): synthesis needs every one of them. */
+export const missingEntries = (): FunctionName[] => (Object.keys(FUNCTIONS) as FunctionName[]).filter((n) => !existsSync(entryOf(n)));
+
+/** UTC hour of the daily reward run: the EventBridge rule and the code's notion of "the day" agree on it. */
+export const DAILY_REWARD_HOUR_UTC = 0;
+/** Partition keys the payment webhook and the reward runners may write (IAM dynamodb:LeadingKeys). */
+export const WEBHOOK_ITEMS = ['UNMATCHED', 'PAYIN#*'] as const;
+export const REWARD_RUN_ITEMS = ['REWARDRUN#*'] as const;
+
+/** Stream consumer settings the projection guarantees (G4) rely on. */
+export const PROJECTOR_STREAM = { batchSize: 100, retryAttempts: 10, maxRecordAge: Duration.days(1), parallelizationFactor: 2 } as const;
+
+export interface GameFunctionsProps {
+  readonly settings: StageSettings;
+  readonly table: GameTable;
+  readonly queues: CommandQueues;
+  readonly network: PrivateNetwork;
+  readonly cache: PlayerCache;
+}
+
+/** The Lambdas with least-privilege roles, their environment (read by shared/config.ts) and event sources. */
+export class GameFunctions extends Construct {
+  readonly functions: Record<FunctionName, NodejsFunction>;
+  /** `{"<provider>": ["<secret>", ...]}`: payment webhook signing secrets, several per provider during rotation. */
+  readonly webhookSecrets: secretsmanager.Secret;
+  /** Where the stream event source reports batches it gave up on (metadata: shard and sequence numbers). */
+  readonly projectorFailures: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: GameFunctionsProps) {
+    super(scope, id);
+    const { settings, table, queues, network, cache } = props;
+
+    const missing = missingEntries();
+    if (missing.length > 0) {
+      throw new Error(`Missing Lambda entries (functions/<name>/index.ts): ${missing.map((n) => FUNCTIONS[n].dir).join(', ')}`);
+    }
+
+    const make = (name: FunctionName): NodejsFunction => {
+      const spec: FunctionSpec = FUNCTIONS[name];
+      const logGroup = new logs.LogGroup(this, `${capitalize(name)}Logs`, {
+        retention: settings.logRetention,
+        removalPolicy: settings.statefulRemovalPolicy,
+      });
+      const fn = new NodejsFunction(this, capitalize(name), {
+        entry: entryOf(name),
+        handler: 'handler',
+        description: `Gamekeep ${settings.stage}: ${spec.description}`,
+        projectRoot: fromRepoRoot(''),
+        depsLockFilePath: fromRepoRoot('package-lock.json'),
+        runtime: lambda.Runtime.NODEJS_22_X,
+        architecture: lambda.Architecture.ARM_64,
+        timeout: spec.timeout,
+        memorySize: spec.memorySize,
+        logGroup,
+        tracing: lambda.Tracing.ACTIVE,
+        ...(spec.inVpc
+          ? { vpc: network.vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, securityGroups: [network.functionSecurityGroup] }
+          : {}),
+        environment: {
+          GAMEKEEP_TABLE: table.table.tableName,
+          POWERTOOLS_SERVICE_NAME: spec.dir,
+          POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+          POWERTOOLS_LOG_LEVEL: settings.isProd ? 'INFO' : 'DEBUG',
+          // Traces must not carry player data or webhook payloads.
+          POWERTOOLS_TRACER_CAPTURE_RESPONSE: 'false',
+          // Stack traces point at the TypeScript sources (the bundle is minified).
+          NODE_OPTIONS: '--enable-source-maps',
+        },
+        bundling: {
+          format: OutputFormat.ESM,
+          // Some bundled CommonJS dependencies call require() for Node built-ins; ESM output has no require.
+          banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+          mainFields: ['module', 'main'],
+          minify: true,
+          sourceMap: true,
+          sourcesContent: false,
+          // Bundle the AWS SDK too, so the function runs the exact SDK version the tests ran against.
+          externalModules: [],
+        },
+      });
+      acknowledge(fn, {
+        'AwsSolutions-L1': 'Node.js 22 is the runtime the issue and the code target (ESM bundle tested on it); moving to a newer one is a deliberate upgrade.',
+        [LAMBDA_BASIC_EXECUTION]: 'AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch Logs; the CDK default for every Lambda.',
+        'AwsSolutions-IAM5[Resource::*]': 'X-Ray PutTraceSegments/PutTelemetryRecords have no resource-level permissions (Tracing.ACTIVE).',
+        ...(spec.inVpc
+          ? { [LAMBDA_VPC_EXECUTION]: 'AWSLambdaVPCAccessExecutionRole only manages the function\'s ENIs in the VPC (ec2:*NetworkInterface*).' }
+          : {}),
+      });
+      return fn;
+    };
+
+    const fns = (this.functions = Object.fromEntries((Object.keys(FUNCTIONS) as FunctionName[]).map((n) => [n, make(n)])) as Record<
+      FunctionName,
+      NodejsFunction
+    >);
+
+    const producer = (fn: NodejsFunction): void => {
+      fn.addEnvironment('GAMEKEEP_QUEUE_URL', queues.queue.queueUrl);
+      queues.queue.grantSendMessages(fn); // sqs:SendMessage (batch sends use the same action)
+    };
+    const cacheClient = (fn: NodejsFunction): void => {
+      fn.addEnvironment('REDIS_URL', cache.url);
+      fn.addEnvironment('GAMEKEEP_REDIS_SECRET_ARN', cache.authSecret.secretArn);
+      cache.grantConnect(fn);
+    };
+
+    // Command processor: the only writer of state, events, command records and claims.
+    const processor = fns.commandProcessor;
+    processor.addEnvironment('GAMEKEEP_DLQ_URL', queues.deadLetterQueue.queueUrl);
+    processor.addEnvironment('GAMEKEEP_COMMAND_RECORD_DAYS', String(settings.commandRecordDays));
+    processor.addEnvironment('GAMEKEEP_MAX_COMMIT_ATTEMPTS', '8');
+    table.grantItems(processor, [...TABLE_READ, ...TABLE_COMMIT]);
+    // Malformed envelopes are forwarded to the DLQ by the processor itself (shared/messaging/deadLetters.ts).
+    queues.deadLetterQueue.grantSendMessages(processor);
+    // Also grants consume rights on the queue (receive, delete, change visibility), not send.
+    processor.addEventSource(
+      new SqsEventSource(queues.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: settings.processorMaxConcurrency }),
+    );
+
+    // API (both HTTP APIs): reads the table and the cache, sends commands; never writes the table.
+    producer(fns.api);
+    cacheClient(fns.api);
+    table.grantItems(fns.api, TABLE_READ);
+
+    // Payment webhook: reads, sends, and records what it received on its own items only: the unmatched-payment
+    // list (pk UNMATCHED) and delivery receipts (pk PAYIN#<provider>#<order>), shared/payments/intake.ts.
+    this.webhookSecrets = new secretsmanager.Secret(this, 'WebhookSecrets', {
+      description: `Gamekeep ${settings.stage}: payment webhook signing secrets, {"<provider>": ["<secret>", ...]}`,
+      // Starts empty (no provider accepted); ops put the real value after the first deploy (docs/operations.md).
+      secretObjectValue: {},
+      removalPolicy: settings.statefulRemovalPolicy,
+    });
+    acknowledge(this.webhookSecrets, {
+      'AwsSolutions-SMG4': 'Signing secrets are issued by the payment providers; they are rotated on the provider side and pasted in (docs/operations.md), never generated here.',
+    });
+    const webhook = fns.paymentWebhook;
+    producer(webhook);
+    webhook.addEnvironment('GAMEKEEP_WEBHOOK_SECRETS_ARN', this.webhookSecrets.secretArn);
+    this.webhookSecrets.grantRead(webhook);
+    table.grantItems(webhook, TABLE_READ);
+    table.grantItems(webhook, ['dynamodb:PutItem'], WEBHOOK_ITEMS);
+
+    // Daily rewards (shared/rewards/dailyRewards.ts) run in the scheduler and, on demand, in the admin API: both
+    // scan players, send rewards and keep the run's checkpoint on its REWARDRUN#<date> item.
+    const rewardRunner = (fn: NodejsFunction): void => {
+      producer(fn);
+      fn.addEnvironment('GAMEKEEP_DAILY_REWARD_HOUR', String(DAILY_REWARD_HOUR_UTC));
+      table.grantItems(fn, [...TABLE_READ, ...TABLE_SCAN]);
+      table.grantItems(fn, ['dynamodb:PutItem', 'dynamodb:UpdateItem'], REWARD_RUN_ITEMS);
+    };
+    const scheduler = fns.rewardScheduler;
+    rewardRunner(scheduler);
+    // It continues a long run by invoking itself asynchronously (context.invokedFunctionArn). A separate policy:
+    // the function's default policy is a dependency of the function, so naming its own ARN there is a cycle.
+    new iam.Policy(this, 'RewardSchedulerContinuation', {
+      roles: [scheduler.role!],
+      statements: [new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [scheduler.functionArn] })],
+    });
+
+    // Admin API: adjustments (sent as commands), the unmatched-payments list, manual reward runs.
+    rewardRunner(fns.adminApi);
+
+    // Projector: the single stream consumer; writes the cache, reads the table.
+    this.projectorFailures = new sqs.Queue(this, 'ProjectorFailures', {
+      retentionPeriod: Duration.days(14),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    acknowledge(this.projectorFailures, {
+      'AwsSolutions-SQS3': 'This queue is itself the on-failure destination of the stream event source; its depth is alarmed.',
+    });
+    const projector = fns.projector;
+    cacheClient(projector);
+    table.grantItems(projector, TABLE_READ);
+    table.grantStreamDecrypt(projector);
+    // During a table restore the restored table has no stream yet; the final deploy re-attaches the projector.
+    if (table.hasStream) {
+      projector.addEventSource(
+        new DynamoEventSource(table.table, {
+          startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+          batchSize: PROJECTOR_STREAM.batchSize,
+          bisectBatchOnError: true,
+          reportBatchItemFailures: true,
+          retryAttempts: PROJECTOR_STREAM.retryAttempts,
+          maxRecordAge: PROJECTOR_STREAM.maxRecordAge,
+          // Records of one partition key (one player) still arrive in order across the parallel batches.
+          parallelizationFactor: PROJECTOR_STREAM.parallelizationFactor,
+          onFailure: new SqsDlq(this.projectorFailures),
+        }),
+      );
+    }
+
+    // Leaderboard rebuild: reads everything, writes the cache.
+    cacheClient(fns.leaderboardRebuild);
+    table.grantItems(fns.leaderboardRebuild, [...TABLE_READ, ...TABLE_SCAN]);
+  }
+}
+
+const capitalize = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);

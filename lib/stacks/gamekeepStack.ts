@@ -1,0 +1,84 @@
+import { CfnOutput, Stack, Tags, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { CommandQueues } from '../constructs/commandQueues.js';
+import { GameApis } from '../constructs/gameApis.js';
+import { GameTable } from '../constructs/gameTable.js';
+import { PipelineMonitoring } from '../constructs/pipelineMonitoring.js';
+import { PlayerCache, PrivateNetwork } from '../constructs/playerCache.js';
+import { RewardSchedule } from '../constructs/rewardSchedule.js';
+import { TableBackup } from '../constructs/tableBackup.js';
+import type { StageSettings } from '../stage.js';
+import { DAILY_REWARD_HOUR_UTC, FUNCTIONS, GameFunctions } from './functions.js';
+
+export interface GamekeepStackProps extends StackProps {
+  readonly settings: StageSettings;
+}
+
+/**
+ * One stage of Gamekeep: one stack of constructs named for what they own. One stack, not several, so that
+ * (a) no CloudFormation export pins the table or the queues (an exported table cannot be swapped for a
+ * PITR-restored one, see docs/operations.md), (b) a guarantee that spans resources (visibility timeout vs
+ * processor timeout, a grant and its resource) changes in one atomic, roll-back-able deployment, and
+ * (c) grants between functions and stateful resources never form cross-stack cycles.
+ */
+export class GamekeepStack extends Stack {
+  readonly table: GameTable;
+  readonly queues: CommandQueues;
+  readonly functions: GameFunctions;
+  readonly apis: GameApis;
+  readonly schedule: RewardSchedule;
+  readonly backup: TableBackup;
+  readonly monitoring: PipelineMonitoring;
+
+  constructor(scope: Construct, id: string, props: GamekeepStackProps) {
+    super(scope, id, { terminationProtection: props.settings.isProd, ...props });
+    const { settings } = props;
+    // On every taggable resource (cost allocation, ownership); a restored table gets them back on the last deploy.
+    Tags.of(this).add('project', 'gamekeep');
+    Tags.of(this).add('stage', settings.stage);
+
+    this.table = new GameTable(this, 'Data', settings);
+    this.queues = new CommandQueues(this, 'Messaging', { consumerTimeout: FUNCTIONS.commandProcessor.timeout });
+    const network = new PrivateNetwork(this, 'Network', settings);
+    const cache = new PlayerCache(this, 'Cache', { settings, network });
+    this.functions = new GameFunctions(this, 'Functions', { settings, table: this.table, queues: this.queues, network, cache });
+    const fns = this.functions.functions;
+    this.apis = new GameApis(this, 'Api', {
+      settings,
+      handlers: { api: fns.api, 'payment-webhook': fns.paymentWebhook, 'admin-api': fns.adminApi },
+    });
+    // shared/http/caller.ts tells game services from operators by the role a SigV4 caller assumed.
+    for (const fn of [fns.api, fns.adminApi]) {
+      fn.addEnvironment('GAMEKEEP_SERVICE_ROLES', this.apis.gameServiceRole.roleName);
+      fn.addEnvironment('GAMEKEEP_OPERATOR_ROLES', this.apis.operatorRole.roleName);
+    }
+    this.schedule = new RewardSchedule(this, 'Schedules', { rewardScheduler: fns.rewardScheduler, hourUtc: DAILY_REWARD_HOUR_UTC });
+    this.backup = new TableBackup(this, 'Backup', { settings, table: this.table });
+    this.monitoring = new PipelineMonitoring(this, 'Monitoring', {
+      settings,
+      functions: fns,
+      commandQueue: this.queues.queue,
+      deadLetterQueues: {
+        CommandDeadLetterQueue: this.queues.deadLetterQueue,
+        ProjectorFailures: this.functions.projectorFailures,
+        RewardScheduleDeadLetterQueue: this.schedule.deadLetterQueue,
+      },
+      apis: { PublicApi: this.apis.publicApi, InternalApi: this.apis.internalApi },
+      cacheName: cache.cache.ref,
+    });
+
+    const output = (name: string, value: string, description: string): CfnOutput => new CfnOutput(this, name, { value, description });
+    output('TableName', this.table.table.tableName, 'The DynamoDB table');
+    output('CommandQueueUrl', this.queues.queue.queueUrl, 'The FIFO command queue');
+    output('CommandDeadLetterQueueUrl', this.queues.deadLetterQueue.queueUrl, 'Its dead-letter queue (replay: docs/operations.md)');
+    output('PublicApiUrl', this.apis.publicStage.url, 'Players (JWT) and payment webhooks');
+    output('InternalApiUrl', this.apis.internalStage.url, 'Game services and operators (SigV4)');
+    output('WebhookSecretsArn', this.functions.webhookSecrets.secretArn, 'Payment webhook signing secrets (set by ops)');
+    output('LeaderboardRebuildFunction', fns.leaderboardRebuild.functionName, 'Invoke to rebuild the leaderboards');
+    output('RewardSchedulerFunction', fns.rewardScheduler.functionName, 'Invoke to start a reward run by hand');
+    output('GameServiceRoleArn', this.apis.gameServiceRole.roleArn, 'Game servers assume this role to call the internal API');
+    output('OperatorRoleArn', this.apis.operatorRole.roleArn, 'Operators assume this role to call the internal API, /v1/admin/* included');
+    output('AlarmTopicArn', this.monitoring.topic.topicArn, 'Subscribe on-call here');
+    output('BackupVaultName', this.backup.vault.backupVaultName, 'AWS Backup vault of the table');
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * `npm run bench:read` (a script, not a test): player reads under a Zipf(1.1) key distribution over 10,000 players
+ * while writes keep flowing through the queue, the processor, the stream and the projector. Prints the cache hit
+ * ratio (seed 000: ≥ 95 %), p50/p99 latency of cached and uncached reads, and projection lag p50/p99 (seed 001:
+ * p99 < 1 s), as a table and one JSON line.
+ */
+import { startLocalStack } from '../local/stack.js';
+import { startRedis } from '../local/redis.js';
+import { startCommandPipeline } from '../local/commandPipeline.js';
+import { startProjectionPipeline } from '../local/projectionPipeline.js';
+import { random } from '../local/workload.js';
+import { commandQueue } from '../shared/gamekeep.js';
+import { commandEnvelope, type CommandEnvelope } from '../shared/engine/envelope.js';
+import type { PlayerCommand } from '../shared/domain/player/index.js';
+import { percentile, progressBar, table } from './console.js';
+
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
+
+/** `npm run bench:read -- --players=2000 --reads=20000` for a quicker run. */
+const arg = (name: string, fallback: number): number => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
+const PLAYERS = arg('players', 10_000);
+const READS = arg('reads', 100_000);
+const READERS = 16;
+const WRITES_PER_SECOND = 40;
+const ZIPF_S = 1.1;
+
+/** Ranks 0..n-1 drawn with P(k) ∝ 1/(k+1)^s, by binary search in the cumulative distribution. */
+function zipf(n: number, s: number, rnd: () => number): () => number {
+  const cdf = new Float64Array(n);
+  let sum = 0;
+  for (let k = 0; k < n; k++) cdf[k] = sum += 1 / (k + 1) ** s;
+  return () => {
+    const u = rnd() * sum;
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid]! < u) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+}
+
+let tick = Date.parse('2026-11-24T00:00:00Z');
+const command = (playerId: string, body: PlayerCommand, key: string): CommandEnvelope =>
+  commandEnvelope({
+    entityType: 'player',
+    entityId: playerId,
+    command: body as PlayerCommand & Record<string, unknown>,
+    source: { kind: 'service', actor: 'bench' },
+    identity: ['service', 'bench', playerId, key],
+    issuedAt: new Date(tick++),
+  });
+
+async function main(): Promise<void> {
+  console.log('Starting DynamoDB Local (with its stream), the SQS emulator and redis-server…');
+  const stack = await startLocalStack({ stream: true });
+  const redis = await startRedis();
+  const config = { ...stack.config, redisUrl: redis.url };
+  const pipeline = startCommandPipeline(stack, { concurrency: 8 });
+  const projection = await startProjectionPipeline(config);
+  const queue = commandQueue(config);
+  const rnd = random(11);
+  try {
+    const players = Array.from({ length: PLAYERS }, (_, i) => `b${String(i).padStart(5, '0')}`);
+    console.log(`Creating ${PLAYERS} players…`);
+    const bar = progressBar('players', PLAYERS);
+    const ticker = setInterval(() => bar.update(pipeline.totals.applied), 500);
+    await queue.send(players.map((id) => command(id, { type: 'CreatePlayer', name: `Bench ${id}` }, 'create')));
+    await pipeline.drained(900_000);
+    await projection.poller.caughtUp(300_000);
+    clearInterval(ticker);
+    bar.update(pipeline.totals.applied);
+    bar.done();
+
+    // Start cold: drop the views the projector wrote through, keep the version floors and the boards.
+    const side = projection.readSide;
+    let cursor = '0';
+    do {
+      const [next, keys] = await side.redis.scan(cursor, 'MATCH', 'gk:player:{*}', 'COUNT', 1000);
+      if (keys.length > 0) await side.redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+    side.cache.resetStats();
+    projection.lagMs.length = 0;
+
+    // Hot players by Zipf rank, over a shuffled order of ids.
+    const order = [...players].sort(() => rnd() - 0.5);
+    const draw = zipf(PLAYERS, ZIPF_S, rnd);
+    let writing = true;
+    let writes = 0;
+    const writer = (async () => {
+      while (writing) {
+        const batch = Array.from({ length: WRITES_PER_SECOND / 10 }, () => {
+          const id = order[draw()]!;
+          return command(id, { type: 'AddExperience', amount: 10 + Math.floor(rnd() * 300), source: 'bench' }, `w${writes++}`);
+        });
+        await queue.send(batch);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+
+    console.log(`Reading ${READS} times from ${READERS} concurrent readers, Zipf(${ZIPF_S}) over ${PLAYERS} players, ${WRITES_PER_SECOND} writes/s…`);
+    const cached: number[] = [];
+    const uncached: number[] = [];
+    let next = 0;
+    let half: { hits: number; misses: number } | undefined;
+    const started = Date.now();
+    const readBar = progressBar('reads', READS);
+    await Promise.all(
+      Array.from({ length: READERS }, async () => {
+        while (next < READS) {
+          next++;
+          if (next % 5000 === 0) readBar.update(next);
+          // The first half pays the compulsory misses of a cold cache; the second half is the steady state.
+          if (next === READS / 2) half = { hits: side.cacheStats().hits, misses: side.cacheStats().misses };
+          const id = order[draw()]!;
+          const t0 = process.hrtime.bigint();
+          const read = await side.readPlayerView(id);
+          const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+          if (read.status === 'found' && read.source === 'cache') cached.push(ms);
+          else uncached.push(ms);
+        }
+      }),
+    );
+    const seconds = (Date.now() - started) / 1000;
+    readBar.done();
+    writing = false;
+    await writer;
+    await pipeline.drained();
+    await projection.poller.caughtUp();
+
+    const stats = side.cacheStats();
+    const q = (xs: number[], p: number) => Number(percentile(xs, p).toFixed(2));
+    const figures = {
+      players: PLAYERS,
+      reads: READS,
+      readsPerSecond: Math.round(READS / seconds),
+      hitRatio: Number((stats.hitRatio * 100).toFixed(2)),
+      steadyHitRatio: half ? Number((((stats.hits - half.hits) / (stats.hits - half.hits + stats.misses - half.misses)) * 100).toFixed(2)) : 0,
+      hits: stats.hits,
+      misses: stats.misses,
+      dynamoDbReads: stats.tableReads,
+      cachedMs: { p50: q(cached, 50), p99: q(cached, 99) },
+      uncachedMs: { p50: q(uncached, 50), p99: q(uncached, 99) },
+      writes,
+      projectionLagMs: { p50: percentile(projection.lagMs, 50), p99: percentile(projection.lagMs, 99), records: projection.lagMs.length },
+    };
+    console.log();
+    console.log(
+      table([
+        ['players, reads', `${PLAYERS}, ${READS} (${figures.readsPerSecond} reads/s from ${READERS} readers)`],
+        ['cache hit ratio, steady state (2nd half)', `${figures.steadyHitRatio} % — target ≥ 95 %`],
+        ['cache hit ratio, from a cold cache', `${figures.hitRatio} % (${stats.hits} hits, ${stats.misses} misses, ${stats.tableReads} DynamoDB reads)`],
+        ['cached reads', `p50 ${figures.cachedMs.p50} ms, p99 ${figures.cachedMs.p99} ms`],
+        ['uncached reads (DynamoDB)', `p50 ${figures.uncachedMs.p50} ms, p99 ${figures.uncachedMs.p99} ms`],
+        ['writes during the reads', `${writes} commands (${WRITES_PER_SECOND}/s)`],
+        ['projection lag (commit → projected)', `p50 ${figures.projectionLagMs.p50} ms, p99 ${figures.projectionLagMs.p99} ms over ${figures.projectionLagMs.records} records — target p99 < 1 s`],
+      ]),
+    );
+    console.log(JSON.stringify(figures));
+  } finally {
+    await pipeline.stop();
+    await projection.stop();
+    await stack.stop();
+    await redis.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

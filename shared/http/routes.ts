@@ -1,0 +1,63 @@
+/**
+ * The routes of HTTP API v1 and the function serving each: the CDK wires exactly these, the local gateway
+ * matches them the way API Gateway does, and the OpenAPI document lists them.
+ */
+export type FunctionName = 'api' | 'payment-webhook' | 'admin-api';
+
+/** public: the players' API (JWT authorizer, or none); internal: IAM (game services and operators). */
+export type Audience = 'public' | 'internal' | 'both';
+
+export interface Route {
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+  readonly fn: FunctionName;
+  /** Whether the gateway requires credentials before invoking (API Gateway's authorizer on the route). */
+  readonly authorized: boolean;
+  readonly audience: Audience;
+}
+
+export const routes: readonly Route[] = [
+  { method: 'GET', path: '/v1/health', fn: 'api', authorized: false, audience: 'both' },
+  { method: 'GET', path: '/v1/openapi.json', fn: 'api', authorized: false, audience: 'both' },
+  { method: 'POST', path: '/v1/players', fn: 'api', authorized: true, audience: 'both' },
+  { method: 'POST', path: '/v1/players/{playerId}/commands', fn: 'api', authorized: true, audience: 'both' },
+  { method: 'GET', path: '/v1/commands/{commandId}', fn: 'api', authorized: true, audience: 'both' },
+  { method: 'GET', path: '/v1/players/{playerId}', fn: 'api', authorized: true, audience: 'both' },
+  { method: 'GET', path: '/v1/players/{playerId}/events', fn: 'api', authorized: true, audience: 'both' },
+  { method: 'POST', path: '/v1/webhooks/payments/{provider}', fn: 'payment-webhook', authorized: false, audience: 'public' },
+  { method: 'POST', path: '/v1/admin/players/{playerId}/adjustments', fn: 'admin-api', authorized: true, audience: 'internal' },
+  { method: 'GET', path: '/v1/admin/payments/unmatched', fn: 'admin-api', authorized: true, audience: 'internal' },
+  { method: 'POST', path: '/v1/admin/rewards/runs', fn: 'admin-api', authorized: true, audience: 'internal' },
+];
+
+export const routeKey = (r: Pick<Route, 'method' | 'path'>): string => `${r.method} ${r.path}`;
+
+/** Matches a request path against the route templates; `{name}` takes one non-empty segment, decoded. */
+export function matchRoute(method: string, path: string): { route: Route; pathParameters: Record<string, string> } | 'method-not-allowed' | undefined {
+  const segments = path.split('/');
+  let pathMatched = false;
+  for (const route of routes) {
+    const template = route.path.split('/');
+    if (template.length !== segments.length) continue;
+    const params: Record<string, string> = {};
+    let ok = true;
+    for (let i = 0; i < template.length && ok; i++) {
+      const t = template[i]!;
+      const s = segments[i]!;
+      if (t.startsWith('{')) {
+        let value: string;
+        try {
+          value = decodeURIComponent(s);
+        } catch {
+          value = s;
+        }
+        if (value === '') ok = false;
+        else params[t.slice(1, -1)] = value;
+      } else if (t !== s) ok = false;
+    }
+    if (!ok) continue;
+    pathMatched = true;
+    if (route.method === method) return { route, pathParameters: params };
+  }
+  return pathMatched ? 'method-not-allowed' : undefined;
+}

@@ -1,0 +1,35 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { HttpError, json, notFound } from '../http/errors.js';
+import { parseJson, parseWith, pathParameters, rawBody } from '../http/input.js';
+import { paymentNoticeBody, providerSchema } from '../http/schemas.js';
+import { acceptPayment, type PaymentDesk } from './intake.js';
+import { verifySignature } from './signature.js';
+import { stripeDelivery } from './stripe.js';
+
+/** A provider's current webhook secrets (several during a rotation); Secrets Manager on AWS, the environment locally. */
+export type WebhookSecrets = (provider: string) => Promise<readonly string[]>;
+
+/**
+ * POST /v1/webhooks/payments/{provider}: unauthenticated at the gateway, so the signature is the authority. It
+ * answers as soon as the credit is enqueued (or the payment recorded as unmatched).
+ */
+export async function receivePayment(desk: PaymentDesk, secrets: WebhookSecrets, event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+  const provider = parseWith(providerSchema, pathParameters(event).provider, 'path.provider');
+  const known = await secrets(provider);
+  if (known.length === 0) throw notFound('UNKNOWN_PROVIDER', `no payment provider ${provider}`);
+  const body = rawBody(event);
+  const nowSeconds = Math.floor(desk.now().getTime() / 1000);
+
+  if (provider === 'stripe') {
+    const delivery = stripeDelivery(body, event.headers?.['stripe-signature'], known, nowSeconds);
+    if (delivery.kind === 'bad-signature') throw invalidSignature();
+    if (delivery.kind === 'ignored') return json(200, { status: 'ignored', duplicate: false });
+    return json(200, await acceptPayment(desk, delivery.notice));
+  }
+
+  if (!verifySignature(event.headers?.['gamekeep-signature'], body, known, nowSeconds)) throw invalidSignature();
+  const notice = parseWith(paymentNoticeBody, parseJson(body), 'body');
+  return json(200, await acceptPayment(desk, { ...notice, provider }));
+}
+
+const invalidSignature = () => new HttpError(401, 'INVALID_SIGNATURE', 'the signature is missing, wrong or stale');

@@ -1,0 +1,62 @@
+import type { Redis } from 'ioredis';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Config } from '../config.js';
+import { eventStore } from '../gamekeep.js';
+import { PlayerCache, type CacheLog, type CacheStats, type PlayerViewRead } from './playerCache.js';
+import { Leaderboards, type BoardName, type LeaderboardPage, type PageRequest } from './leaderboards.js';
+import { Projector } from './projector.js';
+import { redisClient } from './redisClient.js';
+
+/** The read side of one process: the player-view cache, the leaderboards and the stream projector, on one Redis. */
+export interface ReadSide {
+  readonly redis: Redis;
+  readonly cache: PlayerCache;
+  readonly leaderboards: Leaderboards;
+  readonly projector: Projector;
+  /** `GET /v1/players/{id}?minVersion=N`: never an older version than asked for, never an error because of Redis. */
+  readPlayerView(playerId: string, options?: { minVersion?: number }): Promise<PlayerViewRead>;
+  /** `GET /v1/leaderboards/{board}?period=&limit=&around=` (throws when Redis is unreachable: leaderboards live only there). */
+  leaderboardPage(board: BoardName, request?: PageRequest): Promise<LeaderboardPage>;
+  /** Hit and miss counters and the hit ratio of this process (`GET /v1/admin/stats`). */
+  cacheStats(): CacheStats;
+  close(): Promise<void>;
+}
+
+export interface ReadSideClients {
+  readonly redis?: Redis;
+  readonly db?: DynamoDBDocumentClient;
+  readonly log?: CacheLog;
+}
+
+export function readSide(config: Config, clients: ReadSideClients = {}): ReadSide {
+  const redisUrl = config.redisUrl;
+  if (!clients.redis && !redisUrl) throw new Error('REDIS_URL is not set');
+  const redis = clients.redis ?? redisClient(redisUrl!);
+  const cache = new PlayerCache({
+    redis,
+    store: eventStore(config, clients.db ? { db: clients.db } : {}),
+    ...(config.viewTtlSeconds !== undefined ? { ttlSeconds: config.viewTtlSeconds } : {}),
+    ...(clients.log ? { log: clients.log } : {}),
+  });
+  const leaderboards = new Leaderboards(redis, config.leaderboardRetentionDays !== undefined ? { retentionDays: config.leaderboardRetentionDays } : {});
+  return {
+    redis,
+    cache,
+    leaderboards,
+    projector: new Projector(cache, leaderboards),
+    readPlayerView: (playerId, options) => cache.read(playerId, options),
+    leaderboardPage: (board, request) => leaderboards.page(board, request),
+    cacheStats: () => cache.stats(),
+    async close() {
+      if (!clients.redis) redis.disconnect();
+    },
+  };
+}
+
+export { PlayerCache, type PlayerViewRead, type CacheStats } from './playerCache.js';
+export { Leaderboards, boardNames, isBoardName, isPeriodic, isPeriodFor, periodOf, type BoardName, type LeaderboardPage, type LeaderboardEntry, type PageRequest } from './leaderboards.js';
+export { Projector, type ProjectionReport } from './projector.js';
+export { playerViewOf, type PlayerView } from './playerView.js';
+export { playerStatistics, type PlayerStatistics } from './statistics.js';
+export { redisClient, redisReady } from './redisClient.js';
+export { cacheMetricsRecorder } from './cacheMetrics.js';

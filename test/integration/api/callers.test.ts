@@ -1,0 +1,84 @@
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { callerOf, requireCaller } from '../../../shared/http/caller.js';
+import { HttpError } from '../../../shared/http/errors.js';
+import { verifySignature, signatureHeader } from '../../../shared/payments/signature.js';
+import { webhookSecretsFrom } from '../../../shared/payments/secrets.js';
+import { loadConfig } from '../../../shared/config.js';
+
+/** The request context each HTTP API's authorizer produces, as the functions receive it on AWS. */
+const withAuthorizer = (authorizer: unknown) => ({ requestContext: { authorizer } }) as unknown as APIGatewayProxyEventV2;
+const iam = (userArn: string) => withAuthorizer({ iam: { userArn, accountId: '123456789012' } });
+const config = { serviceRoles: ['game-servers'], operatorRoles: ['gm-team'] };
+
+function refusal(f: () => unknown): number | undefined {
+  try {
+    f();
+  } catch (error) {
+    if (error instanceof HttpError) return error.statusCode;
+    throw error;
+  }
+  return undefined;
+}
+
+describe('caller classes from the authorizer context', () => {
+  it('takes a player from the JWT authorizer subject', () => {
+    expect(callerOf(withAuthorizer({ jwt: { claims: { sub: 'hero-1' }, scopes: null } }), config)).toEqual({ kind: 'player', id: 'hero-1' });
+    expect(refusal(() => callerOf(withAuthorizer({ jwt: { claims: { sub: 'a#STATE' } } }), config))).toBe(403);
+  });
+
+  it('maps IAM roles to services and operators, naming the session as the actor', () => {
+    expect(callerOf(iam('arn:aws:sts::123456789012:assumed-role/game-servers/i-0abc'), config)).toEqual({ kind: 'service', id: 'i-0abc' });
+    expect(callerOf(iam('arn:aws:sts::123456789012:assumed-role/gm-team/alice@example.com'), config)).toEqual({ kind: 'operator', id: 'alice-example.com' });
+    expect(callerOf(iam('arn:aws:iam::123456789012:role/game-servers'), config)).toEqual({ kind: 'service', id: 'game-servers' });
+  });
+
+  it('refuses IAM principals of no known role with 403, and callers of another class', () => {
+    expect(refusal(() => callerOf(iam('arn:aws:sts::123456789012:assumed-role/intruder/x'), config))).toBe(403);
+    expect(refusal(() => callerOf(iam('arn:aws:iam::123456789012:user/bob'), config))).toBe(403);
+    expect(refusal(() => requireCaller({ kind: 'anonymous' }, 'operator'))).toBe(401);
+    expect(refusal(() => requireCaller({ kind: 'service', id: 's' }, 'operator'))).toBe(403);
+  });
+});
+
+describe('webhook signatures', () => {
+  const body = Buffer.from('{"a":1}');
+  const now = 1_800_000_000;
+
+  it('accepts any of several v1 values against any current secret, within 300 s', () => {
+    expect(verifySignature(signatureHeader(['s1'], body, now), body, ['s0', 's1'], now + 300)).toBe(true);
+    expect(verifySignature(`t=${now},v1=${'0'.repeat(64)},${signatureHeader(['s1'], body, now).split(',')[1]}`, body, ['s1'], now)).toBe(true);
+  });
+
+  it('refuses stale, future, tampered, malformed and unsigned deliveries', () => {
+    expect(verifySignature(signatureHeader(['s1'], body, now), body, ['s1'], now + 301)).toBe(false);
+    expect(verifySignature(signatureHeader(['s1'], body, now + 301), body, ['s1'], now)).toBe(false);
+    expect(verifySignature(signatureHeader(['s1'], body, now), Buffer.from('{"a":2}'), ['s1'], now)).toBe(false);
+    expect(verifySignature(`t=${now},v1=abc`, body, ['s1'], now)).toBe(false);
+    expect(verifySignature(`v1=${'0'.repeat(64)}`, body, ['s1'], now)).toBe(false);
+    expect(verifySignature(undefined, body, ['s1'], now)).toBe(false);
+    expect(verifySignature(signatureHeader(['s1'], body, now), body, [], now)).toBe(false);
+  });
+});
+
+describe('webhook secrets source', () => {
+  it('reads the Secrets Manager document named by the config, once per cache period', async () => {
+    let reads = 0;
+    const config = loadConfig({ GAMEKEEP_WEBHOOK_SECRETS_ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:webhooks' });
+    const secrets = webhookSecretsFrom(config, async (arn) => {
+      reads++;
+      expect(arn).toBe('arn:aws:secretsmanager:us-east-1:1:secret:webhooks');
+      return JSON.stringify({ acme: ['acme-secret-0123456789', 'acme-secret-next-0123'] });
+    });
+    expect(await secrets('acme')).toEqual(['acme-secret-0123456789', 'acme-secret-next-0123']);
+    expect(await secrets('stripe')).toEqual([]);
+    expect(await secrets('constructor')).toEqual([]);
+    expect(reads).toBe(1);
+  });
+
+  it('uses GAMEKEEP_WEBHOOK_SECRET_<PROVIDER> locally', async () => {
+    const secrets = webhookSecretsFrom(loadConfig({ GAMEKEEP_WEBHOOK_SECRET_ACME: 'one-0123456789abcdef, two-0123456789abcdef' }));
+    expect(await secrets('acme')).toEqual(['one-0123456789abcdef', 'two-0123456789abcdef']);
+    expect(await secrets('other')).toEqual([]);
+  });
+});

@@ -4,20 +4,23 @@ import { z } from 'zod';
  * The one place that reads the environment. On AWS the CDK sets these variables; locally the runtime and the
  * tests set the endpoints of the stand-ins. Everything else receives a typed `Config`.
  */
+/** An endpoint or queue URL. Not zod's `url()`: it refuses the emulator's `sqs.<region>.127.0.0.1` host names. */
+const endpoint = (schemes: string) => z.string().regex(new RegExp(`^(${schemes})://[^\\s/?#]+(?:[/?#]\\S*)?$`), `must be a ${schemes} URL`);
+
 const Env = z.object({
   AWS_REGION: z.string().default('us-east-1'),
   GAMEKEEP_TABLE: z.string().min(3).default('gamekeep'),
-  GAMEKEEP_QUEUE_URL: z.string().url().optional(),
-  GAMEKEEP_DLQ_URL: z.string().url().optional(),
-  GAMEKEEP_DYNAMODB_ENDPOINT: z.string().url().optional(),
-  GAMEKEEP_SQS_ENDPOINT: z.string().url().optional(),
+  GAMEKEEP_QUEUE_URL: endpoint('https?').optional(),
+  GAMEKEEP_DLQ_URL: endpoint('https?').optional(),
+  GAMEKEEP_DYNAMODB_ENDPOINT: endpoint('https?').optional(),
+  GAMEKEEP_SQS_ENDPOINT: endpoint('https?').optional(),
   GAMEKEEP_COMMAND_RECORD_DAYS: z.coerce.number().int().min(7).default(14),
   GAMEKEEP_MAX_COMMIT_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
   GAMEKEEP_API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   GAMEKEEP_JWT_SECRET: z.string().min(16).optional(),
   GAMEKEEP_SERVICE_TOKEN: z.string().min(16).optional(),
   GAMEKEEP_ADMIN_TOKEN: z.string().min(16).optional(),
-  REDIS_URL: z.string().url().optional(),
+  REDIS_URL: endpoint('rediss?').optional(),
   GAMEKEEP_SERVICE_ROLES: z.string().optional(),
   GAMEKEEP_OPERATOR_ROLES: z.string().optional(),
   GAMEKEEP_DAILY_REWARD_HOUR: z.coerce.number().int().min(0).max(23).optional(),

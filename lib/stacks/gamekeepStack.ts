@@ -33,9 +33,12 @@ export class GamekeepStack extends Stack {
   constructor(scope: Construct, id: string, props: GamekeepStackProps) {
     super(scope, id, { terminationProtection: props.settings.isProd, ...props });
     const { settings } = props;
-    // On every taggable resource (cost allocation, ownership); a restored table gets them back on the last deploy.
-    Tags.of(this).add('project', 'gamekeep');
-    Tags.of(this).add('stage', settings.stage);
+    // On every taggable resource (cost allocation, ownership). While a restored table is imported it must be
+    // declared as it is (untagged), so that the deploy after the import sees the tags as a change and adds them.
+    const importingTable = settings.tableRestore?.phase === 'import';
+    for (const [key, value] of [['project', 'gamekeep'], ['stage', settings.stage]] as const) {
+      Tags.of(this).add(key, value, importingTable ? { excludeResourceTypes: ['AWS::DynamoDB::GlobalTable'] } : {});
+    }
 
     this.table = new GameTable(this, 'Data', settings);
     this.queues = new CommandQueues(this, 'Messaging', { consumerTimeout: FUNCTIONS.commandProcessor.timeout });

@@ -18,14 +18,15 @@ process.once('exit', () => {
 });
 
 /** Starts `redis-server` on a free port, without persistence (a cache and projections that can be rebuilt). */
-export async function startRedis(options: { port?: number; binary?: string } = {}): Promise<LocalRedis> {
+export async function startRedis(options: { port?: number; binary?: string; password?: string } = {}): Promise<LocalRedis> {
   const port = options.port ?? (await freePort());
   const binary = options.binary ?? 'redis-server';
   let child: ChildProcess | undefined;
 
   const launch = async (): Promise<void> => {
     for (let attempt = 1; ; attempt++) {
-      const proc = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], {
+      const auth = options.password ? ['--requirepass', options.password] : [];
+      const proc = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...auth], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       running.add(proc);
@@ -65,7 +66,7 @@ export async function startRedis(options: { port?: number; binary?: string } = {
   return { url: `redis://127.0.0.1:${port}`, port, stop, restart: launch };
 }
 
-/** A raw PING, so readiness does not depend on a client library's reconnect behaviour. */
+/** A raw PING, so readiness does not depend on a client library's reconnect behaviour; NOAUTH also means it is up. */
 function answersPing(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = new Socket();
@@ -75,7 +76,7 @@ function answersPing(port: number): Promise<boolean> {
     };
     socket.setTimeout(500, () => done(false));
     socket.once('error', () => done(false));
-    socket.once('data', (d) => done(d.toString().startsWith('+PONG')));
+    socket.once('data', (d) => done(/^(\+PONG|-NOAUTH)/.test(d.toString())));
     socket.connect(port, '127.0.0.1', () => socket.write('PING\r\n'));
   });
 }

@@ -25,6 +25,7 @@ const Env = z.object({
   GAMEKEEP_OPERATOR_ROLES: z.string().optional(),
   GAMEKEEP_DAILY_REWARD_HOUR: z.coerce.number().int().min(0).max(23).optional(),
   GAMEKEEP_WEBHOOK_SECRETS_ARN: z.string().optional(),
+  GAMEKEEP_REDIS_SECRET_ARN: z.string().optional(),
   GAMEKEEP_VIEW_TTL_SECONDS: z.coerce.number().int().min(1).optional(),
   GAMEKEEP_LEADERBOARD_RETENTION_DAYS: z.coerce.number().int().min(1).optional(),
 });
@@ -64,6 +65,8 @@ export interface Config {
   readonly dailyRewardHour?: number;
   /** AWS: the Secrets Manager secret `{"<provider>": ["<secret>", ...]}` the payment webhook reads (and re-reads for rotation). */
   readonly webhookSecretsArn?: string;
+  /** On AWS: the Secrets Manager secret holding the cache's `{"username", "password"}` (REDIS_URL carries none). */
+  readonly redisSecretArn?: string;
   /** Base TTL of a cached player view (±20 % jitter per write); 300 s when absent. */
   readonly viewTtlSeconds?: number;
   /** How long a past period of a periodic leaderboard stays readable after it ends; 90 days when absent. */
@@ -95,6 +98,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ...(e.GAMEKEEP_OPERATOR_ROLES ? { operatorRoles: list(e.GAMEKEEP_OPERATOR_ROLES) } : {}),
     ...(e.GAMEKEEP_DAILY_REWARD_HOUR !== undefined ? { dailyRewardHour: e.GAMEKEEP_DAILY_REWARD_HOUR } : {}),
     ...(e.GAMEKEEP_WEBHOOK_SECRETS_ARN ? { webhookSecretsArn: e.GAMEKEEP_WEBHOOK_SECRETS_ARN } : {}),
+    ...(e.GAMEKEEP_REDIS_SECRET_ARN ? { redisSecretArn: e.GAMEKEEP_REDIS_SECRET_ARN } : {}),
     ...(e.GAMEKEEP_VIEW_TTL_SECONDS !== undefined ? { viewTtlSeconds: e.GAMEKEEP_VIEW_TTL_SECONDS } : {}),
     ...(e.GAMEKEEP_LEADERBOARD_RETENTION_DAYS !== undefined ? { leaderboardRetentionDays: e.GAMEKEEP_LEADERBOARD_RETENTION_DAYS } : {}),
   };
@@ -126,6 +130,7 @@ export function configEnvironment(c: Config): Record<string, string> {
   if (c.operatorRoles) env.GAMEKEEP_OPERATOR_ROLES = c.operatorRoles.join(',');
   if (c.dailyRewardHour !== undefined) env.GAMEKEEP_DAILY_REWARD_HOUR = String(c.dailyRewardHour);
   if (c.webhookSecretsArn) env.GAMEKEEP_WEBHOOK_SECRETS_ARN = c.webhookSecretsArn;
+  if (c.redisSecretArn) env.GAMEKEEP_REDIS_SECRET_ARN = c.redisSecretArn;
   if (c.viewTtlSeconds !== undefined) env.GAMEKEEP_VIEW_TTL_SECONDS = String(c.viewTtlSeconds);
   if (c.leaderboardRetentionDays !== undefined) env.GAMEKEEP_LEADERBOARD_RETENTION_DAYS = String(c.leaderboardRetentionDays);
   return env;

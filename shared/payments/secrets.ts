@@ -1,6 +1,6 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 import type { Config } from '../config.js';
+import { secretString } from '../secrets.js';
 import type { WebhookSecrets } from './webhook.js';
 
 /** How long fetched secrets are trusted: a rotation in Secrets Manager reaches every instance within this. */
@@ -12,7 +12,7 @@ const secretDocument = z.record(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/), z.ar
  * Where the providers' signing secrets come from: on AWS the Secrets Manager secret named by
  * GAMEKEEP_WEBHOOK_SECRETS_ARN (`{"<provider>": ["<secret>", ...]}`), locally GAMEKEEP_WEBHOOK_SECRET_<PROVIDER>.
  */
-export function webhookSecretsFrom(config: Config, fetchSecret: (arn: string) => Promise<string> = secretsManagerValue): WebhookSecrets {
+export function webhookSecretsFrom(config: Config, fetchSecret: (arn: string) => Promise<string> = secretString): WebhookSecrets {
   const arn = config.webhookSecretsArn;
   if (!arn) return async (provider) => (Object.hasOwn(config.webhookSecrets, provider) ? config.webhookSecrets[provider]! : []);
   let cached: { at: number; secrets: z.infer<typeof secretDocument> } | undefined;
@@ -21,12 +21,3 @@ export function webhookSecretsFrom(config: Config, fetchSecret: (arn: string) =>
     return Object.hasOwn(cached.secrets, provider) ? cached.secrets[provider]! : [];
   };
 }
-
-async function secretsManagerValue(arn: string): Promise<string> {
-  const out = await secretsManager().send(new GetSecretValueCommand({ SecretId: arn }));
-  if (!out.SecretString) throw new Error(`secret ${arn} has no string value`);
-  return out.SecretString;
-}
-
-let client: SecretsManagerClient | undefined;
-const secretsManager = (): SecretsManagerClient => (client ??= new SecretsManagerClient({}));

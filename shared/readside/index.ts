@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { Redis } from 'ioredis';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '../config.js';
@@ -5,7 +6,8 @@ import { eventStore } from '../gamekeep.js';
 import { PlayerCache, type CacheLog, type CacheStats, type PlayerViewRead } from './playerCache.js';
 import { Leaderboards, type BoardName, type LeaderboardPage, type PageRequest } from './leaderboards.js';
 import { Projector } from './projector.js';
-import { redisClient } from './redisClient.js';
+import { redisClient, type RedisCredentials } from './redisClient.js';
+import { secretString } from '../secrets.js';
 
 /** The read side of one process: the player-view cache, the leaderboards and the stream projector, on one Redis. */
 export interface ReadSide {
@@ -24,6 +26,8 @@ export interface ReadSide {
 
 export interface ReadSideClients {
   readonly redis?: Redis;
+  /** Where the cache's credentials come from; by default the secret named by GAMEKEEP_REDIS_SECRET_ARN, if any. */
+  readonly redisCredentials?: () => Promise<RedisCredentials>;
   readonly db?: DynamoDBDocumentClient;
   readonly log?: CacheLog;
 }
@@ -31,7 +35,8 @@ export interface ReadSideClients {
 export function readSide(config: Config, clients: ReadSideClients = {}): ReadSide {
   const redisUrl = config.redisUrl;
   if (!clients.redis && !redisUrl) throw new Error('REDIS_URL is not set');
-  const redis = clients.redis ?? redisClient(redisUrl!);
+  const credentials = clients.redisCredentials ?? (config.redisSecretArn ? credentialsFromSecret(config.redisSecretArn) : undefined);
+  const redis = clients.redis ?? redisClient(redisUrl!, credentials);
   const cache = new PlayerCache({
     redis,
     store: eventStore(config, clients.db ? { db: clients.db } : {}),
@@ -58,5 +63,11 @@ export { Leaderboards, boardNames, isBoardName, isPeriodic, isPeriodFor, periodO
 export { Projector, type ProjectionReport } from './projector.js';
 export { playerViewOf, type PlayerView } from './playerView.js';
 export { playerStatistics, type PlayerStatistics } from './statistics.js';
-export { redisClient, redisReady } from './redisClient.js';
+export { redisClient, redisReady, type RedisCredentials } from './redisClient.js';
+
+const redisSecret = z.object({ username: z.string().min(1).optional(), password: z.string().min(1) });
+
+function credentialsFromSecret(arn: string): () => Promise<RedisCredentials> {
+  return async () => redisSecret.parse(JSON.parse(await secretString(arn)));
+}
 export { cacheMetricsRecorder } from './cacheMetrics.js';

@@ -1,10 +1,17 @@
 import { Redis } from 'ioredis';
 
+export interface RedisCredentials {
+  readonly username?: string;
+  readonly password: string;
+}
+
 /**
  * A Redis connection tuned for a cache that must never stall a read: commands fail fast while the server is
  * unreachable (the caller falls back to DynamoDB) and the client keeps reconnecting in the background.
+ * With `credentials` (on AWS, read from Secrets Manager) it connects once they arrive; until then reads
+ * fall back as if Redis were down.
  */
-export function redisClient(url: string): Redis {
+export function redisClient(url: string, credentials?: () => Promise<RedisCredentials>): Redis {
   const redis = new Redis(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
@@ -12,10 +19,27 @@ export function redisClient(url: string): Redis {
     connectTimeout: 2000,
     enableAutoPipelining: true,
     retryStrategy: (attempt) => Math.min(50 * attempt, 1000),
+    lazyConnect: credentials !== undefined,
   });
   // Connection errors surface as failed commands; the 'error' event only needs a listener so Node does not throw.
   redis.on('error', () => undefined);
+  if (credentials) void connectWith(redis, credentials);
   return redis;
+}
+
+async function connectWith(redis: Redis, credentials: () => Promise<RedisCredentials>): Promise<void> {
+  for (let attempt = 1; redis.status === 'wait'; attempt++) {
+    try {
+      const c = await credentials();
+      // ioredis reads these on every (re)connect.
+      redis.options.username = c.username;
+      redis.options.password = c.password;
+      await redis.connect();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, Math.min(30_000, 500 * 2 ** attempt)));
+    }
+  }
 }
 
 /** Waits (briefly) for a connection that is still being established, so a cold start does not read around the cache. */

@@ -23,8 +23,8 @@ export const PIPELINE_METRICS = {
   malformed: { service: 'command-processor', name: 'commands_malformed' },
   decideLatency: { service: 'command-processor', name: 'enqueue_to_decided_ms' },
   projectionLag: { service: 'projector', name: 'projection_lag_ms' },
-  cacheHit: { service: 'api', name: 'cache_hit' },
-  cacheMiss: { service: 'api', name: 'cache_miss' },
+  cacheHit: { service: 'api', name: 'player_cache_hits' },
+  cacheMiss: { service: 'api', name: 'player_cache_misses' },
 } as const;
 
 export interface PipelineMonitoringProps {

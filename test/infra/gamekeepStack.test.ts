@@ -489,7 +489,7 @@ logicalIdOf(s.stack.functions.functions[name].role!);
     it('has a pipeline dashboard: commands in, applied, rejected, projection lag, cache hit ratio', () => {
       const [, dashboard] = only(t, 'AWS::CloudWatch::Dashboard');
       const body = JSON.stringify(dashboard.Properties.DashboardBody);
-      for (const needle of ['NumberOfMessagesSent', 'commands_applied', 'commands_rejected', 'IteratorAge', 'projection_lag_ms', 'cache_hit', 'cache_miss']) {
+      for (const needle of ['NumberOfMessagesSent', 'commands_applied', 'commands_rejected', 'IteratorAge', 'projection_lag_ms', 'player_cache_hits', 'player_cache_misses']) {
         expect(body).toContain(needle);
       }
     });

@@ -7,8 +7,7 @@ import { LOCAL_OPERATOR_ARN, LOCAL_SERVICE_ARN } from '../shared/http/caller.js'
 import { matchRoute, routeKey, type FunctionName } from '../shared/http/routes.js';
 import { lambdaContext } from './lambdaContext.js';
 import type { Config } from '../shared/config.js';
-import type { Clients } from '../shared/gamekeep.js';
-import { createApiHandler } from '../functions/api/handler.js';
+import { createApiHandler, type ApiDependencies } from '../functions/api/handler.js';
 import { createPaymentWebhookHandler } from '../functions/payment-webhook/handler.js';
 import { createAdminApiHandler } from '../functions/admin-api/handler.js';
 
@@ -201,8 +200,11 @@ function send(res: ServerResponse, result: APIGatewayProxyStructuredResultV2): v
   res.end(result.isBase64Encoded && result.body ? Buffer.from(result.body, 'base64') : (result.body ?? ''));
 }
 
-/** The three HTTP functions of the stack, created the way their index.ts files create them on AWS. */
-export function localHttpHandlers(config: Config, clients: Clients = {}): Record<FunctionName, HttpHandler> {
+/**
+ * The three HTTP functions of the stack, created the way their index.ts files create them on AWS. Pass the read
+ * side to own its Redis connection (and close it); otherwise the API function makes one from `config.redisUrl`.
+ */
+export function localHttpHandlers(config: Config, clients: ApiDependencies = {}): Record<FunctionName, HttpHandler> {
   return {
     api: createApiHandler(config, clients),
     'payment-webhook': createPaymentWebhookHandler(config, clients),

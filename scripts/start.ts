@@ -1,7 +1,9 @@
 /**
  * `npm start`: a long-lived local Gamekeep. DynamoDB Local keeps its data in .gamekeep/dynamodb across restarts;
- * the SQS emulator keeps nothing, so Ctrl-C first drains the queue (no accepted command is lost), then stops
- * every child process. The HTTP API listens on GAMEKEEP_API_PORT (3000) and the daily reward runs on schedule.
+ * the SQS emulator keeps nothing, so Ctrl-C first drains the queue (no accepted command is lost), lets the
+ * projection catch up, then stops every child process. The HTTP API listens on GAMEKEEP_API_PORT (3000), the
+ * projector follows the table's stream into Redis (a redis-server on a free port, or REDIS_URL), and the daily
+ * reward runs on schedule.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +12,9 @@ import { startLocalStack } from '../local/stack.js';
 import { startCommandPipeline } from '../local/commandPipeline.js';
 import { localHttpHandlers, startGateway } from '../local/gateway.js';
 import { startLocalScheduler } from '../local/scheduler.js';
+import { startRedis } from '../local/redis.js';
+import { startProjectionPipeline } from '../local/projectionPipeline.js';
+import { readSide } from '../shared/readside/index.js';
 import { createRewardSchedulerHandler } from '../functions/reward-scheduler/handler.js';
 import { gamekeepHome, localSecrets, secretsFile, stackFile } from './localSecrets.js';
 
@@ -20,11 +25,28 @@ async function main(): Promise<void> {
   mkdirSync(gamekeepHome, { recursive: true });
   const env = loadConfig();
   const secrets = localSecrets(env);
+  // The table is created with its stream (the projector's event source); the data of earlier runs stays.
   const stack = await startLocalStack({ dataDir: join(gamekeepHome, 'dynamodb') });
-  const config: Config = { ...stack.config, ...secrets, apiPort: env.apiPort, ...(env.dailyRewardHour !== undefined ? { dailyRewardHour: env.dailyRewardHour } : {}) };
+  // The redis-server keeps nothing: views refill on read and the projector writes every new version; boards of
+  // earlier runs come back with `npm run rebuild -- leaderboards`.
+  const redis = env.redisUrl ? undefined : await startRedis();
+  const config: Config = {
+    ...stack.config,
+    ...secrets,
+    apiPort: env.apiPort,
+    redisUrl: env.redisUrl ?? redis!.url,
+    ...(env.dailyRewardHour !== undefined ? { dailyRewardHour: env.dailyRewardHour } : {}),
+    ...(env.viewTtlSeconds !== undefined ? { viewTtlSeconds: env.viewTtlSeconds } : {}),
+    ...(env.leaderboardRetentionDays !== undefined ? { leaderboardRetentionDays: env.leaderboardRetentionDays } : {}),
+  };
   const pipeline = startCommandPipeline(stack, { concurrency: 2, onError: (e) => console.error('[poller]', e) });
+  const projection = await startProjectionPipeline(config, { onError: (e) => console.error('[projector]', e) }).catch((error: unknown) => {
+    if (!String(error).includes('has no stream')) throw error;
+    throw new Error(`${String(error)}: it was created before the read side; remove .gamekeep/dynamodb (its data) to start afresh`);
+  });
+  const reads = readSide(config, { log: { warn: (message, details) => console.warn(`[read side] ${message}`, details ?? {}) } });
   const gateway = await startGateway({
-    handlers: localHttpHandlers(config),
+    handlers: localHttpHandlers(config, { readSide: reads }),
     jwtSecret: secrets.jwtSecret,
     serviceToken: secrets.serviceToken,
     adminToken: secrets.adminToken,
@@ -43,6 +65,7 @@ async function main(): Promise<void> {
   console.log(`  HTTP API         ${gateway.url}/v1  (OpenAPI: ${gateway.url}/v1/openapi.json)`);
   console.log(`  DynamoDB Local   ${stack.config.dynamoDbEndpoint}  (table ${stack.config.tableName}, data in .gamekeep/dynamodb)`);
   console.log(`  SQS (fauxqs)     ${stack.config.sqsEndpoint}  (queue ${stack.commandQueue.url})`);
+  console.log(`  Redis            ${config.redisUrl}  (${redis ? 'redis-server, nothing persisted' : 'REDIS_URL'}; player views and leaderboards, fed by the table stream)`);
   console.log(`  Daily rewards    next run ${scheduler.next().toISOString()}; now: npm run reward -- --date YYYY-MM-DD`);
   console.log(`  Secrets          ${secretsFile} (environment variables override them)`);
   console.log(`    game service   Authorization: Bearer ${secrets.serviceToken}`);
@@ -50,7 +73,7 @@ async function main(): Promise<void> {
   console.log('    player token   npm run token -- <playerId>   (HS256 JWT, sub = the player)');
   for (const [provider, list] of Object.entries(secrets.webhookSecrets)) console.log(`    webhook ${provider.padEnd(7)} ${list.join(', ')}`);
   console.log(`  Try: curl -s ${gateway.url}/v1/health`);
-  console.log('Ctrl-C drains the queue and stops.');
+  console.log('Ctrl-C drains the queue, lets the projection catch up and stops.');
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
@@ -65,6 +88,14 @@ async function main(): Promise<void> {
       console.error(`could not drain: ${String(error)}; messages still queued are lost with the emulator`);
     }
     await pipeline.stop();
+    try {
+      await projection.poller.caughtUp(10_000);
+    } catch (error) {
+      console.error(`the projection did not catch up: ${String(error)}; \`npm run rebuild -- leaderboards\` restores the boards`);
+    }
+    await projection.stop();
+    await reads.close();
+    await redis?.stop();
     await stack.stop();
     rmSync(stackFile, { force: true });
     console.log('stopped.');

@@ -61,7 +61,7 @@ export const FUNCTIONS = {
   },
   adminApi: {
     dir: 'admin-api',
-    description: 'Operator routes /v1/admin/* (IAM only)',
+    description: 'Operator routes under /v1/admin/ (stats is served by the api function, which reaches the cache) (IAM only)',
     timeout: Duration.seconds(29),
     memorySize: 512,
     inVpc: false,

@@ -1,5 +1,6 @@
 import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { errorResponse, HttpError } from './errors.js';
 
 interface Log {
@@ -22,4 +23,13 @@ export function httpErrors(log: Log): middy.MiddlewareObj<APIGatewayProxyEventV2
       request.response = errorResponse(500, 'INTERNAL', 'internal error');
     },
   };
+}
+
+/**
+ * Adds what `record` measured during the invocation (the player cache's counters) to `metrics`, answer or error;
+ * `.use` it after Powertools' `logMetrics`, whose flush then runs after it.
+ */
+export function invocationMetrics(metrics: Metrics, record: (metrics: Metrics) => void): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
+  const add = (): void => record(metrics);
+  return { after: add, onError: add };
 }

@@ -47,16 +47,41 @@ const operations: Record<string, Record<string, unknown>> = {
     responses: { '200': ok('status', s.commandStatusAnswer), '404': error('not visible to this caller'), ...refusals },
   },
   'GET /v1/players/{playerId}': {
-    summary: 'Player view with its version (strongly consistent)',
+    summary: 'Player view with its version: from the cache (Redis) or DynamoDB, never older than minVersion',
     security: [{ playerJwt: [] }, { iam: [] }],
     parameters: [pathParam('playerId', s.playerIdSchema), ...queryParams(s.playerViewQuery)],
-    responses: { '200': ok('the player'), '404': error('no such player'), '409': error('minVersion not reached'), ...refusals },
+    responses: {
+      '200': {
+        ...ok('the player', s.playerViewAnswer),
+        headers: { 'X-Cache': { description: 'cache: served by Redis; table: read from DynamoDB (strongly consistent)', schema: { type: 'string', enum: ['cache', 'table'] } } },
+      },
+      '404': error('no such player'),
+      '409': {
+        ...error('minVersion not reached (VERSION_NOT_REACHED); the message names the current version, 0 if the player does not exist yet'),
+        headers: { 'X-Player-Version': { description: 'the version the player is at', schema: { type: 'integer' } } },
+      },
+      ...refusals,
+    },
   },
   'GET /v1/players/{playerId}/events': {
     summary: 'Audit trail page; pass nextAfterVersion as afterVersion for the next page',
     security: [{ playerJwt: [] }, { iam: [] }],
     parameters: [pathParam('playerId', s.playerIdSchema), ...queryParams(s.eventsQuery)],
     responses: { '200': ok('a page of event items and nextAfterVersion (null at the end)'), ...refusals },
+  },
+  'GET /v1/leaderboards/{board}': {
+    summary: 'A leaderboard page: the top `limit` (default 10, at most 100) or the page around a player. Ties rank by player id; period (periodic boards only) defaults to the current UTC day or ISO week',
+    security: [{ playerJwt: [] }, { iam: [] }],
+    parameters: [pathParam('board', s.boardSchema), ...queryParams(s.leaderboardQuery)],
+    responses: {
+      '200': ok('entries best first (rank 1); with around, the player entry (null if not ranked)', s.leaderboardAnswer),
+      '404': error('unknown board (UNKNOWN_BOARD)'),
+      '503': {
+        ...error('leaderboards unavailable (LEADERBOARDS_UNAVAILABLE): Redis unreachable or not configured; retry later'),
+        headers: { 'Retry-After': { description: 'seconds', schema: { type: 'integer' } } },
+      },
+      ...refusals,
+    },
   },
   'POST /v1/webhooks/payments/{provider}': {
     summary: 'Payment notification. Gamekeep-Signature: t=<unix s>,v1=<hex HMAC-SHA256 of "<t>.<body>">; provider "stripe" takes Stripe events signed with Stripe-Signature',
@@ -83,6 +108,11 @@ const operations: Record<string, Record<string, unknown>> = {
     security: [{ iam: [] }],
     parameters: queryParams(s.unmatchedQuery),
     responses: { '200': ok('a page of unmatched payments and next (null at the end)'), ...refusals },
+  },
+  'GET /v1/admin/stats': {
+    summary: 'Player-cache counters of the API process that answers (hits, misses, hit ratio, DynamoDB reads, Redis fallbacks); cache is null without Redis',
+    security: [{ iam: [] }],
+    responses: { '200': ok('counters since the process started', s.statsAnswer), ...refusals },
   },
   'POST /v1/admin/rewards/runs': {
     summary: "Trigger the daily reward run of a date (default today, UTC); grants once per player whatever happens",

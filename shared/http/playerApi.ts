@@ -1,8 +1,8 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { EventStore } from '../persistence/eventStore.js';
-import { commandStatus, entityEvents, entityState } from '../engine/queries.js';
-import { player, playerCommandSchema, type PlayerState } from '../domain/player/index.js';
-import { HttpError, badRequest, forbidden, json, notFound } from './errors.js';
+import { commandStatus, entityEvents } from '../engine/queries.js';
+import { player, playerCommandSchema } from '../domain/player/index.js';
+import { badRequest, forbidden, json, notFound } from './errors.js';
 import { parseBody, parseQuery, parseWith, pathParameters, preferredWaitMs, parseJson, rawBody } from './input.js';
 import { requireAccessTo, requireCaller, type Caller } from './caller.js';
 import { outcomeBody, submitPlayerCommand, type CommandGateway } from './commands.js';
@@ -15,7 +15,6 @@ import {
   eventsQuery,
   idempotencyKeySchema,
   playerIdSchema,
-  playerViewQuery,
   noQuery,
 } from './schemas.js';
 
@@ -64,20 +63,6 @@ export async function getCommand(store: EventStore, event: APIGatewayProxyEventV
   const view = await commandStatus(store, commandId);
   if (who.kind === 'player' && view.status !== 'queued' && view.entityId !== who.id) throw notFound('COMMAND_NOT_FOUND', `no command ${commandId}`);
   return json(200, outcomeBody(view));
-}
-
-/** GET /v1/players/{playerId}: the state with its version, strongly consistent. */
-export async function getPlayer(store: EventStore, event: APIGatewayProxyEventV2, caller: Caller): Result {
-  const who = requireCaller(caller, 'player', 'service', 'operator');
-  const playerId = parseWith(playerIdSchema, pathParameters(event).playerId, 'path.playerId');
-  requireAccessTo(who, playerId);
-  const { minVersion } = parseQuery(event, playerViewQuery);
-  const found = await entityState<PlayerState>(store, player, playerId);
-  if (!found) throw notFound('PLAYER_NOT_FOUND', `player ${playerId} does not exist`);
-  if (minVersion !== undefined && found.version < minVersion)
-    throw new HttpError(409, 'VERSION_NOT_REACHED', `player ${playerId} is at version ${found.version}, below ${minVersion}`);
-  const { exists: _exists, ...state } = found.state;
-  return json(200, { playerId, version: found.version, ...state });
 }
 
 /** GET /v1/players/{playerId}/events: one page of the audit trail; `nextAfterVersion` is the cursor (null at the end). */

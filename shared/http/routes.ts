@@ -24,10 +24,13 @@ export const routes: readonly Route[] = [
   { method: 'GET', path: '/v1/commands/{commandId}', fn: 'api', authorized: true, audience: 'both' },
   { method: 'GET', path: '/v1/players/{playerId}', fn: 'api', authorized: true, audience: 'both' },
   { method: 'GET', path: '/v1/players/{playerId}/events', fn: 'api', authorized: true, audience: 'both' },
+  { method: 'GET', path: '/v1/leaderboards/{board}', fn: 'api', authorized: true, audience: 'both' },
   { method: 'POST', path: '/v1/webhooks/payments/{provider}', fn: 'payment-webhook', authorized: false, audience: 'public' },
   { method: 'POST', path: '/v1/admin/players/{playerId}/adjustments', fn: 'admin-api', authorized: true, audience: 'internal' },
   { method: 'GET', path: '/v1/admin/payments/unmatched', fn: 'admin-api', authorized: true, audience: 'internal' },
   { method: 'POST', path: '/v1/admin/rewards/runs', fn: 'admin-api', authorized: true, audience: 'internal' },
+  // Served by the API function: the counters are those of the processes that serve player reads (and reach Redis).
+  { method: 'GET', path: '/v1/admin/stats', fn: 'api', authorized: true, audience: 'internal' },
 ];
 
 export const routeKey = (r: Pick<Route, 'method' | 'path'>): string => `${r.method} ${r.path}`;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { COMMAND_ID_PATTERN } from '../engine/envelope.js';
 import { maxAmount, playerCommandSchema, type PlayerCommandType } from '../domain/player/index.js';
 import { playerIdSchema } from '../domain/player/commands.js';
+import { boardNames } from '../readside/leaderboards.js';
 
 /**
  * Every input of every route, as schemas: the handlers parse with them and docs/openapi.json is generated from
@@ -23,8 +24,11 @@ export const createPlayerBody = z.strictObject({
   name: z.string().max(200),
 });
 
-/** Commands a player may send for themself: they only spend or use what the player already has. */
-export const PLAYER_SAFE_COMMANDS: readonly PlayerCommandType[] = ['PurchaseItem', 'UseItem', 'ConsumeEnergy'];
+/**
+ * Commands a player may send for themself: they only spend or use what the player already has, or propose an
+ * action the server decides (cultivation's experience comes from the server's clock and the technique's capped rate).
+ */
+export const PLAYER_SAFE_COMMANDS: readonly PlayerCommandType[] = ['PurchaseItem', 'UseItem', 'ConsumeEnergy', 'StartCultivation', 'CompleteCultivation'];
 /** Server-authoritative commands a game service may send (creation has its own route; adjustments are the operators'). */
 export const SERVICE_COMMANDS: readonly PlayerCommandType[] = [
   'CreditPurchase',
@@ -37,6 +41,9 @@ export const SERVICE_COMMANDS: readonly PlayerCommandType[] = [
   'UseItem',
   'Trade',
   'PurchaseItem',
+  'StartCultivation',
+  'CompleteCultivation',
+  'RecordCombatResult',
 ];
 export const ALL_COMMAND_TYPES: readonly string[] = playerCommandSchema.options.map((o) => o.shape.type.value);
 
@@ -49,6 +56,15 @@ export const playerViewQuery = z.strictObject({ minVersion: counter(9_999_999_99
 export const eventsQuery = z.strictObject({
   afterVersion: counter(9_999_999_998).optional(),
   limit: counter(500).pipe(z.int().min(1)).optional(),
+});
+
+/** Leaderboards: `period` only on the periodic boards (a UTC day or an ISO week), `around` a player id. */
+export const boardSchema = z.enum(boardNames);
+export const isoWeekSchema = z.string().regex(/^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$/, 'must be an ISO week like 2026-W48');
+export const leaderboardQuery = z.strictObject({
+  period: z.union([isoDateSchema, isoWeekSchema], { error: 'must be a UTC day (YYYY-MM-DD) or an ISO week (YYYY-Www)' }).optional(),
+  limit: counter(100).pipe(z.int().min(1)).optional(),
+  around: playerIdSchema.optional(),
 });
 
 export const paymentNoticeBody = z.strictObject({
@@ -83,6 +99,49 @@ export const rewardRunBody = z.strictObject({ date: isoDateSchema.optional() });
 /** Answers, for the OpenAPI document. */
 export const errorAnswer = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 export const acceptedAnswer = z.object({ commandId: commandIdSchema, status: z.enum(['queued', 'applied', 'rejected']) });
+const statistics = z.object({
+  cultivation: z.object({ sessions: z.int(), seconds: z.int(), experience: z.int() }),
+  combat: z.object({ fought: z.int(), wins: z.int(), losses: z.int(), draws: z.int(), winRate: z.number() }),
+});
+export const playerViewAnswer = z.object({
+  playerId: playerIdSchema,
+  version: z.int(),
+  updatedAt: z.string(),
+  name: z.string(),
+  level: z.int(),
+  realm: z.string(),
+  experience: z.int(),
+  energy: z.int(),
+  maxEnergy: z.int(),
+  gold: z.int(),
+  spiritStones: z.int(),
+  attributes: z.record(z.string(), z.int()),
+  inventory: z.record(z.string(), z.int()),
+  cultivating: z.object({ sessionId: z.string(), techniqueId: z.string(), startedAt: z.string() }).nullable(),
+  statistics,
+});
+const leaderboardEntry = z.object({ rank: z.int(), playerId: playerIdSchema, score: z.number(), level: z.int().optional(), experience: z.int().optional() });
+export const leaderboardAnswer = z.object({
+  board: boardSchema,
+  period: z.string().optional(),
+  total: z.int(),
+  entries: z.array(leaderboardEntry),
+  player: leaderboardEntry.nullable().optional(),
+});
+export const statsAnswer = z.object({
+  cache: z
+    .object({
+      hits: z.int(),
+      misses: z.int(),
+      hitRatio: z.number(),
+      tableReads: z.int(),
+      fallbacks: z.int(),
+      redisErrors: z.int(),
+      writes: z.int(),
+      staleWritesRefused: z.int(),
+    })
+    .nullable(),
+});
 export const commandStatusAnswer = z.object({
   commandId: commandIdSchema,
   status: z.enum(['queued', 'applied', 'rejected']),

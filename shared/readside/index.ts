@@ -58,7 +58,7 @@ export function readSide(config: Config, clients: ReadSideClients = {}): ReadSid
   };
 }
 
-export { PlayerCache, type PlayerViewRead, type CacheStats } from './playerCache.js';
+export { PlayerCache, type PlayerViewRead, type CacheStats, type CacheLog } from './playerCache.js';
 export { Leaderboards, boardNames, isBoardName, isPeriodic, isPeriodFor, periodOf, type BoardName, type LeaderboardPage, type LeaderboardEntry, type PageRequest } from './leaderboards.js';
 export { Projector, type ProjectionReport } from './projector.js';
 export { playerViewOf, type PlayerView } from './playerView.js';

@@ -1,13 +1,17 @@
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRedis, type LocalRedis } from '../../../local/redis.js';
 import { startApiHarness, type ApiHarness } from './harness.js';
 
 let h: ApiHarness;
+let redis: LocalRedis;
 let tokens: Record<'anonymous' | 'forged' | 'expired' | 'garbage' | 'me' | 'other' | 'service' | 'admin', string | undefined>;
 let myCommandId: string;
 
 beforeAll(async () => {
-  h = await startApiHarness();
+  // With the read side, as deployed: leaderboards answer (empty here: no projector runs).
+  redis = await startRedis();
+  h = await startApiHarness({ redisUrl: redis.url });
   const forge = (secret: string, exp: number) =>
     new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('me').setIssuer('gamekeep-local').setAudience('gamekeep').setExpirationTime(exp).sign(new TextEncoder().encode(secret));
   tokens = {
@@ -29,7 +33,10 @@ beforeAll(async () => {
   });
   myCommandId = r.body.commandId;
 });
-afterAll(() => h.stop());
+afterAll(async () => {
+  await h?.stop();
+  await redis?.stop();
+});
 
 type Who = keyof typeof tokens;
 interface Case {
@@ -64,6 +71,7 @@ const cases: Case[] = [
   { route: 'GET /v1/commands/{commandId}', method: 'GET', path: () => `/v1/commands/${myCommandId}`, expect: { me: 200, other: 404, service: 200, admin: 200 } },
   { route: 'GET /v1/players/{playerId}', method: 'GET', path: () => '/v1/players/me', expect: { me: 200, other: 403, service: 200, admin: 200 } },
   { route: 'GET /v1/players/{playerId}/events', method: 'GET', path: () => '/v1/players/me/events', expect: { me: 200, other: 403, service: 200, admin: 200 } },
+  { route: 'GET /v1/leaderboards/{board}', method: 'GET', path: () => '/v1/leaderboards/level?around=me', expect: { me: 200, other: 200, service: 200, admin: 200 } },
   {
     route: 'POST /v1/admin/players/{playerId}/adjustments',
     method: 'POST',
@@ -73,6 +81,7 @@ const cases: Case[] = [
     writes: true,
   },
   { route: 'GET /v1/admin/payments/unmatched', method: 'GET', path: () => '/v1/admin/payments/unmatched', expect: { me: 403, other: 403, service: 403, admin: 200 } },
+  { route: 'GET /v1/admin/stats', method: 'GET', path: () => '/v1/admin/stats', expect: { me: 403, other: 403, service: 403, admin: 200 } },
   {
     route: 'POST /v1/admin/rewards/runs',
     method: 'POST',

@@ -110,6 +110,14 @@ describe('HTTP API v1 through the local gateway', () => {
     });
   });
 
+  it('without Redis: reads the player from DynamoDB, answers leaderboards 503 and reports no cache', async () => {
+    const view = await h.call('GET', '/v1/players/lin', { auth: lin });
+    expect(view.headers.get('x-cache')).toBe('table');
+    expect(await h.call('GET', '/v1/leaderboards/level', { auth: lin })).toMatchObject({ status: 503, body: { error: { code: 'LEADERBOARDS_UNAVAILABLE' } } });
+    expect((await h.call('GET', '/v1/leaderboards/nope', { auth: lin })).status).toBe(404);
+    expect(await h.call('GET', '/v1/admin/stats', { auth: h.admin })).toMatchObject({ status: 200, body: { cache: null } });
+  });
+
   it('answers 404 for a player that does not exist and for unknown routes', async () => {
     expect(await h.call('GET', '/v1/players/nobody', { auth: h.service })).toMatchObject({ status: 404, body: { error: { code: 'PLAYER_NOT_FOUND' } } });
     expect(await h.call('GET', '/v1/nothing')).toMatchObject({ status: 404, body: { error: { code: 'NOT_FOUND' } } });

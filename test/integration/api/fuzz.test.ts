@@ -1,27 +1,34 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signatureHeader } from '../../../shared/payments/signature.js';
+import { startRedis, type LocalRedis } from '../../../local/redis.js';
 import { startApiHarness, type ApiHarness } from './harness.js';
 
 /**
  * 10,000 generated requests across every route, each a valid request with at least one thing broken (malformed
  * JSON, wrong types, huge or negative numbers, unicode and key-like ids, unknown fields, bad credentials…): none
  * may answer 5xx or 2xx, every refusal has the error shape, and the table holds exactly what it held before.
+ * The API runs with its read side (a redis-server), as deployed: player reads go through the cache.
  */
 const REQUESTS = 10_000;
 const PER_RUN = 25;
 
 let h: ApiHarness;
+let redis: LocalRedis;
 let me: string;
 let stranger: string;
 
 beforeAll(async () => {
-  h = await startApiHarness();
+  redis = await startRedis();
+  h = await startApiHarness({ redisUrl: redis.url });
   me = await h.player('fz');
   stranger = await h.player('someone-else');
   expect((await h.call('POST', '/v1/players', { auth: me, body: { name: 'Fuzz' }, headers: { prefer: 'wait=10' } })).body.status).toBe('applied');
 });
-afterAll(() => h.stop());
+afterAll(async () => {
+  await h?.stop();
+  await redis?.stop();
+});
 
 type Json = Record<string, unknown>;
 interface Template {
@@ -34,6 +41,12 @@ interface Template {
   readonly query?: Record<string, string>;
   readonly signed?: boolean;
   readonly idempotent?: boolean;
+  /** The path parameter a request keeps unless the mutation breaks it (a player id by default). */
+  readonly pathId?: string;
+  /** Query parameters that take ids: broken with a bad id rather than a bad number. */
+  readonly idQuery?: readonly string[];
+  /** Every caller class may use the route, so there is no wrong scope to try. */
+  readonly anyCaller?: boolean;
 }
 
 const templates: Record<string, Template> = {
@@ -78,6 +91,16 @@ const templates: Record<string, Template> = {
   events: { method: 'GET', path: (id) => `/v1/players/${id}/events`, auth: () => me, query: { afterVersion: '0', limit: '10' } },
   command_status: { method: 'GET', path: () => `/v1/commands/c${'0'.repeat(40)}`, auth: () => me },
   unmatched: { method: 'GET', path: () => '/v1/admin/payments/unmatched', auth: () => h.admin, query: { limit: '10' } },
+  leaderboard: {
+    method: 'GET',
+    path: (board) => `/v1/leaderboards/${board}`,
+    pathId: 'experience-daily',
+    auth: () => me,
+    query: { period: '2026-11-24', limit: '10', around: 'fz' },
+    idQuery: ['around'],
+    anyCaller: true,
+  },
+  stats: { method: 'GET', path: () => '/v1/admin/stats', auth: () => h.admin },
 };
 
 const keyLikeIds = ['a#STATE', 'P#fz', 'C#c00', '#', 'fz#E#0000000001', '../fz', 'fz/../../x', ' fz', 'fz\n', '\u0000', 'ｆｚ', 'é', '🦀', 'x'.repeat(200), ''];
@@ -138,7 +161,7 @@ const request = fc
     const t = templates[g.name]!;
     let body: unknown = t.body ? structuredClone(t.body) : undefined;
     let raw: string | undefined;
-    let playerId = 'fz';
+    let playerId = t.pathId ?? 'fz';
     let auth = t.auth();
     const query = { ...t.query };
     const headers: Record<string, string> = t.idempotent ? { 'idempotency-key': `fuzz-${g.pick}` } : {};
@@ -200,7 +223,7 @@ const request = fc
       case 'bad-query': {
         const f = pickFrom(Object.keys(query));
         if (!f) return undefined;
-        query[f] = g.queryValue;
+        query[f] = t.idQuery?.includes(f) ? g.id : g.queryValue;
         break;
       }
       case 'unknown-query':
@@ -212,9 +235,9 @@ const request = fc
         auth = [undefined, 'garbage', `${me}x`, me.split('.').slice(0, 2).join('.') + '.AAAA', `${h.service}0`][g.pick % 5];
         break;
       case 'wrong-scope':
-        if (t.signed) return undefined;
+        if (t.signed || t.anyCaller) return undefined;
         // Right credentials for the wrong class, or another player's token on a player's route.
-        auth = g.name === 'adjustment' || g.name === 'rewardRun' || g.name === 'unmatched' ? [me, h.service][g.pick % 2] : g.name === 'serviceCommand' ? me : stranger;
+        auth = ['adjustment', 'rewardRun', 'unmatched', 'stats'].includes(g.name) ? [me, h.service][g.pick % 2] : g.name === 'serviceCommand' ? me : stranger;
         if (g.name === 'command_status') return undefined;
         if (g.name === 'createPlayer') body = { ...(body as Json), playerId: 'fz-other' };
         break;

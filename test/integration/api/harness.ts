@@ -5,6 +5,7 @@ import { dynamoDbClient } from '../../../shared/clients.js';
 import { eventStore } from '../../../shared/gamekeep.js';
 import type { EventStore } from '../../../shared/persistence/eventStore.js';
 import type { ProvisionedResources } from '../../../local/stack.js';
+import { readSide, type ReadSide } from '../../../shared/readside/index.js';
 import { startCommandPipeline, type CommandPipeline } from '../../../local/commandPipeline.js';
 import { localHttpHandlers, mintPlayerToken, startGateway, type LocalGateway } from '../../../local/gateway.js';
 import { provisionTestStack } from '../../support/stack.js';
@@ -30,6 +31,8 @@ export interface ApiHarness {
   readonly stack: ProvisionedResources;
   readonly store: EventStore;
   readonly pipeline: CommandPipeline | undefined;
+  /** The API function's read side, when the harness was given a Redis. */
+  readonly readSide: ReadSide | undefined;
   readonly service: string;
   readonly admin: string;
   readonly webhookSecrets: Readonly<Record<string, readonly string[]>>;
@@ -40,9 +43,18 @@ export interface ApiHarness {
   stop(): Promise<void>;
 }
 
+export interface ApiHarnessOptions {
+  readonly pipeline?: boolean;
+  readonly webhookSecrets?: Record<string, readonly string[]>;
+  /** A table and queue to use instead of a fresh pair on the shared stand-ins (a stream table on its own DynamoDB Local). */
+  readonly stack?: ProvisionedResources;
+  /** With a Redis, player reads go through the read side and leaderboards answer; without, the API reads DynamoDB alone. */
+  readonly redisUrl?: string;
+}
+
 /** The real gateway on a free port over a fresh table and queue, with the command pipeline running. */
-export async function startApiHarness(options: { pipeline?: boolean; webhookSecrets?: Record<string, readonly string[]> } = {}): Promise<ApiHarness> {
-  const stack = await provisionTestStack();
+export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<ApiHarness> {
+  const stack = options.stack ?? (await provisionTestStack());
   const secret = () => randomBytes(24).toString('hex');
   const config: Config = {
     ...stack.config,
@@ -50,9 +62,12 @@ export async function startApiHarness(options: { pipeline?: boolean; webhookSecr
     serviceToken: secret(),
     adminToken: secret(),
     webhookSecrets: options.webhookSecrets ?? { acme: ['acme-secret-1'], stripe: ['whsec_test_secret_1'] },
+    redisUrl: options.redisUrl,
   };
+  // Made here rather than by the API function, so that stop() can close its connection.
+  const side = config.redisUrl ? readSide(config) : undefined;
   const gateway: LocalGateway = await startGateway({
-    handlers: localHttpHandlers(config),
+    handlers: localHttpHandlers(config, side ? { readSide: side } : {}),
     jwtSecret: config.jwtSecret!,
     serviceToken: config.serviceToken!,
     adminToken: config.adminToken!,
@@ -68,6 +83,7 @@ export async function startApiHarness(options: { pipeline?: boolean; webhookSecr
     stack,
     store,
     pipeline,
+    readSide: side,
     service: config.serviceToken!,
     admin: config.adminToken!,
     webhookSecrets: config.webhookSecrets,
@@ -102,6 +118,7 @@ export async function startApiHarness(options: { pipeline?: boolean; webhookSecr
     async stop() {
       await pipeline?.stop();
       await gateway.stop();
+      await side?.close();
       db.destroy();
     },
   };

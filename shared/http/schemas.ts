@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { COMMAND_ID_PATTERN } from '../engine/envelope.js';
 import { maxAmount, playerCommandSchema, type PlayerCommandType } from '../domain/player/index.js';
-import { playerIdSchema } from '../domain/player/commands.js';
+import { adjustBalanceSchema, opaqueIdSchema, playerIdSchema } from '../domain/player/commands.js';
 import { boardNames } from '../readside/leaderboards.js';
 
 /**
@@ -13,7 +13,7 @@ export { playerIdSchema };
 export const commandIdSchema = z.string().regex(COMMAND_ID_PATTERN, 'must be c followed by 40 hex digits');
 export const providerSchema = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be 1-32 of a-z 0-9 - and start with a letter');
 /** Ids that reach a key: letters, digits and `_ . : -` only, never `#`. */
-export const opaqueIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, 'must be 1-128 of A-Z a-z 0-9 _ . : - and start with a letter or digit');
+export { opaqueIdSchema };
 export const idempotencyKeySchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, 'must be 1-128 of A-Z a-z 0-9 _ . : - and start with a letter or digit');
 export const isoDateSchema = z.iso.date();
 
@@ -78,16 +78,8 @@ export const paymentNoticeBody = z.strictObject({
 });
 export type PaymentNotice = z.infer<typeof paymentNoticeBody> & { provider: string };
 
-export const adjustmentBody = z.strictObject({
-  currency: z.enum(['gold', 'spiritStones']),
-  delta: z
-    .int()
-    .min(-maxAmount.currency)
-    .max(maxAmount.currency)
-    .refine((d) => d !== 0, 'must not be zero'),
-  reason: z.string().trim().min(1).max(200).regex(/^[^\p{Cc}]+$/u, 'must not contain control characters'),
-  ticket: opaqueIdSchema,
-});
+/** The adjustment an operator sends: the AdjustBalance command without its type, and the operator taken from the caller. */
+export const adjustmentBody = adjustBalanceSchema.omit({ type: true, operator: true });
 
 export const unmatchedQuery = z.strictObject({
   limit: counter(100).pipe(z.int().min(1)).optional(),

@@ -3,9 +3,10 @@ import { maxAmount } from './gameConfig.js';
 
 // Every id below can end up inside a DynamoDB key (claims, related entities), so none may contain '#'.
 export const playerIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 _ -');
-const opaqueId = z
+export const opaqueIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, 'must be 1-128 of A-Z a-z 0-9 _ . : - and start with a letter or digit');
+const opaqueId = opaqueIdSchema;
 const providerId = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be 1-32 of a-z 0-9 - and start with a letter');
 /** Why currency or energy moved, or where experience came from: a short code, not free text. */
 const label = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/, 'must be 1-64 of A-Z a-z 0-9 _ . : -');
@@ -95,7 +96,7 @@ const UseItem = z.strictObject({ type: z.literal('UseItem'), itemId: opaqueId, q
 const PurchaseItem = z.strictObject({ type: z.literal('PurchaseItem'), itemId: opaqueId, quantity });
 
 /** An operator's correction of a balance, recorded with who made it, why and under which ticket. */
-const AdjustBalance = z.strictObject({
+export const adjustBalanceSchema = z.strictObject({
   type: z.literal('AdjustBalance'),
   currency: z.enum(['gold', 'spiritStones']),
   delta: z
@@ -150,7 +151,7 @@ export const playerCommandSchema = z.discriminatedUnion('type', [
   UseItem,
   Trade,
   PurchaseItem,
-  AdjustBalance,
+  adjustBalanceSchema,
   StartCultivation,
   CompleteCultivation,
   RecordCombatResult,

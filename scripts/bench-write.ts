@@ -20,6 +20,7 @@ import { sqsClient } from '../shared/clients.js';
 import { createTableInput } from '../shared/persistence/tableDefinition.js';
 import { sleep } from '../shared/persistence/eventStore.js';
 import type { CommandEnvelope } from '../shared/engine/envelope.js';
+import type { CommandQueue } from '../shared/messaging/commandQueue.js';
 import { createBaselineHandler } from './bench/baseline.js';
 import { percentile, table } from './console.js';
 
@@ -141,12 +142,9 @@ async function rawCeiling(ddb: DynamoDBClient): Promise<number> {
 
 async function gamekeepSaturated(stack: LocalStack, sqs: SQSClient, workload: GameWorkload, concurrency: number): Promise<DrainFigures> {
   const queue = commandQueue(stack.config, { sqs });
-  let pipeline = startCommandPipeline(stack, { concurrency });
-  await queue.send(workload.creates);
-  await pipeline.drained(600_000);
-  await pipeline.stop();
+  await createPlayers(stack, queue, workload, concurrency);
   await queue.send(workload.commands);
-  pipeline = startCommandPipeline(stack, { concurrency });
+  const pipeline = startCommandPipeline(stack, { concurrency });
   const started = Date.now();
   await pipeline.drained(900_000);
   const seconds = (Date.now() - started) / 1000;
@@ -203,15 +201,12 @@ async function gamekeepSustained(stack: LocalStack, sqs: SQSClient, rate: number
   const perPlayer = Math.ceil((rate * SUSTAINED_SECONDS) / PLAYERS) + 1;
   const workload = gameWorkload({ players: PLAYERS, commandsPerPlayer: perPlayer, seed: 1000, prefix: 's-' });
   const queue = commandQueue(stack.config, { sqs });
-  let pipeline = startCommandPipeline(stack, { concurrency });
-  await queue.send(workload.creates);
-  await pipeline.drained(600_000);
-  await pipeline.stop();
+  await createPlayers(stack, queue, workload, concurrency);
   // Round-robin over players, as independent players' commands arrive in a live game.
   const stream: CommandEnvelope[] = [];
   for (let n = 0; n < perPlayer; n++) for (let p = 0; p < PLAYERS; p++) stream.push(workload.commands[p * perPlayer + n]!);
   const total = Math.min(stream.length, rate * SUSTAINED_SECONDS);
-  pipeline = startCommandPipeline(stack, { concurrency });
+  const pipeline = startCommandPipeline(stack, { concurrency });
   const tickMs = 100;
   const perTick = Math.max(1, Math.round((rate * tickMs) / 1000));
   const started = Date.now();
@@ -231,6 +226,14 @@ async function gamekeepSustained(stack: LocalStack, sqs: SQSClient, rate: number
     writeRequestsPerCommand: round(pipeline.writes.requests / decided, 3),
     commandsPerBatch: round(decided / pipeline.batches(), 2),
   };
+}
+
+/** Creates the workload's players through the pipeline and waits until they exist; not part of any measurement. */
+async function createPlayers(stack: LocalStack, queue: CommandQueue, workload: GameWorkload, concurrency: number): Promise<void> {
+  const pipeline = startCommandPipeline(stack, { concurrency });
+  await queue.send(workload.creates);
+  await pipeline.drained(600_000);
+  await pipeline.stop();
 }
 
 function log(message: string): void {

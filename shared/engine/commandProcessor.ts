@@ -1,6 +1,6 @@
 import type { SQSBatchItemFailure, SQSRecord } from 'aws-lambda';
 import { CommandEnvelope, messageGroupIdFor, payloadHashOf } from './envelope.js';
-import { keysToLoad, planCommit, type CommandUnit, type Outcome } from './plan.js';
+import { keysToLoad, parseCommand, planCommit, type CommandUnit, type Outcome } from './plan.js';
 import type { EntityRegistry } from './registry.js';
 import { CommitConflict, MAX_TRANSACTION_ITEMS, sleep, type EventStore } from '../persistence/eventStore.js';
 import type { DeadLetters } from '../messaging/deadLetters.js';
@@ -175,7 +175,7 @@ export class CommandProcessor {
     const group = messageGroupIdFor(env.entityType, env.entityId);
     const sentGroup = record.attributes.MessageGroupId;
     if (sentGroup !== undefined && sentGroup !== group) return { ok: false, reason: `message group ${sentGroup} is not the group of ${env.entityType} ${env.entityId}` };
-    return { ok: true, group, unit: { messageId: record.messageId, envelope: env, type, payloadHash: payloadHashOf(env) } };
+    return { ok: true, group, unit: { messageId: record.messageId, envelope: env, type, payloadHash: payloadHashOf(env), command: parseCommand(type, env.command) } };
   }
 
   private async commitWithRetry(units: readonly CommandUnit[], usage: Usage): Promise<Outcome[]> {

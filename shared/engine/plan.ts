@@ -21,6 +21,15 @@ export interface CommandUnit {
   readonly envelope: CommandEnvelope;
   readonly type: AnyEntityType;
   readonly payloadHash: string;
+  /** The command parsed once by its entity type's schema, or why it is invalid (recorded as INVALID_COMMAND). */
+  readonly command: { readonly valid: true; readonly value: { type: string } } | { readonly valid: false; readonly problem: string };
+}
+
+/** Parses a command against its entity type's schema, once per message. */
+export function parseCommand(type: AnyEntityType, command: unknown): CommandUnit['command'] {
+  const parsed = type.commandSchema.safeParse(command);
+  if (parsed.success) return { valid: true, value: parsed.data as { type: string } };
+  return { valid: false, problem: parsed.error.issues.map((i) => `${i.path.join('.') || 'command'}: ${i.message}`).join('; ').slice(0, 500) };
 }
 
 export type Outcome =
@@ -51,10 +60,9 @@ export function keysToLoad(units: readonly CommandUnit[]): Key[] {
   for (const u of units) {
     const { envelope: env, type } = u;
     keys.push({ pk: entityPk(type.keyPrefix, env.entityId), sk: STATE_SK }, { pk: commandPk(env.commandId), sk: COMMAND_SK });
-    const parsed = type.commandSchema.safeParse(env.command);
-    if (!parsed.success) continue;
-    for (const id of relatedIds(type, parsed.data, env.entityId)) keys.push({ pk: entityPk(type.keyPrefix, id), sk: STATE_SK });
-    for (const c of type.claims?.(parsed.data, env.entityId) ?? []) keys.push(claimKey(c));
+    if (!u.command.valid) continue;
+    for (const id of relatedIds(type, u.command.value, env.entityId)) keys.push({ pk: entityPk(type.keyPrefix, id), sk: STATE_SK });
+    for (const c of type.claims?.(u.command.value, env.entityId) ?? []) keys.push(claimKey(c));
   }
   return keys;
 }
@@ -155,14 +163,13 @@ export function planCommit(units: readonly CommandUnit[], loaded: ReadonlyMap<st
     seen.set(env.commandId, u.payloadHash);
 
     const w = entity(type, env.entityId);
-    const parsed = type.commandSchema.safeParse(env.command);
-    if (!parsed.success) {
-      const message = parsed.error.issues.map((i) => `${i.path.join('.') || 'command'}: ${i.message}`).join('; ').slice(0, 500);
+    if (!u.command.valid) {
+      const message = u.command.problem;
       putRecord(u, { status: 'rejected', code: 'INVALID_COMMAND', message, version: w.version });
       outcomes.push({ kind: 'rejected', code: 'INVALID_COMMAND', message, version: w.version });
       continue;
     }
-    const command = parsed.data as { type: string };
+    const command = u.command.value;
     const claims = type.claims?.(command, env.entityId) ?? [];
     const holders = claims.map((c) => claimed.get(keyString(claimKey(c))) ?? (loaded.get(keyString(claimKey(c))) as ClaimItem | undefined)?.commandId);
     if (holders.some((h) => h === env.commandId)) {

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import type { Config } from '../../shared/config.js';
 import { commandEnvelope, deduplicationIdFor, messageGroupIdFor, type CommandEnvelope, type SourceKind } from '../../shared/engine/envelope.js';
 import type { PlayerCommand } from '../../shared/domain/player/index.js';
 
@@ -52,4 +51,3 @@ export function sqsEvent(records: SQSRecord[]): SQSEvent {
   return { Records: records };
 }
 
-export type TestConfig = Config;

@@ -1,9 +1,15 @@
 /**
  * `npm run reward -- [--date YYYY-MM-DD]`: triggers the daily reward run of a date (today, UTC, by default) on the
- * running local stack through the operators' route, calling again while the run reports it must continue.
+ * running local stack through the operators' route, calling again while the run reports it must continue. The day
+ * is done once every grant has an outcome, so it needs the stack's command pipeline; the script gives up (exit 1)
+ * when several calls in a row bring no grant an outcome, and a later run resumes where it stopped.
  */
 import { isoDateSchema } from '../shared/http/schemas.js';
+import type { RunResult } from '../shared/rewards/dailyRewards.js';
 import { runningStack } from './localSecrets.js';
+
+/** Each call works for up to 25 s: eight calls without progress are minutes in which no grant got an outcome. */
+const CALLS_WITHOUT_PROGRESS = 8;
 
 const args = process.argv.slice(2);
 const i = args.indexOf('--date');
@@ -13,14 +19,23 @@ if (!date.success) {
   process.exit(2);
 }
 const config = runningStack();
+let idle = 0;
+let pending: number | undefined;
 for (let call = 1; ; call++) {
   const res = await fetch(`http://127.0.0.1:${config.apiPort}/v1/admin/rewards/runs`, {
     method: 'POST',
     headers: { authorization: `Bearer ${config.adminToken}`, 'content-type': 'application/json' },
     body: JSON.stringify({ date: date.data }),
   });
-  const body = (await res.json()) as { status?: string; sent?: number };
+  const body = (await res.json()) as Partial<RunResult>;
   console.log(`call ${call}: ${res.status} ${JSON.stringify(body)}`);
   if (res.status !== 200 && res.status !== 202) process.exit(1);
   if (body.status === 'done') break;
+  const progressed = (body.sent ?? 0) > 0 || (body.confirmed ?? 0) > 0 || (pending !== undefined && (body.pending ?? 0) < pending);
+  idle = progressed ? 0 : idle + 1;
+  pending = body.pending;
+  if (idle >= CALLS_WITHOUT_PROGRESS) {
+    console.error(`${body.pending ?? '?'} grants still have no outcome after ${idle} calls without progress: is the command pipeline running? Run again to resume.`);
+    process.exit(1);
+  }
 }

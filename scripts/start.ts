@@ -16,6 +16,8 @@ import { startRedis } from '../local/redis.js';
 import { startProjectionPipeline } from '../local/projectionPipeline.js';
 import { readSide } from '../shared/readside/index.js';
 import { createRewardSchedulerHandler } from '../functions/reward-scheduler/handler.js';
+import { createPaymentReconcilerHandler } from '../functions/payment-reconciler/handler.js';
+import { lambdaContext } from '../local/lambdaContext.js';
 import { gamekeepHome, localSecrets, secretsFile, stackFile } from './localSecrets.js';
 
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
@@ -59,6 +61,15 @@ async function main(): Promise<void> {
     onResult: (r) => console.log(`[rewards] ${r[0]?.date}: ${r.reduce((n, x) => n + x.sent, 0)} grants sent in ${r.length} invocation(s)`),
     onError: (e) => console.error('[rewards]', e),
   });
+  // The EventBridge rule of the payment reconciler, locally every 10 s. The first pass re-sends every credit
+  // still without an outcome at once: the emulator lost whatever was queued when the last run was killed.
+  const reconciler = createPaymentReconcilerHandler(config, { resendAfterMs: 30_000 });
+  const reconcile = (): Promise<unknown> =>
+    reconciler({}, lambdaContext('gamekeep-payment-reconciler', 60_000))
+      .then((r) => r.sent > 0 && console.log(`[payments] reconciled ${r.checked} open payments, ${r.sent} credits sent`))
+      .catch((e: unknown) => console.error('[payments]', e));
+  await createPaymentReconcilerHandler(config, { resendAfterMs: 0 })({}, lambdaContext('gamekeep-payment-reconciler', 60_000)).catch((e: unknown) => console.error('[payments]', e));
+  const reconciliation = setInterval(() => void reconcile(), 10_000);
   writeFileSync(stackFile, JSON.stringify(config, null, 2), { mode: 0o600 });
 
   console.log('Gamekeep is running locally.');
@@ -66,6 +77,7 @@ async function main(): Promise<void> {
   console.log(`  DynamoDB Local   ${stack.config.dynamoDbEndpoint}  (table ${stack.config.tableName}, data in .gamekeep/dynamodb)`);
   console.log(`  SQS (fauxqs)     ${stack.config.sqsEndpoint}  (queue ${stack.commandQueue.url})`);
   console.log(`  Redis            ${config.redisUrl}  (${redis ? 'redis-server, nothing persisted' : 'REDIS_URL'}; player views and leaderboards, fed by the table stream)`);
+  console.log('  Payments         reconciled every 10 s (queued credits settled or re-sent, unmatched credited once the player exists)');
   console.log(`  Daily rewards    next run ${scheduler.next().toISOString()}; now: npm run reward -- --date YYYY-MM-DD`);
   console.log(`  Secrets          ${secretsFile} (environment variables override them)`);
   console.log(`    game service   Authorization: Bearer ${secrets.serviceToken}`);
@@ -81,6 +93,7 @@ async function main(): Promise<void> {
     stopping = true;
     console.log(`\n${signal}: draining the command queue…`);
     scheduler.stop();
+    clearInterval(reconciliation);
     await gateway.stop();
     try {
       await pipeline.drained(60_000);

@@ -18,7 +18,10 @@ export interface RewardSchedulerClients extends Clients, RunOptions {
   readonly continueRun?: (input: { date: string }, context: Context) => Promise<void>;
 }
 
-/** The reward scheduler: grants the day's reward to every player, resumable, continuing itself until done. */
+/**
+ * The reward scheduler: grants the day's reward to every player, resumable, continuing itself until done (every
+ * grant has an outcome: a grant the queue lost is sent again).
+ */
 export function createRewardSchedulerHandler(config: Config, clients: RewardSchedulerClients = {}) {
   const logger = new Logger({ serviceName: 'reward-scheduler' });
   if (!config.queueUrl) throw new Error('GAMEKEEP_QUEUE_URL is not set');

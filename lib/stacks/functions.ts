@@ -73,6 +73,13 @@ export const FUNCTIONS = {
     memorySize: 512,
     inVpc: false,
   },
+  paymentReconciler: {
+    dir: 'payment-reconciler',
+    description: 'Every few minutes: settles queued payment credits from their outcome, re-sends those without one, credits unmatched payments whose player appeared',
+    timeout: Duration.minutes(2),
+    memorySize: 512,
+    inVpc: false,
+  },
   projector: {
     dir: 'projector',
     description: 'The single table-stream consumer: player views and leaderboards in the cache',
@@ -98,8 +105,10 @@ export const missingEntries = (): FunctionName[] => (Object.keys(FUNCTIONS) as F
 
 /** UTC hour of the daily reward run: the EventBridge rule and the code's notion of "the day" agree on it. */
 export const DAILY_REWARD_HOUR_UTC = 0;
-/** Partition keys the payment webhook and the reward runners may write (IAM dynamodb:LeadingKeys). */
-export const WEBHOOK_ITEMS = ['UNMATCHED', 'PAYIN#*'] as const;
+/** Partition keys the payment desk may write (IAM dynamodb:LeadingKeys): payment records and their status index. */
+export const PAYMENT_ITEMS = ['PAYIN#*', 'PAYMENTS#*'] as const;
+/** What the payment desk's transactions do to its own items (shared/payments/paymentRecords.ts). */
+export const PAYMENT_WRITES = ['dynamodb:PutItem', 'dynamodb:DeleteItem'] as const;
 export const REWARD_RUN_ITEMS = ['REWARDRUN#*'] as const;
 
 /** Stream consumer settings the projection guarantees (G4) rely on. */
@@ -217,8 +226,13 @@ export class GameFunctions extends Construct {
     cacheClient(fns.api);
     table.grantItems(fns.api, TABLE_READ);
 
-    // Payment webhook: reads, sends, and records what it received on its own items only: the unmatched-payment
-    // list (pk UNMATCHED) and delivery receipts (pk PAYIN#<provider>#<order>), shared/payments/intake.ts.
+    // The payment desk (webhook, reconciler, operators' resolutions): reads, sends credits, and writes its own items
+    // only: payment records (pk PAYIN#<provider>#<order>) and the open-status index (pk PAYMENTS#<status>).
+    const paymentDesk = (fn: NodejsFunction): void => {
+      producer(fn);
+      table.grantItems(fn, TABLE_READ);
+      table.grantItems(fn, [...PAYMENT_WRITES], PAYMENT_ITEMS);
+    };
     this.webhookSecrets = new secretsmanager.Secret(this, 'WebhookSecrets', {
       description: `Gamekeep ${settings.stage}: payment webhook signing secrets, {"<provider>": ["<secret>", ...]}`,
       // Starts empty (no provider accepted); ops put the real value after the first deploy (docs/operations.md).
@@ -229,11 +243,10 @@ export class GameFunctions extends Construct {
       'AwsSolutions-SMG4': 'Signing secrets are issued by the payment providers; they are rotated on the provider side and pasted in (docs/operations.md), never generated here.',
     });
     const webhook = fns.paymentWebhook;
-    producer(webhook);
+    paymentDesk(webhook);
     webhook.addEnvironment('GAMEKEEP_WEBHOOK_SECRETS_ARN', this.webhookSecrets.secretArn);
     this.webhookSecrets.grantRead(webhook);
-    table.grantItems(webhook, TABLE_READ);
-    table.grantItems(webhook, ['dynamodb:PutItem'], WEBHOOK_ITEMS);
+    paymentDesk(fns.paymentReconciler);
 
     // Daily rewards (shared/rewards/dailyRewards.ts) run in the scheduler and, on demand, in the admin API: both
     // scan players, send rewards and keep the run's checkpoint on its REWARDRUN#<date> item.
@@ -252,8 +265,9 @@ export class GameFunctions extends Construct {
       statements: [new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [scheduler.functionArn] })],
     });
 
-    // Admin API: adjustments (sent as commands), the unmatched-payments list, manual reward runs.
+    // Admin API: adjustments (sent as commands), open payments and their resolution, manual reward runs.
     rewardRunner(fns.adminApi);
+    table.grantItems(fns.adminApi, [...PAYMENT_WRITES], PAYMENT_ITEMS);
 
     // Projector: the single stream consumer; writes the cache, reads the table.
     this.projectorFailures = new sqs.Queue(this, 'ProjectorFailures', {

@@ -5,6 +5,7 @@ import { GameApis } from '../constructs/gameApis.js';
 import { GameTable } from '../constructs/gameTable.js';
 import { PipelineMonitoring } from '../constructs/pipelineMonitoring.js';
 import { PlayerCache, PrivateNetwork } from '../constructs/playerCache.js';
+import { PaymentReconciliation } from '../constructs/paymentReconciliation.js';
 import { RewardSchedule } from '../constructs/rewardSchedule.js';
 import { TableBackup } from '../constructs/tableBackup.js';
 import type { StageSettings } from '../stage.js';
@@ -27,6 +28,7 @@ export class GamekeepStack extends Stack {
   readonly functions: GameFunctions;
   readonly apis: GameApis;
   readonly schedule: RewardSchedule;
+  readonly paymentReconciliation: PaymentReconciliation;
   readonly backup: TableBackup;
   readonly monitoring: PipelineMonitoring;
 
@@ -56,6 +58,7 @@ export class GamekeepStack extends Stack {
       fn.addEnvironment('GAMEKEEP_OPERATOR_ROLES', this.apis.operatorRole.roleName);
     }
     this.schedule = new RewardSchedule(this, 'Schedules', { rewardScheduler: fns.rewardScheduler, hourUtc: DAILY_REWARD_HOUR_UTC });
+    this.paymentReconciliation = new PaymentReconciliation(this, 'PaymentReconciliation', { reconciler: fns.paymentReconciler });
     this.backup = new TableBackup(this, 'Backup', { settings, table: this.table });
     this.monitoring = new PipelineMonitoring(this, 'Monitoring', {
       settings,

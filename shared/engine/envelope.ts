@@ -36,9 +36,15 @@ export function commandIdFor(...identity: readonly string[]): string {
   return `c${hash.digest('hex').slice(0, 40)}`;
 }
 
-/** SQS MessageDeduplicationId: a hash of the command id, so a re-send within the 5-minute window is dropped. */
-export function deduplicationIdFor(commandId: string): string {
-  return createHash('sha256').update(commandId).digest('hex');
+/**
+ * SQS MessageDeduplicationId: a hash of the command id and its payload hash, so a re-send within the 5-minute
+ * window is dropped, while the same id with another payload (a reused Idempotency-Key) still reaches the engine,
+ * which records the reuse. Without a payload hash (synthetic test records) it is the command id's alone.
+ */
+export function deduplicationIdFor(commandId: string, payloadHash?: string): string {
+  const hash = createHash('sha256').update(commandId);
+  if (payloadHash !== undefined) hash.update(`#${payloadHash}`);
+  return hash.digest('hex');
 }
 
 /** SQS MessageGroupId: one group per entity, so one entity's commands apply in the order they were accepted. */

@@ -1,11 +1,14 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { json } from './errors.js';
 import { parseBody, parseJson, parseQuery, parseWith, pathParameters, preferredWaitMs, rawBody } from './input.js';
 import { requireCaller, type Caller } from './caller.js';
 import { outcomeBody, submitPlayerCommand, type CommandGateway } from './commands.js';
 import { answer, optionalIdempotencyKey } from './playerApi.js';
-import { adjustmentBody, noQuery, playerIdSchema, rewardRunBody, unmatchedQuery } from './schemas.js';
-import { unmatchedPayments, type PaymentDesk } from '../payments/intake.js';
+import { adjustmentBody, noQuery, opaqueIdSchema, paymentCreditBody, paymentDismissalBody, playerIdSchema, providerSchema, rewardRunBody, unmatchedQuery } from './schemas.js';
+import { settledPayment, type PaymentDesk } from '../payments/intake.js';
+import { listPayments, paymentRecord, type ListedStatus, type PaymentRecord } from '../payments/paymentRecords.js';
+import type { ReconciliationReport } from '../payments/reconciler.js';
+import { creditByOperator, dismissByOperator, type ResolutionResult } from '../payments/resolutions.js';
+import { HttpError, json, notFound } from './errors.js';
 import type { RunResult } from '../rewards/dailyRewards.js';
 import { playerCommandSchema } from '../domain/player/index.js';
 
@@ -27,14 +30,77 @@ export async function adjustBalance(gw: CommandGateway, event: APIGatewayProxyEv
   return answer(event, outcomeBody(outcome), envelope.commandId, outcome.status);
 }
 
-/** GET /v1/admin/payments/unmatched: payments for players that do not exist, oldest key first, with a cursor. */
-export async function listUnmatchedPayments(desk: Pick<PaymentDesk, 'db' | 'tableName'>, event: APIGatewayProxyEventV2, caller: Caller): Result {
+/**
+ * GET /v1/admin/payments/{unmatched|disputed|queued}: the open payments of one status, by provider and order, with
+ * a cursor. Unmatched: the player did not exist when it arrived; disputed: it cannot be credited without an operator.
+ */
+export async function listOpenPayments(desk: PaymentDesk, status: ListedStatus, event: APIGatewayProxyEventV2, caller: Caller): Result {
   requireCaller(caller, 'operator');
   const { limit = 50, after } = parseQuery(event, unmatchedQuery);
-  return json(200, await unmatchedPayments(desk, limit, after));
+  const page = await listPayments(desk, status, limit, after);
+  // Queued credits are settled from their outcome first, so the page never shows a credited payment as queued.
+  const items = status === 'queued' ? await Promise.all(page.items.map((r) => settledPayment(desk, r))) : page.items;
+  return json(200, { items: items.map(paymentView), next: page.next });
 }
 
-/** POST /v1/admin/rewards/runs: runs (or resumes) a day's reward run for as long as the request may last. */
+/** GET /v1/admin/payments/{provider}/{orderId}: one payment with its status and history. */
+export async function getPayment(desk: PaymentDesk, event: APIGatewayProxyEventV2, caller: Caller): Result {
+  requireCaller(caller, 'operator');
+  parseQuery(event, noQuery);
+  const { provider, orderId } = paymentPath(event);
+  const record = await paymentRecord(desk, provider, orderId);
+  if (!record) throw notFound('PAYMENT_NOT_FOUND', `no payment ${provider}/${orderId}`);
+  return json(200, paymentView(await settledPayment(desk, record)));
+}
+
+/** POST /v1/admin/payments/{provider}/{orderId}/credit: credit a disputed or unmatched payment, with reason and ticket. */
+export async function creditPayment(desk: PaymentDesk, event: APIGatewayProxyEventV2, caller: Caller): Result {
+  const operator = requireCaller(caller, 'operator');
+  parseQuery(event, noQuery);
+  const { provider, orderId } = paymentPath(event);
+  const body = parseBody(event, paymentCreditBody);
+  return resolved(await creditByOperator(desk, provider, orderId, { ...body, operator: operator.id }));
+}
+
+/** POST /v1/admin/payments/{provider}/{orderId}/dismiss: close a disputed or unmatched payment without crediting it. */
+export async function dismissPayment(desk: PaymentDesk, event: APIGatewayProxyEventV2, caller: Caller): Result {
+  const operator = requireCaller(caller, 'operator');
+  parseQuery(event, noQuery);
+  const { provider, orderId } = paymentPath(event);
+  const body = parseBody(event, paymentDismissalBody);
+  return resolved(await dismissByOperator(desk, provider, orderId, { ...body, operator: operator.id }));
+}
+
+/** POST /v1/admin/payments/reconciliations: one reconciliation pass now (it also runs on a schedule). */
+export async function reconcilePayments(run: () => Promise<ReconciliationReport>, event: APIGatewayProxyEventV2, caller: Caller): Result {
+  requireCaller(caller, 'operator');
+  parseQuery(event, noQuery);
+  if (rawBody(event).length > 0) parseWith(noQuery, parseJson(rawBody(event)), 'body');
+  return json(200, await run());
+}
+
+/** The operators' view of a payment record: everything but the stored envelope, whose id and player it names. */
+export function paymentView(record: PaymentRecord): Record<string, unknown> {
+  const { credit, attempts: _attempts, revision: _revision, lastSentAt: _lastSentAt, ...rest } = record;
+  return { ...rest, commandId: credit.commandId, creditedTo: credit.entityId };
+}
+
+function paymentPath(event: APIGatewayProxyEventV2): { provider: string; orderId: string } {
+  return {
+    provider: parseWith(providerSchema, pathParameters(event).provider, 'path.provider'),
+    orderId: parseWith(opaqueIdSchema, pathParameters(event).orderId, 'path.orderId'),
+  };
+}
+
+function resolved(result: ResolutionResult): Awaited<Result> {
+  if ('payment' in result) return json(200, paymentView(result.payment));
+  throw new HttpError(result.refused === 'PAYMENT_NOT_OPEN' ? 409 : 404, result.refused, result.message);
+}
+
+/**
+ * POST /v1/admin/rewards/runs: runs (or resumes) a day's reward run for as long as the request may last. 200 only
+ * once every grant of the day has an outcome; 202 while grants are still being sent or confirmed (call again).
+ */
 export async function triggerRewardRun(run: (date: string) => Promise<RunResult>, event: APIGatewayProxyEventV2, caller: Caller, today: () => Date): Result {
   requireCaller(caller, 'operator');
   parseQuery(event, noQuery);

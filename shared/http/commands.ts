@@ -1,5 +1,6 @@
 import type { CommandQueue } from '../messaging/commandQueue.js';
 import type { EventStore } from '../persistence/eventStore.js';
+import type { CommandRecord } from '../persistence/tableLayout.js';
 import { commandEnvelope, payloadHashOf, type CommandEnvelope } from '../engine/envelope.js';
 import { commandStatus, type CommandStatusView } from '../engine/queries.js';
 import { sleep } from '../persistence/eventStore.js';
@@ -16,7 +17,7 @@ export type Submission = { envelope: CommandEnvelope; outcome: CommandStatusView
 
 /**
  * Enqueues a player command whose id derives from [caller kind, caller, player, key], so a retried request is the
- * same command. A record for that id with another payload is a reused key: 409, nothing sent.
+ * same command. A record for that id with another payload is a reused key: 409, before sending or after the wait.
  */
 export async function submitPlayerCommand(
   gw: CommandGateway,
@@ -35,22 +36,32 @@ export async function submitPlayerCommand(
     identity: [kind, caller.id, playerId, key],
     issuedAt: gw.now(),
   });
-  const record = await gw.store.commandRecord(envelope.commandId);
-  if (record) {
-    if (record.payloadHash !== payloadHashOf(envelope))
-      throw new HttpError(409, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was already used for another request');
-    return { envelope, outcome: await commandStatus(gw.store, envelope.commandId) };
+  let record = await gw.store.commandRecord(envelope.commandId);
+  if (!record) {
+    await gw.queue.send([envelope]);
+    record = await awaitRecord(gw.store, envelope.commandId, waitMs);
   }
-  await gw.queue.send([envelope]);
-  return { envelope, outcome: await awaitOutcome(gw.store, envelope.commandId, waitMs) };
+  return { envelope, outcome: await outcomeOfThisRequest(gw.store, envelope, record) };
 }
 
-/** Polls the command record until it exists or `waitMs` has passed (`Prefer: wait=N`). */
-export async function awaitOutcome(store: EventStore, commandId: string, waitMs: number): Promise<CommandStatusView> {
+/**
+ * The outcome of this request's payload: the record may be another payload's under the same key (a reuse in
+ * flight), whose outcome is never reported as this one's.
+ */
+async function outcomeOfThisRequest(store: EventStore, envelope: CommandEnvelope, record: CommandRecord | undefined): Promise<CommandStatusView> {
+  if (!record) return { commandId: envelope.commandId, status: 'queued' };
+  if (record.payloadHash !== payloadHashOf(envelope))
+    throw new HttpError(409, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was already used for another request');
+  // A command record is written once, so this reads the record just checked.
+  return commandStatus(store, envelope.commandId);
+}
+
+/** Polls the command record until it exists or `waitMs` has passed (`Prefer: wait=N`); one read when 0. */
+async function awaitRecord(store: EventStore, commandId: string, waitMs: number): Promise<CommandRecord | undefined> {
   const deadline = Date.now() + waitMs;
   for (let delay = 50; ; delay = Math.min(500, delay * 2)) {
-    const status = await commandStatus(store, commandId);
-    if (status.status !== 'queued' || Date.now() + delay > deadline) return status;
+    const record = await store.commandRecord(commandId);
+    if (record || Date.now() + delay > deadline) return record;
     await sleep(delay);
   }
 }

@@ -50,9 +50,20 @@ export function parseQuery<S extends z.ZodType>(event: APIGatewayProxyEventV2, s
   return parseWith(schema, event.queryStringParameters ?? {}, 'query');
 }
 
-/** `Prefer: wait=N` (RFC 7240): N seconds, at most 10; a preference the server does not understand is ignored. */
+/**
+ * `Prefer: wait=N` (RFC 7240) in milliseconds, 0 without one. N must be an integer from 0 to 10 seconds: anything
+ * else is refused rather than clamped, so a client never believes it waited longer than it did. Other preferences
+ * are ignored, and of several waits the first counts (RFC 7240 §2).
+ */
 export function preferredWaitMs(event: APIGatewayProxyEventV2): number {
-  const prefer = event.headers?.prefer;
-  const match = prefer ? /(?:^|[,;\s])wait=(\d{1,3})(?:$|[,;\s])/.exec(prefer) : null;
-  return match ? Math.min(10, Number(match[1])) * 1000 : 0;
+  // Preferences are comma-separated `name[=value]`, each with optional `;` parameters; names are case-insensitive.
+  const wait = (event.headers?.prefer ?? '')
+    .split(',')
+    .map((preference) => (preference.split(';')[0] ?? '').split('='))
+    .find(([name]) => name?.trim().toLowerCase() === 'wait');
+  if (!wait) return 0;
+  const seconds = wait.slice(1).join('=').trim().replace(/^"(.*)"$/, '$1');
+  if (!/^\d{1,2}$/.test(seconds) || Number(seconds) > 10)
+    throw badRequest('INVALID_REQUEST', 'header.Prefer: wait must be an integer number of seconds from 0 to 10');
+  return Number(seconds) * 1000;
 }

@@ -14,7 +14,14 @@ const pathParam = (name: string, t: z.ZodType) => ({ name, in: 'path', required:
 const queryParams = (t: z.ZodObject) =>
   Object.entries(t.shape).map(([name, field]) => ({ name, in: 'query', required: false, schema: schema(field as z.ZodType) }));
 const idempotencyKey = (required: boolean) => ({ name: 'Idempotency-Key', in: 'header', required, schema: schema(s.idempotencyKeySchema) });
-const prefer = { name: 'Prefer', in: 'header', required: false, schema: { type: 'string', pattern: '^wait=\\d{1,2}$' }, description: 'wait=N (N ≤ 10): answer with the outcome (200) once known, else 202' };
+const prefer = {
+  name: 'Prefer',
+  in: 'header',
+  required: false,
+  schema: { type: 'string' },
+  description: 'wait=N, N an integer 0-10 (seconds): answer with the outcome (200) once known, else 202; the answer carries Preference-Applied: wait=N. Another wait value is 400; other preferences are ignored',
+};
+const PAYMENT_PATH = [pathParam('provider', s.providerSchema), pathParam('orderId', s.opaqueIdSchema)];
 const jsonBody = (t: z.ZodType) => ({ required: true, content: { 'application/json': { schema: schema(t) } } });
 const refusals = {
   '400': error('invalid input'),
@@ -34,7 +41,7 @@ const operations: Record<string, Record<string, unknown>> = {
     responses: { '202': ok('queued', s.acceptedAnswer.extend({ playerId: s.playerIdSchema })), '200': ok('decided (Prefer: wait)'), '409': error('Idempotency-Key reused'), ...refusals },
   },
   'POST /v1/players/{playerId}/commands': {
-    summary: 'Submit a command. Players: PurchaseItem, UseItem, ConsumeEnergy for themselves; game services: the server-authoritative commands',
+    summary: `Submit a command. Players, for themselves: ${s.PLAYER_SAFE_COMMANDS.join(', ')}; game services: the server-authoritative commands`,
     security: [{ playerJwt: [] }, { iam: [] }],
     parameters: [pathParam('playerId', s.playerIdSchema), idempotencyKey(true), prefer],
     requestBody: jsonBody(s.commandBody),
@@ -89,9 +96,12 @@ const operations: Record<string, Record<string, unknown>> = {
     parameters: [pathParam('provider', s.providerSchema), { name: 'Gamekeep-Signature', in: 'header', required: false, schema: { type: 'string' } }],
     requestBody: jsonBody(s.paymentNoticeBody),
     responses: {
-      '200': ok('accepted, recorded as unmatched, or a duplicate', z.object({ status: z.enum(['queued', 'unmatched', 'ignored']), duplicate: z.boolean(), commandId: s.commandIdSchema.optional() })),
-      '400': error('invalid notice (SKU or amount not in the catalog)'),
-      '401': error('bad or stale signature'),
+      '200': ok(
+        'stored: queued (credit sent), unmatched (no such player yet: credited once it exists), disputed (outside the payment policy: kept for operators); a replay answers the current status, credited once the credit applied, duplicate: true once the outcome is known, and re-sends a credit that has none',
+        s.webhookAnswer,
+      ),
+      '400': error('not a payment notice (bad JSON, fields or ids)'),
+      '401': error('bad, stale (over 300 s old) or future (over 300 s ahead) signature'),
       '404': error('unknown provider'),
       '413': error('body over 64 KB'),
     },
@@ -104,10 +114,52 @@ const operations: Record<string, Record<string, unknown>> = {
     responses: { '202': ok('queued', s.acceptedAnswer), '200': ok('decided (Prefer: wait)', s.commandStatusAnswer), '409': error('ticket / key reused'), ...refusals },
   },
   'GET /v1/admin/payments/unmatched': {
-    summary: 'Payments for players that do not exist, for operators to resolve',
+    summary: 'Payments for players that did not exist when they arrived; each is credited by the reconciler once its player exists, or by an operator',
     security: [{ iam: [] }],
     parameters: queryParams(s.unmatchedQuery),
-    responses: { '200': ok('a page of unmatched payments and next (null at the end)'), ...refusals },
+    responses: { '200': ok('a page of unmatched payments and next (null at the end)', s.paymentPageAnswer), ...refusals },
+  },
+  'GET /v1/admin/payments/disputed': {
+    summary: 'Paid notices that cannot be credited without an operator (unknown SKU, currency not sold, amount outside the policy, a rejected credit)',
+    security: [{ iam: [] }],
+    parameters: queryParams(s.unmatchedQuery),
+    responses: { '200': ok('a page of disputed payments and next (null at the end)', s.paymentPageAnswer), ...refusals },
+  },
+  'GET /v1/admin/payments/queued': {
+    summary: 'Payments whose credit was sent and has no outcome yet (the reconciler settles or re-sends them)',
+    security: [{ iam: [] }],
+    parameters: queryParams(s.unmatchedQuery),
+    responses: { '200': ok('a page of queued payments and next (null at the end)', s.paymentPageAnswer), ...refusals },
+  },
+  'GET /v1/admin/payments/{provider}/{orderId}': {
+    summary: 'One payment: its status, problem, credit command and history',
+    security: [{ iam: [] }],
+    parameters: PAYMENT_PATH,
+    responses: { '200': ok('the payment', s.paymentAnswer), '404': error('no such payment (PAYMENT_NOT_FOUND)'), ...refusals },
+  },
+  'POST /v1/admin/payments/{provider}/{orderId}/credit': {
+    summary: 'Credit a disputed or unmatched payment (optionally to another player), recording the operator, reason and ticket in the credit event',
+    security: [{ iam: [] }],
+    parameters: PAYMENT_PATH,
+    requestBody: jsonBody(s.paymentCreditBody),
+    responses: {
+      '200': ok('the payment, now queued (or credited)', s.paymentAnswer),
+      '404': error('no such payment (PAYMENT_NOT_FOUND) or player (PLAYER_NOT_FOUND)'),
+      '409': error('the payment is not disputed or unmatched (PAYMENT_NOT_OPEN)'),
+      ...refusals,
+    },
+  },
+  'POST /v1/admin/payments/{provider}/{orderId}/dismiss': {
+    summary: 'Close a disputed or unmatched payment without crediting it (refunded, fraud, a test), with reason and ticket',
+    security: [{ iam: [] }],
+    parameters: PAYMENT_PATH,
+    requestBody: jsonBody(s.paymentDismissalBody),
+    responses: { '200': ok('the payment, now dismissed', s.paymentAnswer), '404': error('no such payment (PAYMENT_NOT_FOUND)'), '409': error('not disputed or unmatched (PAYMENT_NOT_OPEN)'), ...refusals },
+  },
+  'POST /v1/admin/payments/reconciliations': {
+    summary: 'Reconcile every open payment now (it also runs on a schedule): settle queued credits, re-send those without an outcome, credit unmatched payments whose player exists',
+    security: [{ iam: [] }],
+    responses: { '200': ok('what the pass did', s.reconciliationAnswer), ...refusals },
   },
   'GET /v1/admin/stats': {
     summary: 'Player-cache counters of the API process that answers (hits, misses, hit ratio, DynamoDB reads, Redis fallbacks); cache is null without Redis',
@@ -118,7 +170,11 @@ const operations: Record<string, Record<string, unknown>> = {
     summary: "Trigger the daily reward run of a date (default today, UTC); grants once per player whatever happens",
     security: [{ iam: [] }],
     requestBody: { required: false, content: { 'application/json': { schema: schema(s.rewardRunBody) } } },
-    responses: { '202': ok('started or continued'), '200': ok('finished'), ...refusals },
+    responses: {
+      '202': ok('not done yet (call again): grants still being sent, or sent without an outcome yet (re-sent while they have none)', s.rewardRunAnswer),
+      '200': ok('done: every grant of the day has an outcome', s.rewardRunAnswer),
+      ...refusals,
+    },
   },
 };
 

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { EventStore } from '../persistence/eventStore.js';
 import { commandStatus, entityEvents } from '../engine/queries.js';
-import { player, playerCommandSchema } from '../domain/player/index.js';
+import { ownerViewOfEvent, ownerViewOfSource, player, playerCommandSchema, type PlayerEvent } from '../domain/player/index.js';
 import { badRequest, forbidden, json, notFound } from './errors.js';
 import { parseBody, parseQuery, parseWith, pathParameters, preferredWaitMs, parseJson, rawBody } from './input.js';
 import { requireAccessTo, requireCaller, type Caller } from './caller.js';
@@ -51,6 +51,8 @@ export async function submitCommand(gw: CommandGateway, event: APIGatewayProxyEv
   const allowed = who.kind === 'player' ? PLAYER_SAFE_COMMANDS : SERVICE_COMMANDS;
   if (!(allowed as readonly string[]).includes(type)) throw forbidden(`${who.kind} callers may not send ${type}`);
   const command = parseWith(playerCommandSchema, raw, 'body', 'INVALID_COMMAND');
+  // An operator's resolution of a payment names the operator: only the operators' payment routes may write one.
+  if (command.type === 'CreditPurchase' && command.resolution !== undefined) throw forbidden('only operators resolve payments (POST /v1/admin/payments/…/credit)');
   const { envelope, outcome } = await submitPlayerCommand(gw, who, playerId, command, key, preferredWaitMs(event));
   return answer(event, outcomeBody(outcome), envelope.commandId, outcome.status);
 }
@@ -71,15 +73,17 @@ export async function getPlayerEvents(store: EventStore, event: APIGatewayProxyE
   const playerId = parseWith(playerIdSchema, pathParameters(event).playerId, 'path.playerId');
   requireAccessTo(who, playerId);
   const { afterVersion = 0, limit = 100 } = parseQuery(event, eventsQuery);
-  const page = await entityEvents(store, player, playerId, afterVersion, limit);
+  const page = await entityEvents<PlayerEvent>(store, player, playerId, afterVersion, limit);
+  // A player reads their own history, not the support desk's notes on it; services and operators see everything.
+  const asOwner = who.kind === 'player';
   return json(200, {
     playerId,
     items: page.items.map((i) => ({
       version: i.version,
       commandId: i.commandId,
       commandType: i.commandType,
-      events: i.events,
-      source: i.source,
+      events: asOwner ? i.events.map(ownerViewOfEvent) : i.events,
+      source: asOwner ? ownerViewOfSource(i.source) : i.source,
       issuedAt: i.issuedAt,
       committedAt: i.committedAt,
       correlationId: i.correlationId,
@@ -96,8 +100,11 @@ export function optionalIdempotencyKey(event: APIGatewayProxyEventV2): string | 
 /**
  * 202 Accepted (with where to poll) unless the caller asked to wait (`Prefer: wait=N`) and the outcome is known,
  * then 200 with it. A retry of a decided command without Prefer still says 202, with the status it reached.
+ * An honoured wait is echoed in `Preference-Applied` (RFC 7240), also when it ran out (202).
  */
 export function answer(event: APIGatewayProxyEventV2, body: Record<string, unknown>, commandId: string, status: string): APIGatewayProxyStructuredResultV2 {
-  const decided = status !== 'queued' && preferredWaitMs(event) > 0;
-  return json(decided ? 200 : 202, body, { location: `/v1/commands/${commandId}` });
+  const waitMs = preferredWaitMs(event);
+  const headers: Record<string, string> = { location: `/v1/commands/${commandId}` };
+  if (waitMs > 0) headers['preference-applied'] = `wait=${waitMs / 1000}`;
+  return json(status !== 'queued' && waitMs > 0 ? 200 : 202, body, headers);
 }

@@ -28,6 +28,12 @@ export const routes: readonly Route[] = [
   { method: 'POST', path: '/v1/webhooks/payments/{provider}', fn: 'payment-webhook', authorized: false, audience: 'public' },
   { method: 'POST', path: '/v1/admin/players/{playerId}/adjustments', fn: 'admin-api', authorized: true, audience: 'internal' },
   { method: 'GET', path: '/v1/admin/payments/unmatched', fn: 'admin-api', authorized: true, audience: 'internal' },
+  { method: 'GET', path: '/v1/admin/payments/disputed', fn: 'admin-api', authorized: true, audience: 'internal' },
+  { method: 'GET', path: '/v1/admin/payments/queued', fn: 'admin-api', authorized: true, audience: 'internal' },
+  { method: 'GET', path: '/v1/admin/payments/{provider}/{orderId}', fn: 'admin-api', authorized: true, audience: 'internal' },
+  { method: 'POST', path: '/v1/admin/payments/{provider}/{orderId}/credit', fn: 'admin-api', authorized: true, audience: 'internal' },
+  { method: 'POST', path: '/v1/admin/payments/{provider}/{orderId}/dismiss', fn: 'admin-api', authorized: true, audience: 'internal' },
+  { method: 'POST', path: '/v1/admin/payments/reconciliations', fn: 'admin-api', authorized: true, audience: 'internal' },
   { method: 'POST', path: '/v1/admin/rewards/runs', fn: 'admin-api', authorized: true, audience: 'internal' },
   // Served by the API function: the counters are those of the processes that serve player reads (and reach Redis).
   { method: 'GET', path: '/v1/admin/stats', fn: 'api', authorized: true, audience: 'internal' },

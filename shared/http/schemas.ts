@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { COMMAND_ID_PATTERN } from '../engine/envelope.js';
 import { maxAmount, playerCommandSchema, type PlayerCommandType } from '../domain/player/index.js';
-import { adjustBalanceSchema, opaqueIdSchema, playerIdSchema } from '../domain/player/commands.js';
+import { adjustBalanceSchema, opaqueIdSchema, operatorReason, playerIdSchema } from '../domain/player/commands.js';
 import { boardNames } from '../readside/leaderboards.js';
 
 /**
@@ -17,7 +17,13 @@ export { opaqueIdSchema };
 export const idempotencyKeySchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, 'must be 1-128 of A-Z a-z 0-9 _ . : - and start with a letter or digit');
 export const isoDateSchema = z.iso.date();
 
-const counter = (max: number) => z.string().regex(/^\d{1,13}$/, 'must be a non-negative integer').transform(Number).pipe(z.int().min(0).max(max));
+/** A non-negative integer in a query string; its digit pattern derives from `max`, so the OpenAPI document agrees. */
+const counter = (max: number) =>
+  z
+    .string()
+    .regex(new RegExp(`^\\d{1,${String(max).length}}$`), `must be an integer from 0 to ${max}`)
+    .transform(Number)
+    .pipe(z.int().min(0).max(max));
 
 export const createPlayerBody = z.strictObject({
   playerId: playerIdSchema.optional(),
@@ -52,9 +58,11 @@ export const commandBody = playerCommandSchema;
 /** Routes that take no query parameters refuse any, like unknown body fields. */
 export const noQuery = z.strictObject({});
 
-export const playerViewQuery = z.strictObject({ minVersion: counter(9_999_999_999).optional() });
+/** The highest version an event key can hold (10 zero-padded digits, see `eventSk`). */
+const MAX_VERSION = 9_999_999_999;
+export const playerViewQuery = z.strictObject({ minVersion: counter(MAX_VERSION).optional() });
 export const eventsQuery = z.strictObject({
-  afterVersion: counter(9_999_999_998).optional(),
+  afterVersion: counter(MAX_VERSION).optional(),
   limit: counter(500).pipe(z.int().min(1)).optional(),
 });
 
@@ -72,7 +80,7 @@ export const paymentNoticeBody = z.strictObject({
   orderId: opaqueIdSchema,
   playerId: playerIdSchema,
   sku: opaqueIdSchema,
-  /** Minor units (cents). */
+  /** Minor units (cents); what was actually paid, which the shop's payment policy compares with the list price. */
   amount: z.int().positive().max(maxAmount.currency),
   currency: z.string().regex(/^[A-Za-z]{3}$/, 'must be an ISO 4217 code'),
 });
@@ -84,6 +92,54 @@ export const adjustmentBody = adjustBalanceSchema.omit({ type: true, operator: t
 export const unmatchedQuery = z.strictObject({
   limit: counter(100).pipe(z.int().min(1)).optional(),
   after: z.string().regex(/^[a-z][a-z0-9-]{0,31}:[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, 'is not a cursor').optional(),
+});
+
+/** An operator's resolution of an open payment: why, under which ticket, and (to credit) optionally another player. */
+export const paymentCreditBody = z.strictObject({ reason: operatorReason, ticket: opaqueIdSchema, playerId: playerIdSchema.optional() });
+export const paymentDismissalBody = z.strictObject({ reason: operatorReason, ticket: opaqueIdSchema });
+
+export const paymentStatusSchema = z.enum(['queued', 'credited', 'unmatched', 'disputed', 'dismissed']);
+/** What operators see of a payment (GET /v1/admin/payments/...). */
+export const paymentAnswer = z.object({
+  provider: z.string(),
+  orderId: z.string(),
+  eventId: z.string(),
+  playerId: z.string(),
+  sku: z.string(),
+  amount: z.int(),
+  currency: z.string(),
+  status: paymentStatusSchema,
+  problem: z.object({ code: z.string(), message: z.string() }).optional(),
+  commandId: commandIdSchema,
+  creditedTo: z.string(),
+  resolution: z.object({ action: z.enum(['credit', 'dismiss']), operator: z.string(), reason: z.string(), ticket: z.string(), at: z.string() }).optional(),
+  receivedAt: z.string(),
+  updatedAt: z.string(),
+  history: z.array(z.object({ at: z.string(), status: paymentStatusSchema, by: z.string(), note: z.string().optional(), reason: z.string().optional(), ticket: z.string().optional() })),
+});
+export const paymentPageAnswer = z.object({ items: z.array(paymentAnswer), next: z.string().nullable() });
+export const webhookAnswer = z.object({
+  status: z.union([paymentStatusSchema, z.literal('ignored')]),
+  duplicate: z.boolean(),
+  commandId: commandIdSchema.optional(),
+  problem: z.object({ code: z.string(), message: z.string() }).optional(),
+});
+export const reconciliationAnswer = z.object({
+  checked: z.int(),
+  ended: z.record(paymentStatusSchema, z.int()),
+  sent: z.int(),
+  complete: z.boolean(),
+});
+
+export const rewardRunAnswer = z.object({
+  date: isoDateSchema,
+  status: z.enum(['done', 'continue']),
+  phase: z.enum(['send', 'confirm', 'done']),
+  pages: z.int(),
+  sent: z.int(),
+  resent: z.int(),
+  confirmed: z.int(),
+  pending: z.int(),
 });
 
 export const rewardRunBody = z.strictObject({ date: isoDateSchema.optional() });

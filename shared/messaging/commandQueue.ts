@@ -1,5 +1,5 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { deduplicationIdFor, messageGroupIdFor, type CommandEnvelope } from '../engine/envelope.js';
+import { deduplicationIdFor, messageGroupIdFor, payloadHashOf, type CommandEnvelope } from '../engine/envelope.js';
 import { sleep } from '../persistence/eventStore.js';
 
 const MAX_BATCH_ENTRIES = 10;
@@ -7,7 +7,8 @@ const MAX_BATCH_BYTES = 256 * 1024;
 const MAX_ATTEMPTS = 8;
 
 /**
- * Sends commands to the FIFO command queue: group = the entity, deduplication id = a hash of the command id.
+ * Sends commands to the FIFO command queue: group = the entity, deduplication id = a hash of the command id and
+ * its payload (a reused id with another payload must reach the engine to be recorded as reused).
  * Sends are batched, but a group's next command is only sent once its previous one was accepted, so a
  * partly failed batch can never reorder one player's commands.
  */
@@ -53,7 +54,7 @@ export class CommandQueue {
             Id,
             MessageBody: JSON.stringify(envelope),
             MessageGroupId: messageGroupIdFor(envelope.entityType, envelope.entityId),
-            MessageDeduplicationId: deduplicationIdFor(replay ? `${envelope.commandId}#replay:${replay}` : envelope.commandId),
+            MessageDeduplicationId: deduplicationIdFor(replay ? `${envelope.commandId}#replay:${replay}` : envelope.commandId, payloadHashOf(envelope)),
           })),
         }),
       );

@@ -1,125 +1,190 @@
-import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CommandQueue } from '../messaging/commandQueue.js';
 import type { EventStore } from '../persistence/eventStore.js';
-import { commandEnvelope } from '../engine/envelope.js';
+import { commandEnvelope, type CommandEnvelope } from '../engine/envelope.js';
 import { entityState } from '../engine/queries.js';
-import { commandPk, COMMAND_SK } from '../persistence/tableLayout.js';
-import { gameConfig, player, shopSku, type PlayerState } from '../domain/player/index.js';
-import { badRequest } from '../http/errors.js';
-import type { PaymentNotice } from '../http/schemas.js';
+import { gameConfig, paymentCheck, player, type PlayerState } from '../domain/player/index.js';
+import {
+  paymentRecord,
+  replacePayment,
+  storePayment,
+  type PaidNotice,
+  type PaymentHistoryEntry,
+  type PaymentRecord,
+  type PaymentStatus,
+  type PaymentTable,
+} from './paymentRecords.js';
 
-export interface PaymentDesk {
+export interface PaymentDesk extends PaymentTable {
   readonly db: DynamoDBDocumentClient;
-  readonly tableName: string;
   readonly store: EventStore;
   readonly queue: CommandQueue;
   readonly now: () => Date;
 }
 
-export type PaymentOutcome = { status: 'queued' | 'unmatched'; duplicate: boolean; commandId: string };
-
-/** Unmatched payments share one partition: they are rare, and operators list them in order. */
-const UNMATCHED_PK = 'UNMATCHED';
-/** A delivery marker per order, so a replayed notification can be answered `duplicate: true`. */
-const receiptKey = (provider: string, orderId: string) => ({ pk: `PAYIN#${provider}#${orderId}`, sk: 'PAYIN' });
-const RECEIPT_DAYS = 400;
+/** What the webhook answers. `duplicate` is true only for an order seen before whose outcome is known. */
+export interface PaymentOutcome {
+  readonly status: PaymentStatus;
+  readonly duplicate: boolean;
+  readonly commandId: string;
+  readonly problem?: { readonly code: string; readonly message: string };
+}
 
 /**
- * Credits a verified payment notice: the SKU and amount must be the catalog's; the command id derives from
- * [payment, provider, orderId], so every path that credits the same order is one command and the engine's PAY
- * claim holds it forever. A payment for a player that does not exist is kept as unmatched, never dropped.
- * The answer only says `duplicate` once the order was seen before; the send always happens first.
+ * Takes a verified paid notice. The first delivery of an order stores its record (with what the intake decided:
+ * queued, unmatched or disputed) before anything is sent, so nothing acknowledged can be lost. A later delivery
+ * never trusts the queue to have kept the credit: it reconciles the order, re-sending a credit that has no
+ * recorded outcome yet (its command id makes that exactly-once).
  */
-export async function acceptPayment(desk: PaymentDesk, notice: PaymentNotice): Promise<PaymentOutcome> {
-  const sku = shopSku(gameConfig, notice.sku);
-  if (!sku) throw badRequest('UNKNOWN_SKU', `no shop item ${notice.sku}`);
-  if (sku.price.amount !== notice.amount || sku.price.currency !== notice.currency.toUpperCase())
-    throw badRequest('PRICE_MISMATCH', `${notice.sku} costs ${sku.price.amount} ${sku.price.currency}, not ${notice.amount} ${notice.currency}`);
+export async function acceptPayment(desk: PaymentDesk, notice: PaidNotice): Promise<PaymentOutcome> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const seen = await paymentRecord(desk, notice.provider, notice.orderId);
+    if (seen) {
+      const now = await reconcilePayment(desk, seen, { resendAfterMs: 0 });
+      return outcomeOf(now, now.status !== 'queued');
+    }
+    const fresh = await firstRecord(desk, notice);
+    if (await storePayment(desk, fresh)) {
+      if (fresh.status === 'queued') return outcomeOf(await sendCredit(desk, fresh), false);
+      return outcomeOf(fresh, false);
+    }
+    // Another delivery of the same order stored it first: answer from its record.
+  }
+  throw new Error(`payment ${notice.provider}/${notice.orderId} kept changing under the intake`);
+}
 
-  const envelope = commandEnvelope({
+/** What a read shows: the payment settled from its credit's outcome, without sending anything. */
+export function settledPayment(desk: PaymentDesk, record: PaymentRecord): Promise<PaymentRecord> {
+  return reconcilePayment(desk, record, { resendAfterMs: Infinity, match: false });
+}
+
+/**
+ * Brings one payment's status up to date with its credit's outcome: queued → credited (applied) or disputed
+ * (rejected); a queued credit without an outcome is re-sent when it was last sent more than `resendAfterMs` ago;
+ * an unmatched payment whose player now exists is queued and sent. Safe to run anywhere, any number of times.
+ */
+export async function reconcilePayment(desk: PaymentDesk, record: PaymentRecord, options: ReconcileOptions): Promise<PaymentRecord> {
+  let current = record;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const next = await nextStep(desk, current, options);
+    if (!next) return current;
+    if (next.kind === 'send') return sendCredit(desk, next.record);
+    const stored = await replacePayment(desk, current, next.record);
+    if (stored) return stored.status === 'queued' ? sendCredit(desk, stored) : stored;
+    const reread = await paymentRecord(desk, current.provider, current.orderId);
+    if (!reread) throw new Error(`payment ${current.provider}/${current.orderId} vanished`);
+    current = reread;
+  }
+  return current;
+}
+
+export interface ReconcileOptions {
+  /** Re-send a queued credit without an outcome once it was last sent this long ago (Infinity: never). */
+  readonly resendAfterMs: number;
+  /** Queue an unmatched payment whose player exists now (default true; reads that only settle pass false). */
+  readonly match?: boolean;
+}
+
+type Step = { kind: 'move'; record: Omit<PaymentRecord, 'revision'> } | { kind: 'send'; record: PaymentRecord };
+
+/** What the payment needs now, or undefined when it is up to date. */
+async function nextStep(desk: PaymentDesk, record: PaymentRecord, options: ReconcileOptions): Promise<Step | undefined> {
+  const at = desk.now().toISOString();
+  if (record.status === 'queued') {
+    const outcome = await desk.store.commandRecord(record.credit.commandId);
+    if (outcome?.status === 'applied') return move(record, 'credited', at, 'reconciler', { note: `credited at version ${outcome.version}` });
+    if (outcome?.status === 'rejected') {
+      const problem = { code: outcome.code ?? 'REJECTED', message: outcome.message ?? 'the credit was rejected' };
+      return move(record, 'disputed', at, 'reconciler', { note: `${problem.code}: ${problem.message}` }, problem);
+    }
+    const lastSent = record.lastSentAt ? Date.parse(record.lastSentAt) : 0;
+    return desk.now().getTime() - lastSent >= options.resendAfterMs ? { kind: 'send', record } : undefined;
+  }
+  if (record.status === 'unmatched' && options.match !== false && (await playerExists(desk, record.credit.entityId)))
+    return move(record, 'queued', at, 'reconciler', { note: `player ${record.credit.entityId} exists now` }, undefined);
+  return undefined;
+}
+
+/** The record after a change of status, with the change appended to its history. */
+export function move(
+  record: PaymentRecord,
+  status: PaymentStatus,
+  at: string,
+  by: string,
+  entry: Omit<PaymentHistoryEntry, 'at' | 'status' | 'by'>,
+  problem: PaymentRecord['problem'] = record.problem,
+  changes: Partial<PaymentRecord> = {},
+): { kind: 'move'; record: Omit<PaymentRecord, 'revision'> } {
+  const { revision: _revision, problem: _problem, ...rest } = record;
+  return {
+    kind: 'move',
+    record: { ...rest, ...(problem && status !== 'queued' && status !== 'credited' ? { problem } : {}), ...changes, status, updatedAt: at, history: [...record.history, { at, status, by, ...entry }] },
+  };
+}
+
+/** Sends the record's credit and notes when; the note is best effort (a lost one only means an earlier re-send). */
+async function sendCredit(desk: PaymentDesk, record: PaymentRecord): Promise<PaymentRecord> {
+  await desk.queue.send([record.credit]);
+  const sent = await replacePayment(desk, record, { ...withoutRevision(record), lastSentAt: desk.now().toISOString() });
+  return sent ?? record;
+}
+
+async function firstRecord(desk: PaymentDesk, notice: PaidNotice): Promise<PaymentRecord> {
+  const at = desk.now().toISOString();
+  const credit = creditCommand(notice, notice.playerId, 0, desk.now());
+  const base = { ...notice, credit, attempts: 1, receivedAt: at, updatedAt: at, revision: 0 };
+  const check = paymentCheck(gameConfig, notice);
+  if (!check.ok) {
+    const problem = { code: check.code, message: check.message };
+    return { ...base, status: 'disputed', problem, history: [{ at, status: 'disputed', by: 'intake', note: `${check.code}: ${check.message}` }] };
+  }
+  if (!(await playerExists(desk, notice.playerId))) {
+    const problem = { code: 'PLAYER_NOT_FOUND', message: `player ${notice.playerId} does not exist (yet)` };
+    return { ...base, status: 'unmatched', problem, history: [{ at, status: 'unmatched', by: 'intake', note: problem.message }] };
+  }
+  return { ...base, status: 'queued', history: [{ at, status: 'queued', by: 'intake' }] };
+}
+
+/**
+ * The credit of an order. Attempt 0 has the id every path derives from [payment, provider, order], so a replay,
+ * the reconciler and an operator assignment are all one command; a later attempt (after a rejection) is a new
+ * id, and the PAY claim still credits the order at most once.
+ */
+export function creditCommand(
+  notice: PaidNotice,
+  playerId: string,
+  attempt: number,
+  now: Date,
+  resolution?: { operator: string; reason: string; ticket: string },
+): CommandEnvelope {
+  return commandEnvelope({
     entityType: 'player',
-    entityId: notice.playerId,
-    command: { type: 'CreditPurchase', provider: notice.provider, orderId: notice.orderId, sku: notice.sku },
-    source: { kind: 'payment', actor: notice.provider },
-    identity: ['payment', notice.provider, notice.orderId],
-    issuedAt: desk.now(),
+    entityId: playerId,
+    command: {
+      type: 'CreditPurchase',
+      provider: notice.provider,
+      orderId: notice.orderId,
+      sku: notice.sku,
+      paid: { amount: notice.amount, currency: notice.currency.toUpperCase() },
+      ...(resolution ? { resolution } : {}),
+    },
+    source: resolution ? { kind: 'operator', actor: resolution.operator } : { kind: 'payment', actor: notice.provider },
+    identity: attempt === 0 ? ['payment', notice.provider, notice.orderId] : ['payment', notice.provider, notice.orderId, `attempt:${attempt}`],
+    issuedAt: now,
     correlationId: notice.eventId,
   });
-  const { commandId } = envelope;
-
-  const [receipt, record, unmatched] = await Promise.all([
-    get(desk, receiptKey(notice.provider, notice.orderId)),
-    get(desk, { pk: commandPk(commandId), sk: COMMAND_SK }),
-    get(desk, { pk: UNMATCHED_PK, sk: unmatchedSk(notice.provider, notice.orderId) }),
-  ]);
-  if (unmatched) return { status: 'unmatched', duplicate: true, commandId };
-  if (receipt || record) return { status: 'queued', duplicate: true, commandId };
-
-  const found = await entityState<PlayerState>(desk.store, player, notice.playerId);
-  if (!found?.state.exists) {
-    const fresh = await putIfAbsent(desk, {
-      pk: UNMATCHED_PK,
-      sk: unmatchedSk(notice.provider, notice.orderId),
-      ...notice,
-      commandId,
-      receivedAt: desk.now().toISOString(),
-    });
-    return { status: 'unmatched', duplicate: !fresh, commandId };
-  }
-
-  await desk.queue.send([envelope]);
-  const fresh = await putIfAbsent(desk, {
-    ...receiptKey(notice.provider, notice.orderId),
-    eventId: notice.eventId,
-    commandId,
-    receivedAt: desk.now().toISOString(),
-    ttl: Math.floor(desk.now().getTime() / 1000) + RECEIPT_DAYS * 86400,
-  });
-  return { status: 'queued', duplicate: !fresh, commandId };
 }
 
-export interface UnmatchedPayment extends PaymentNotice {
-  readonly commandId: string;
-  readonly receivedAt: string;
+export async function playerExists(desk: Pick<PaymentDesk, 'store'>, playerId: string): Promise<boolean> {
+  const found = await entityState<PlayerState>(desk.store, player, playerId);
+  return found?.state.exists === true;
 }
 
-/** One page of unmatched payments; `after` is the `next` of the previous page (`<provider>:<orderId>`). */
-export async function unmatchedPayments(
-  desk: Pick<PaymentDesk, 'db' | 'tableName'>,
-  limit = 50,
-  after?: string,
-): Promise<{ items: UnmatchedPayment[]; next: string | null }> {
-  const start = after ? { pk: UNMATCHED_PK, sk: after.replace(':', '#') } : undefined;
-  const out = await desk.db.send(
-    new QueryCommand({
-      TableName: desk.tableName,
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': UNMATCHED_PK },
-      Limit: limit,
-      ConsistentRead: true,
-      ...(start ? { ExclusiveStartKey: start } : {}),
-    }),
-  );
-  const items = (out.Items ?? []).map(({ pk: _pk, sk: _sk, ...rest }) => rest as UnmatchedPayment);
-  const last = out.LastEvaluatedKey?.sk as string | undefined;
-  return { items, next: last ? last.replace('#', ':') : null };
+export function withoutRevision(record: PaymentRecord): Omit<PaymentRecord, 'revision'> {
+  const { revision: _revision, ...rest } = record;
+  return rest;
 }
 
-const unmatchedSk = (provider: string, orderId: string) => `${provider}#${orderId}`;
-
-async function get(desk: PaymentDesk, key: { pk: string; sk: string }): Promise<Record<string, unknown> | undefined> {
-  const out = await desk.db.send(new GetCommand({ TableName: desk.tableName, Key: key, ConsistentRead: true }));
-  return out.Item;
-}
-
-/** True if this call wrote the item, false if it already existed. */
-async function putIfAbsent(desk: PaymentDesk, item: Record<string, unknown>): Promise<boolean> {
-  try {
-    await desk.db.send(new PutCommand({ TableName: desk.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException') return false;
-    throw error;
-  }
+function outcomeOf(record: PaymentRecord, duplicate: boolean): PaymentOutcome {
+  return { status: record.status, duplicate, commandId: record.credit.commandId, ...(record.problem && record.status !== 'credited' && record.status !== 'queued' ? { problem: record.problem } : {}) };
 }

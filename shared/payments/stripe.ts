@@ -2,7 +2,9 @@ import Stripe from 'stripe';
 import { z } from 'zod';
 import { badRequest } from '../http/errors.js';
 import { describeIssue } from '../http/input.js';
-import { opaqueIdSchema, playerIdSchema, type PaymentNotice } from '../http/schemas.js';
+import { opaqueIdSchema, playerIdSchema } from '../http/schemas.js';
+import type { PaidNotice } from './paymentRecords.js';
+import { maxAmount } from '../domain/player/index.js';
 import { SIGNATURE_TOLERANCE_SECONDS } from './signature.js';
 
 /** The events that mean "paid": a card payment completes the session; delayed methods succeed later. */
@@ -12,12 +14,12 @@ const checkoutSession = z.object({
   id: opaqueIdSchema,
   payment_intent: opaqueIdSchema.nullish(),
   payment_status: z.string(),
-  amount_total: z.int().nonnegative(),
-  currency: z.string(),
+  amount_total: z.int().nonnegative().max(maxAmount.currency),
+  currency: z.string().regex(/^[A-Za-z]{3}$/),
   metadata: z.object({ playerId: playerIdSchema, sku: opaqueIdSchema }),
 });
 
-export type StripeDelivery = { kind: 'bad-signature' } | { kind: 'ignored'; eventId: string } | { kind: 'payment'; notice: PaymentNotice };
+export type StripeDelivery = { kind: 'bad-signature' } | { kind: 'ignored'; eventId: string } | { kind: 'payment'; notice: PaidNotice };
 
 /**
  * Verifies `Stripe-Signature` with Stripe's own library (any of the endpoint's secrets, for rotation) and turns a
@@ -26,10 +28,14 @@ export type StripeDelivery = { kind: 'bad-signature' } | { kind: 'ignored'; even
  */
 export function stripeDelivery(rawBody: Buffer, header: string | undefined, secrets: readonly string[], nowSeconds: number): StripeDelivery {
   if (!header) return { kind: 'bad-signature' };
+  // Stripe's library refuses only old timestamps; one far in the future is refused too, as our own scheme does.
+  const signedAt = /(?:^|,)\s*t=(\d{1,12})(?:,|$)/.exec(header)?.[1];
+  if (signedAt === undefined || Number(signedAt) - nowSeconds > SIGNATURE_TOLERANCE_SECONDS) return { kind: 'bad-signature' };
   let event: Stripe.Event | undefined;
   for (const secret of secrets) {
     try {
-      event = Stripe.webhooks.constructEvent(rawBody, header, secret, SIGNATURE_TOLERANCE_SECONDS, undefined, nowSeconds);
+      // The library's clock argument is in milliseconds.
+      event = Stripe.webhooks.constructEvent(rawBody, header, secret, SIGNATURE_TOLERANCE_SECONDS, undefined, nowSeconds * 1000);
       break;
     } catch (error) {
       if (!(error instanceof Stripe.errors.StripeSignatureVerificationError)) throw badRequest('INVALID_JSON', 'the body is not a Stripe event');

@@ -103,6 +103,8 @@ export class EventStore {
 
   /** Event items of one entity after `afterVersion`, oldest first, with a cursor when more remain. */
   async events<E>(pk: string, afterVersion = 0, limit = 100): Promise<{ items: EventItem<E>[]; nextAfterVersion: number | undefined }> {
+    // Versions are keyed as 10 padded digits: none follows the last, and its successor would not sort after it.
+    if (afterVersion >= 9_999_999_999) return { items: [], nextAfterVersion: undefined };
     const out = await this.db.send(
       new QueryCommand({
         TableName: this.tableName,

@@ -182,7 +182,7 @@ logicalIdOf(s.stack.functions.functions[name].role!);
         GAMEKEEP_COMMAND_RECORD_DAYS: '14',
         GAMEKEEP_MAX_COMMIT_ATTEMPTS: '8',
       });
-      for (const name of ['api', 'paymentWebhook', 'adminApi', 'rewardScheduler'] as const) {
+      for (const name of ['api', 'paymentWebhook', 'paymentReconciler', 'adminApi', 'rewardScheduler'] as const) {
         expect(fn(name).Properties.Environment.Variables.GAMEKEEP_QUEUE_URL, name).toEqual({ Ref: ids.queue });
       }
       for (const name of ['api', 'projector', 'leaderboardRebuild'] as const) {
@@ -242,13 +242,16 @@ logicalIdOf(s.stack.functions.functions[name].role!);
             expect(leading).toEqual([undefined]);
             expect(writes.flatMap(actionsOf).filter((a) => WRITES.includes(a)).sort()).toEqual(['dynamodb:ConditionCheckItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
             break;
-          case 'paymentWebhook': // the unmatched-payment list and delivery receipts
-            expect(leading).toEqual([['UNMATCHED', 'PAYIN#*']]);
-            expect(writes.flatMap(actionsOf)).toEqual(['dynamodb:PutItem']);
+          case 'paymentWebhook': // payment records and their open-status index
+          case 'paymentReconciler':
+            expect(leading).toEqual([['PAYIN#*', 'PAYMENTS#*']]);
+            expect(writes.flatMap(actionsOf).sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:PutItem']);
             break;
-          case 'rewardScheduler':
-          case 'adminApi': // manual reward runs: the run's checkpoint only
+          case 'rewardScheduler': // the run's checkpoint only
             expect(leading).toEqual([['REWARDRUN#*']]);
+            break;
+          case 'adminApi': // manual reward runs' checkpoints; operators' payment resolutions
+            expect(leading).toEqual([['REWARDRUN#*'], ['PAYIN#*', 'PAYMENTS#*']]);
             break;
           default:
             expect(writes, `${name} must not write the table`).toEqual([]);
@@ -256,13 +259,13 @@ logicalIdOf(s.stack.functions.functions[name].role!);
       }
     });
 
-    it('the API, webhook, admin API and scheduler only send to the command queue; only the processor consumes it', () => {
+    it('the API, payment desk, admin API and scheduler only send to the command queue; only the processor consumes it', () => {
       for (const name of NAMES) {
         const onQueue = actionsOn(name, arnOf(ids.queue));
         if (name === 'commandProcessor') {
           expect(onQueue).toEqual(expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility']));
           expect(onQueue).not.toContain('sqs:SendMessage');
-        } else if (['api', 'paymentWebhook', 'adminApi', 'rewardScheduler'].includes(name)) {
+        } else if (['api', 'paymentWebhook', 'paymentReconciler', 'adminApi', 'rewardScheduler'].includes(name)) {
           expect(onQueue, name).toContain('sqs:SendMessage');
           expect(onQueue, name).not.toContain('sqs:ReceiveMessage');
           expect(onQueue, name).not.toContain('sqs:DeleteMessage');
@@ -396,6 +399,14 @@ logicalIdOf(s.stack.functions.functions[name].role!);
         MaximumRetryAttempts: 2,
         DestinationConfig: { OnFailure: { Destination: arnOf(logicalIdOf(dev.stack.schedule.deadLetterQueue)) } },
       });
+    });
+  });
+
+  describe('payment reconciliation', () => {
+    it('runs the payment reconciler every 5 minutes, without retries (the next pass does the same work)', () => {
+      const [, rule] = only(t, 'AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
+      expect(rule.Properties.Targets).toEqual([expect.objectContaining({ Arn: arnOf(fnId(dev, 'paymentReconciler')), RetryPolicy: expect.objectContaining({ MaximumRetryAttempts: 0 }) })]);
+      t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { FunctionName: { Ref: fnId(dev, 'paymentReconciler') }, MaximumRetryAttempts: 0 });
     });
   });
 

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { all, synthStage, type Resource, type SynthesizedStage } from './synthStage.js';
+import { FUNCTIONS } from '../../lib/stacks/functions.js';
 
 /**
  * The point-in-time restore runbook (docs/operations.md): `detach` drops the old table from the stack,
@@ -25,7 +26,7 @@ describe('table restore phases', () => {
     for (const [, fn] of all(detach.template, 'AWS::Lambda::Function', { Environment: { Variables: { GAMEKEEP_TABLE: RESTORED } } })) {
       expect(fn.Properties.Environment.Variables.GAMEKEEP_TABLE).toBe(RESTORED);
     }
-    expect(all(detach.template, 'AWS::Lambda::Function').filter(([, f]) => f.Properties.Environment?.Variables?.GAMEKEEP_TABLE !== undefined)).toHaveLength(7);
+    expect(all(detach.template, 'AWS::Lambda::Function').filter(([, f]) => f.Properties.Environment?.Variables?.GAMEKEEP_TABLE !== undefined)).toHaveLength(Object.keys(FUNCTIONS).length);
     expect(all(detach.template, 'AWS::Lambda::EventSourceMapping')).toHaveLength(1); // the command queue only
   });
 

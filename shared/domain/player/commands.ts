@@ -54,11 +54,18 @@ const isEmptyBundle = (b: TradeBundle): boolean => b.gold === undefined && b.spi
 
 const CreatePlayer = z.strictObject({ type: z.literal('CreatePlayer'), name: playerName });
 
+/** Why an operator did something, and under which support ticket: every operator write carries both. */
+export const operatorReason = z.string().trim().min(1).max(200).regex(/^[^\p{Cc}]+$/u, 'must not contain control characters');
+
 const CreditPurchase = z.strictObject({
   type: z.literal('CreditPurchase'),
   provider: providerId,
   orderId: opaqueId,
   sku: opaqueId,
+  /** What the provider says was paid (minor units), kept beside the list price for the ledger. */
+  paid: z.strictObject({ amount: z.int().nonnegative().max(maxAmount.currency), currency: z.string().regex(/^[A-Z]{3}$/) }).optional(),
+  /** Present when an operator credits a payment the intake could not (disputed, unmatched): who, why, which ticket. */
+  resolution: z.strictObject({ operator: opaqueId, reason: operatorReason, ticket: opaqueId }).optional(),
 });
 
 const GrantReward = z
@@ -105,7 +112,7 @@ export const adjustBalanceSchema = z.strictObject({
     .max(maxAmount.currency)
     .refine((d) => d !== 0, 'must not be zero'),
   operator: opaqueId,
-  reason: z.string().trim().min(1).max(200).regex(/^[^\p{Cc}]+$/u, 'must not contain control characters'),
+  reason: operatorReason,
   ticket: opaqueId,
 });
 

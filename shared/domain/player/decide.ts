@@ -85,6 +85,8 @@ function creditPurchase(command: PlayerCommandOf<'CreditPurchase'>, state: Playe
       sku: command.sku,
       spiritStones: sku.spiritStones,
       price: { ...sku.price },
+      ...(command.paid ? { paid: { ...command.paid } } : {}),
+      ...(command.resolution ? { resolution: { ...command.resolution } } : {}),
     },
   ]);
 }

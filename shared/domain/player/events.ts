@@ -34,7 +34,12 @@ export interface PurchaseCredited {
   readonly orderId: string;
   readonly sku: string;
   readonly spiritStones: number;
+  /** The SKU's list price. */
   readonly price: Price;
+  /** What was actually paid (discounts, taxes, another currency), when the provider said. */
+  readonly paid?: Price;
+  /** The operator who credited it by hand (a disputed or unmatched payment), why, and the ticket. */
+  readonly resolution?: { readonly operator: string; readonly reason: string; readonly ticket: string };
 }
 
 /** The task's currencies and items; its experience follows as ExperienceGained with source `task:<taskId>`. */

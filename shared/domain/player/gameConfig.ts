@@ -36,7 +36,24 @@ export interface Price {
 
 export interface ShopSku {
   readonly spiritStones: number;
+  /** The reference list price. */
   readonly price: Price;
+  /** List prices in the other currencies the SKU is sold in (each in its own minor units). */
+  readonly localPrices?: Readonly<Record<string, number>>;
+  /** Overrides of the shop's payment policy for this SKU. */
+  readonly paymentPolicy?: Partial<PaymentPolicy>;
+}
+
+/**
+ * Which paid amounts credit a SKU without a human: a provider's total differs from the list price whenever a
+ * coupon, a tax or a rounding applies, so a band around the list price of the paid currency is credited and
+ * anything outside it is kept as disputed for an operator.
+ */
+export interface PaymentPolicy {
+  /** Lowest share of the list price credited automatically (discounts, coupons). */
+  readonly minPaidShare: number;
+  /** Highest share credited automatically (taxes added on top of the list price). */
+  readonly maxPaidShare: number;
 }
 
 /** An in-game market offer: one unit of an item for a price in an in-game currency, decided server-side. */
@@ -69,6 +86,8 @@ export interface GameConfig {
   readonly breakthrough: Growth;
   readonly items: Readonly<Record<string, ItemDefinition>>;
   readonly shop: Readonly<Record<string, ShopSku>>;
+  /** The shop's default payment policy; a SKU may override it. */
+  readonly paymentPolicy: PaymentPolicy;
   /** What players may buy with in-game currency (PurchaseItem), by item id. */
   readonly market: Readonly<Record<string, MarketOffer>>;
   /** Cultivation techniques (StartCultivation), by id. */
@@ -130,10 +149,13 @@ export const gameConfig: GameConfig = deepFreeze({
     'spirit-ore': { name: '灵矿', kind: 'material', stackLimit: 999 },
   },
   shop: {
-    'stones-100': { spiritStones: 100, price: { amount: 99, currency: 'USD' } },
-    'stones-550': { spiritStones: 550, price: { amount: 499, currency: 'USD' } },
-    'stones-1200': { spiritStones: 1200, price: { amount: 999, currency: 'USD' } },
+    'stones-100': { spiritStones: 100, price: { amount: 99, currency: 'USD' }, localPrices: { EUR: 99, GBP: 89, JPY: 150 } },
+    'stones-550': { spiritStones: 550, price: { amount: 499, currency: 'USD' }, localPrices: { EUR: 499, GBP: 449, JPY: 750 } },
+    // The largest pack is never sold below 70 %: deeper coupons on it are a misconfiguration to look at.
+    'stones-1200': { spiritStones: 1200, price: { amount: 999, currency: 'USD' }, localPrices: { EUR: 999, GBP: 899, JPY: 1500 }, paymentPolicy: { minPaidShare: 0.7 } },
   },
+  // Coupons down to half price; taxes up to 30 % on top (the highest VAT rates are 27 %).
+  paymentPolicy: { minPaidShare: 0.5, maxPaidShare: 1.3 },
   market: {
     'spirit-herb': { currency: 'gold', price: 20 },
     'energy-elixir': { currency: 'gold', price: 45 },
@@ -154,6 +176,29 @@ export function itemDefinition(config: GameConfig, itemId: string): ItemDefiniti
 
 export function shopSku(config: GameConfig, sku: string): ShopSku | undefined {
   return Object.hasOwn(config.shop, sku) ? config.shop[sku] : undefined;
+}
+
+export type PaymentCheck =
+  | { readonly ok: true; readonly listPrice: Price }
+  | { readonly ok: false; readonly code: 'UNKNOWN_SKU' | 'CURRENCY_NOT_SOLD' | 'PRICE_MISMATCH'; readonly message: string };
+
+/**
+ * Whether a paid notice credits its SKU without a human: the SKU exists, is sold in the paid currency, and the
+ * amount lies in the policy's band around that currency's list price. Anything else is disputed, never dropped.
+ */
+export function paymentCheck(config: GameConfig, paid: { sku: string; amount: number; currency: string }): PaymentCheck {
+  const sku = shopSku(config, paid.sku);
+  if (!sku) return { ok: false, code: 'UNKNOWN_SKU', message: `no shop item ${paid.sku}` };
+  const currency = paid.currency.toUpperCase();
+  const list = currency === sku.price.currency ? sku.price.amount : sku.localPrices && Object.hasOwn(sku.localPrices, currency) ? sku.localPrices[currency] : undefined;
+  if (list === undefined) return { ok: false, code: 'CURRENCY_NOT_SOLD', message: `${paid.sku} is not sold in ${currency}` };
+  const policy = { ...config.paymentPolicy, ...sku.paymentPolicy };
+  // Integer bounds in minor units, so the comparison never depends on floating-point shares.
+  const lowest = Math.ceil(list * policy.minPaidShare);
+  const highest = Math.floor(list * policy.maxPaidShare);
+  if (paid.amount < lowest || paid.amount > highest)
+    return { ok: false, code: 'PRICE_MISMATCH', message: `${paid.sku} lists at ${list} ${currency}; ${paid.amount} is outside the credited band ${lowest}-${highest}` };
+  return { ok: true, listPrice: { amount: list, currency } };
 }
 
 export function technique(config: GameConfig, techniqueId: string): Technique | undefined {

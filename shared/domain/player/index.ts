@@ -98,6 +98,7 @@ export { playerInvariantViolations } from './invariants.js';
 export { initialPlayerState, countOf, noStatistics, type PlayerState, type CultivationSession, type StatisticsCounters } from './state.js';
 export { normalizePlayerName, playerCommandSchema, type PlayerCommand, type PlayerCommandType, type PlayerCommandOf } from './commands.js';
 export { currencyFlow, type CurrencyFlow, type PlayerEvent, type PlayerEventType, type Goods, type ItemQuantity } from './events.js';
+export { ownerViewOfEvent, ownerViewOfSource, type OwnerEvent } from './ownerView.js';
 export {
   gameConfig,
   maxAmount,
@@ -107,6 +108,9 @@ export {
   itemDefinition,
   marketOffer,
   shopSku,
+  paymentCheck,
+  type PaymentCheck,
+  type PaymentPolicy,
   technique,
   type Technique,
   type GameConfig,

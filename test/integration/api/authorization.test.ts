@@ -160,7 +160,9 @@ describe('a player can never grant themselves anything', () => {
       headers: { 'idempotency-key': 'svc-grant', prefer: 'wait=10' },
     });
     expect(r.body).toMatchObject({ status: 'applied' });
-    const events = await h.call('GET', `/v1/players/me/events?afterVersion=${r.body.version - 1}`, { auth: tokens.me });
-    expect(events.body.items[0].source).toEqual({ kind: 'service', actor: 'local-game-server' });
+    const events = (auth: string | undefined) => h.call('GET', `/v1/players/me/events?afterVersion=${r.body.version - 1}`, { auth });
+    // The player sees which kind of caller acted, not which host (issue 8, defect 7).
+    expect((await events(tokens.me)).body.items[0].source).toEqual({ kind: 'service', actor: 'service' });
+    expect((await events(tokens.service)).body.items[0].source).toEqual({ kind: 'service', actor: 'local-game-server' });
   });
 });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '../../../shared/config.js';
 import { dynamoDbClient } from '../../../shared/clients.js';
-import { eventStore } from '../../../shared/gamekeep.js';
+import { eventStore, type Clients } from '../../../shared/gamekeep.js';
 import type { EventStore } from '../../../shared/persistence/eventStore.js';
 import type { ProvisionedResources } from '../../../local/stack.js';
 import { readSide, type ReadSide } from '../../../shared/readside/index.js';
@@ -50,6 +50,8 @@ export interface ApiHarnessOptions {
   readonly stack?: ProvisionedResources;
   /** With a Redis, player reads go through the read side and leaderboards answer; without, the API reads DynamoDB alone. */
   readonly redisUrl?: string;
+  /** Clients the HTTP functions use instead of their own (a real client wrapped with fault injection). */
+  readonly clients?: Clients;
 }
 
 /** The real gateway on a free port over a fresh table and queue, with the command pipeline running. */
@@ -67,7 +69,7 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
   // Made here rather than by the API function, so that stop() can close its connection.
   const side = config.redisUrl ? readSide(config) : undefined;
   const gateway: LocalGateway = await startGateway({
-    handlers: localHttpHandlers(config, side ? { readSide: side } : {}),
+    handlers: localHttpHandlers(config, { ...options.clients, ...(side ? { readSide: side } : {}) }),
     jwtSecret: config.jwtSecret!,
     serviceToken: config.serviceToken!,
     adminToken: config.adminToken!,

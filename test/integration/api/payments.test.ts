@@ -42,8 +42,9 @@ describe('payment webhooks', () => {
     const first = await deliver(n);
     expect(first).toMatchObject({ status: 200, body: { status: 'queued', duplicate: false, commandId: expect.stringMatching(/^c/) } });
     expect(await spiritStones()).toBe(before + 100);
+    // Once the credit has its outcome, a replay says so.
     const replay = await deliver(n);
-    expect(replay).toMatchObject({ status: 200, body: { status: 'queued', duplicate: true, commandId: first.body.commandId } });
+    expect(replay).toMatchObject({ status: 200, body: { status: 'credited', duplicate: true, commandId: first.body.commandId } });
     expect(await spiritStones()).toBe(before + 100);
   });
 
@@ -70,13 +71,14 @@ describe('payment webhooks', () => {
     expect(await h.itemCount()).toBe(before);
   });
 
-  it('refuses a SKU or amount that does not match the catalog, and an unknown provider', async () => {
-    expect(await deliver(notice({ sku: 'stones-9999' }))).toMatchObject({ status: 400, body: { error: { code: 'UNKNOWN_SKU' } } });
-    expect(await deliver(notice({ amount: 1 }))).toMatchObject({ status: 400, body: { error: { code: 'PRICE_MISMATCH' } } });
+  it('refuses a notice that is not one (extra fields) and an unknown provider, storing nothing', async () => {
+    await h.pipeline!.drained();
+    const before = await h.itemCount();
     expect(await deliver(notice({ extra: true }))).toMatchObject({ status: 400 });
     const raw = JSON.stringify(notice());
     const unknown = await h.call('POST', '/v1/webhooks/payments/paypal', { raw, headers: { 'gamekeep-signature': signatureHeader(['x'], raw) } });
     expect(unknown).toMatchObject({ status: 404, body: { error: { code: 'UNKNOWN_PROVIDER' } } });
+    expect(await h.itemCount()).toBe(before);
   });
 
   it('credits 50 concurrent deliveries of the same payment once', async () => {
@@ -92,13 +94,13 @@ describe('payment webhooks', () => {
   });
 
   it('keeps a payment for an unknown player as unmatched and lists it for operators', async () => {
-    const n = notice({ playerId: 'ghost' });
+    const n = notice({ playerId: 'ghost-1' });
     expect(await deliver(n)).toMatchObject({ status: 200, body: { status: 'unmatched', duplicate: false } });
     expect(await deliver(n)).toMatchObject({ status: 200, body: { status: 'unmatched', duplicate: true } });
     const list = await h.call('GET', '/v1/admin/payments/unmatched', { auth: h.admin });
     expect(list.status).toBe(200);
-    expect(list.body.items).toEqual([expect.objectContaining({ provider: 'acme', orderId: n.orderId, playerId: 'ghost', sku: 'stones-100', amount: 99 })]);
-    expect((await h.call('GET', '/v1/players/ghost', { auth: h.admin })).status).toBe(404);
+    expect(list.body.items).toEqual([expect.objectContaining({ provider: 'acme', orderId: n.orderId, playerId: 'ghost-1', sku: 'stones-100', amount: 99, status: 'unmatched' })]);
+    expect((await h.call('GET', '/v1/players/ghost-1', { auth: h.admin })).status).toBe(404);
   });
 });
 
@@ -121,27 +123,43 @@ describe('Stripe webhooks', () => {
       },
     },
   });
-  const send = (event: unknown, signWith = secret) => {
+  const send = (event: unknown, signWith = secret, timestamp?: number) => {
     const payload = JSON.stringify(event);
-    const header = Stripe.webhooks.generateTestHeaderString({ payload, secret: signWith });
+    const header = Stripe.webhooks.generateTestHeaderString({ payload, secret: signWith, ...(timestamp !== undefined ? { timestamp } : {}) });
     return h.call('POST', '/v1/webhooks/payments/stripe', { raw: payload, headers: { 'stripe-signature': header } });
   };
+
+  it('refuses a Stripe event signed an hour ago or an hour ahead (replay window 300 s), storing and crediting nothing', async () => {
+    await h.pipeline!.drained();
+    const before = { items: await h.itemCount(), stones: await spiritStones() };
+    const now = Math.floor(Date.now() / 1000);
+    for (const timestamp of [now - 3600, now - 301, now + 301, now + 3600])
+      expect(await send(checkoutEvent(), secret, timestamp), `t = now ${timestamp - now}`).toMatchObject({ status: 401, body: { error: { code: 'INVALID_SIGNATURE' } } });
+    await h.pipeline!.drained();
+    expect(await h.itemCount()).toBe(before.items);
+    expect(await spiritStones()).toBe(before.stones);
+    // Inside the window either way it is credited.
+    expect(await send(checkoutEvent(), secret, now - 200)).toMatchObject({ status: 200, body: { status: 'queued' } });
+    expect(await send(checkoutEvent(), secret, now + 200)).toMatchObject({ status: 200, body: { status: 'queued' } });
+    expect(await spiritStones()).toBe(before.stones + 2400);
+  });
 
   it('credits checkout.session.completed once per Stripe event and per payment', async () => {
     const before = await spiritStones();
     const event = checkoutEvent();
     expect(await send(event)).toMatchObject({ status: 200, body: { status: 'queued', duplicate: false } });
-    expect(await send(event)).toMatchObject({ status: 200, body: { duplicate: true } });
+    await h.pipeline!.drained();
+    expect(await send(event)).toMatchObject({ status: 200, body: { status: 'credited', duplicate: true } });
     // Another event about the same payment (same PaymentIntent) is the same order.
     const again = checkoutEvent({ type: 'checkout.session.async_payment_succeeded', paymentIntent: event.data.object.payment_intent });
-    expect(await send(again)).toMatchObject({ status: 200, body: { duplicate: true } });
+    expect(await send(again)).toMatchObject({ status: 200, body: { status: 'credited', duplicate: true } });
     expect(await spiritStones()).toBe(before + 1200);
   });
 
   it('refuses a wrong Stripe signature with 401 and ignores other event types', async () => {
     expect(await send(checkoutEvent(), 'whsec_wrong')).toMatchObject({ status: 401, body: { error: { code: 'INVALID_SIGNATURE' } } });
     expect(await send(checkoutEvent({ type: 'customer.created' }))).toMatchObject({ status: 200, body: { status: 'ignored' } });
-    expect(await send(checkoutEvent({ amount: 1 }))).toMatchObject({ status: 400, body: { error: { code: 'PRICE_MISMATCH' } } });
+    expect(await send(checkoutEvent({ amount: 1 }))).toMatchObject({ status: 200, body: { status: 'disputed', problem: { code: 'PRICE_MISMATCH' } } });
     expect(await send(checkoutEvent({ metadata: { playerId: 'a#STATE', sku: 'stones-100' } }))).toMatchObject({ status: 400 });
   });
 });

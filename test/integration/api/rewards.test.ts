@@ -41,7 +41,7 @@ describe('scheduled daily rewards', () => {
     // The two concurrent runs split the table between them; the third finds the day done.
     const sent = [...a, ...b].reduce((n, r) => n + r.sent, 0);
     expect(sent).toBeGreaterThanOrEqual(PLAYERS.length);
-    expect(third).toEqual([{ date, status: 'done', pages: 0, sent: 0 }]);
+    expect(third).toEqual([{ date, status: 'done', phase: 'done', pages: 0, sent: 0, resent: 0, confirmed: 0, pending: 0 }]);
     const grants = await grantsOf(`daily:${date}`);
     expect([...grants.values()]).toEqual(PLAYERS.map(() => 1));
     const view = await h.call('GET', '/v1/players/r-00', { auth: h.admin });

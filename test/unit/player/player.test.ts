@@ -130,6 +130,6 @@ describe('gameConfig', () => {
   });
 
   it('prices shop SKUs in cents', () => {
-    expect(gameConfig.shop['stones-100']).toEqual({ spiritStones: 100, price: { amount: 99, currency: 'USD' } });
+    expect(gameConfig.shop['stones-100']).toEqual({ spiritStones: 100, price: { amount: 99, currency: 'USD' }, localPrices: { EUR: 99, GBP: 89, JPY: 150 } });
   });
 });

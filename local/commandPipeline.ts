@@ -13,9 +13,14 @@ export interface CommandPipelineOptions extends HandlerHooks {
   readonly onError?: (error: unknown) => void;
 }
 
+export interface PipelineTotals extends OutcomeCounts {
+  /** Distinct queue messages the pollers received (a redelivery counts once): what SQS let through after its deduplication. */
+  readonly received: number;
+}
+
 export interface CommandPipeline {
-  /** Outcomes the processor reported so far, summed over all batches. */
-  readonly totals: OutcomeCounts;
+  /** Outcomes the processor reported so far, summed over all batches, and the distinct messages received. */
+  readonly totals: PipelineTotals;
   /** Enqueue-to-decided latency of every applied or rejected command, in ms. */
   readonly latenciesMs: number[];
   readonly batches: () => number;
@@ -28,7 +33,7 @@ export interface CommandPipeline {
 
 /** The command processor Lambda, fed by local pollers from the FIFO queue: the write path of `npm start`. */
 export function startCommandPipeline(resources: ProvisionedResources, options: CommandPipelineOptions = {}): CommandPipeline {
-  const totals: OutcomeCounts = { applied: 0, rejected: 0, duplicate: 0, reused: 0, malformed: 0, failed: 0 };
+  const counts: OutcomeCounts = { applied: 0, rejected: 0, duplicate: 0, reused: 0, malformed: 0, failed: 0 };
   const latenciesMs: number[] = [];
   let batches = 0;
   const writes = { requests: 0, capacity: 0, billed: 0 };
@@ -36,7 +41,7 @@ export function startCommandPipeline(resources: ProvisionedResources, options: C
     ...options,
     onReport: (report: BatchReport) => {
       batches++;
-      for (const [k, n] of Object.entries(report.counts)) totals[k as keyof OutcomeCounts] += n;
+      for (const [k, n] of Object.entries(report.counts)) counts[k as keyof OutcomeCounts] += n;
       for (const ms of report.latenciesMs) latenciesMs.push(ms);
       writes.requests += report.writeRequests;
       writes.capacity += report.consumedWriteCapacity;
@@ -56,6 +61,8 @@ export function startCommandPipeline(resources: ProvisionedResources, options: C
     ...(options.beforeDelete ? { beforeDelete: options.beforeDelete } : {}),
     ...(options.onError ? { onError: options.onError } : {}),
   });
+  // A getter, so `{ ...pipeline.totals }` snapshots the count at that moment like the outcome counts.
+  const totals: PipelineTotals = Object.defineProperty(counts, 'received', { get: () => poller.received(), enumerable: true }) as PipelineTotals;
   return {
     totals,
     latenciesMs,

@@ -3,6 +3,7 @@ import { STATE_SK, entityPk, type CommandRecord, type EventItem, type StateItem 
 import { auditEntity } from '../shared/engine/audit.js';
 import { currencyFlow, player, type PlayerEvent, type PlayerState } from '../shared/domain/player/index.js';
 import { COMMAND_SK, commandPk } from '../shared/persistence/tableLayout.js';
+import type { DemoPayment } from './workload.js';
 
 export interface Check {
   readonly name: string;
@@ -71,4 +72,56 @@ export async function auditPlayers(store: EventStore, playerIds: readonly string
     { name: 'every command has an outcome (nothing lost)', ok: missing.length === 0, detail: missing.length ? `${missing.length} without a record` : `${records.size} records` },
   ];
   return { checks, records };
+}
+
+/** Every player's spirit stones, read from the table (0 for a player without state). */
+export async function spiritStonesOf(store: EventStore, playerIds: readonly string[]): Promise<Map<string, number>> {
+  const states = await store.getMany(playerIds.map((id) => ({ pk: entityPk(player.keyPrefix, id), sk: STATE_SK })));
+  return new Map(playerIds.map((id) => [id, (states.get(`${entityPk(player.keyPrefix, id)}|${STATE_SK}`) as StateItem<PlayerState> | undefined)?.state.spiritStones ?? 0]));
+}
+
+/**
+ * Checks from the table what a provider's payments did to their players: every payment expected to end credited
+ * is one PurchaseCredited in its player's events and every other is none, and each payer's spirit stones moved
+ * by exactly the credited SKUs' sizes from `stonesBefore` (or from the PlayerCreated event of a player created
+ * since). The expectations come from the caller, never from the code under test.
+ */
+export async function auditPayments(
+  store: EventStore,
+  provider: string,
+  payments: readonly DemoPayment[],
+  stonesBefore: ReadonlyMap<string, number>,
+): Promise<Check[]> {
+  const payers = [...new Set(payments.map((p) => p.notice.playerId))];
+  const credits = new Map<string, number>(); // orderId -> PurchaseCredited events of this provider
+  const start = new Map<string, number>(stonesBefore);
+  for (const id of payers) {
+    for (const item of await store.allEvents<PlayerEvent>(entityPk(player.keyPrefix, id)))
+      for (const e of item.events) {
+        if (e.type === 'PurchaseCredited' && e.provider === provider) credits.set(e.orderId, (credits.get(e.orderId) ?? 0) + 1);
+        if (e.type === 'PlayerCreated' && !start.has(id)) start.set(id, e.spiritStones);
+      }
+  }
+  const wrongCredits = payments.filter((p) => (credits.get(p.notice.orderId) ?? 0) !== (p.ends === 'credited' ? 1 : 0));
+  const expected = new Map<string, number>();
+  for (const p of payments) expected.set(p.notice.playerId, (expected.get(p.notice.playerId) ?? 0) + p.stones);
+  const after = await spiritStonesOf(store, payers);
+  const wrongStones = payers.filter((id) => after.get(id)! !== (start.get(id) ?? 0) + expected.get(id)!);
+  const credited = payments.filter((p) => p.ends === 'credited');
+  return [
+    {
+      name: 'every credited order has exactly one PurchaseCredited, every other none',
+      ok: wrongCredits.length === 0,
+      detail: wrongCredits.length
+        ? wrongCredits.slice(0, 3).map((p) => `${p.notice.orderId}: ${credits.get(p.notice.orderId) ?? 0} credits, expected ${p.ends}`).join('; ')
+        : `${credited.length} orders credited once in their players' events, ${payments.length - credited.length} never`,
+    },
+    {
+      name: "each payer's spirit stones moved by the credited SKUs' sizes",
+      ok: wrongStones.length === 0,
+      detail: wrongStones.length
+        ? wrongStones.slice(0, 3).map((id) => `${id}: ${after.get(id)} stones, expected ${(start.get(id) ?? 0) + expected.get(id)!}`).join('; ')
+        : `${payers.length} payers, +${credited.reduce((sum, p) => sum + p.stones, 0)} stones in all`,
+    },
+  ];
 }

@@ -23,6 +23,8 @@ export interface SqsPollerOptions {
 export interface SqsPoller {
   /** Number of batches being handled right now. */
   readonly busy: () => number;
+  /** Distinct messages received so far (by message id): a redelivery of the same message is not counted again. */
+  readonly received: () => number;
   /** Resolves once the queue holds no message (visible, in flight or delayed) and no batch is being handled. */
   drained(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -37,6 +39,9 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
   const { sqs, queueUrl, handler } = options;
   let running = true;
   let busy = 0;
+  let received = 0;
+  // Ids received and not yet deleted: only those can come back, so deleted ones are forgotten and memory stays bounded.
+  const undeleted = new Set<string>();
 
   const worker = async (): Promise<void> => {
     while (running) {
@@ -58,6 +63,11 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
         continue;
       }
       if (messages.length === 0) continue;
+      for (const m of messages) {
+        if (m.MessageId === undefined || undeleted.has(m.MessageId)) continue;
+        undeleted.add(m.MessageId);
+        received++;
+      }
       busy++;
       try {
         const event: SQSEvent = { Records: messages.map((m) => toRecord(m, options)) };
@@ -71,8 +81,10 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
         }
         await options.beforeDelete?.(event);
         const done = event.Records.filter((r) => !failed.has(r.messageId));
-        if (done.length > 0)
-          await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: done.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })) }));
+        if (done.length > 0) {
+          const out = await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: done.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })) }));
+          for (const s of out.Successful ?? []) undeleted.delete(done[Number(s.Id)]!.messageId);
+        }
       } catch (error) {
         // A crash between the handler and the delete: the messages come back after the visibility timeout.
         options.onError?.(error);
@@ -85,6 +97,7 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
   const workers = Array.from({ length: options.concurrency ?? 4 }, () => worker());
   return {
     busy: () => busy,
+    received: () => received,
     async drained(timeoutMs = 120_000) {
       // Twice quiet in a row: a message can be between a receive and its batch being counted as busy.
       for (let quiet = 0, started = Date.now(); quiet < 2; ) {

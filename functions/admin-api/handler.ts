@@ -8,7 +8,9 @@ import { dynamoDbClient, sqsClient } from '../../shared/clients.js';
 import { commandQueue, eventStore, type Clients } from '../../shared/gamekeep.js';
 import { CommandQueue } from '../../shared/messaging/commandQueue.js';
 import { callerOf } from '../../shared/http/caller.js';
-import { notFound } from '../../shared/http/errors.js';
+import { noRoute } from '../../shared/http/errors.js';
+import { routeHandlers, type RouteHandler, type RouteKeyOf } from '../../shared/http/routes.js';
+import httpRouterHandler from '@middy/http-router';
 import { httpErrors } from '../../shared/http/middleware.js';
 import { adjustBalance, creditPayment, dismissPayment, getPayment, listOpenPayments, reconcilePayments, triggerRewardRun } from '../../shared/http/adminApi.js';
 import { reconcileOpenPayments } from '../../shared/payments/reconciler.js';
@@ -26,40 +28,32 @@ export function createAdminApiHandler(config: Config, clients: Clients & RunOpti
   const paymentDesk = { db, tableName: config.tableName, store, queue: gateway.queue, now: () => new Date() };
   const rewardDesk = { db, tableName: config.tableName, queue: new CommandQueue(clients.sqs ?? sqsClient(config), config.queueUrl!, 16), now: () => new Date() };
 
-  return middy(async (event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
-    const caller = callerOf(event, config);
-    switch (event.routeKey) {
-      case 'POST /v1/admin/players/{playerId}/adjustments':
-        return adjustBalance(gateway, event, caller);
-      case 'GET /v1/admin/payments/unmatched':
-        return listOpenPayments(paymentDesk, 'unmatched', event, caller);
-      case 'GET /v1/admin/payments/disputed':
-        return listOpenPayments(paymentDesk, 'disputed', event, caller);
-      case 'GET /v1/admin/payments/queued':
-        return listOpenPayments(paymentDesk, 'queued', event, caller);
-      case 'GET /v1/admin/payments/{provider}/{orderId}':
-        return getPayment(paymentDesk, event, caller);
-      case 'POST /v1/admin/payments/{provider}/{orderId}/credit':
-        return creditPayment(paymentDesk, event, caller);
-      case 'POST /v1/admin/payments/{provider}/{orderId}/dismiss':
-        return dismissPayment(paymentDesk, event, caller);
-      case 'POST /v1/admin/payments/reconciliations': {
-        const budget = Math.min(REQUEST_BUDGET_MS, context.getRemainingTimeInMillis());
-        const started = Date.now();
-        // By hand an operator wants every credit without an outcome re-sent now, not after the scheduled grace.
-        return reconcilePayments(() => reconcileOpenPayments(paymentDesk, { resendAfterMs: 0, remainingMs: () => budget - (Date.now() - started) }), event, caller);
-      }
-      case 'POST /v1/admin/rewards/runs': {
-        const started = Date.now();
-        const budget = Math.min(REQUEST_BUDGET_MS, context.getRemainingTimeInMillis());
-        // The run resumes at its checkpoint, so a 202 means "call again (or let the schedule finish it)".
-        const remaining = () => budget - (Date.now() - started);
-        return triggerRewardRun((date) => runDailyRewards(rewardDesk, date, remaining, { reserveMs: 5_000, ...clients }), event, caller, () => new Date());
-      }
-      default:
-        throw notFound('NOT_FOUND', `no route ${event.routeKey}`);
-    }
-  })
+  // Work that runs inside the request (reconciliation, reward runs) stops below API Gateway's 30 s timeout.
+  const budgetOf = (context: Context): (() => number) => {
+    const started = Date.now();
+    const budget = Math.min(REQUEST_BUDGET_MS, context.getRemainingTimeInMillis());
+    return () => budget - (Date.now() - started);
+  };
+  const caller = (event: APIGatewayProxyEventV2) => callerOf(event, config);
+  const route: Record<RouteKeyOf<'admin-api'>, RouteHandler> = {
+    'POST /v1/admin/players/{playerId}/adjustments': (event) => adjustBalance(gateway, event, caller(event)),
+    'GET /v1/admin/payments/unmatched': (event) => listOpenPayments(paymentDesk, 'unmatched', event, caller(event)),
+    'GET /v1/admin/payments/disputed': (event) => listOpenPayments(paymentDesk, 'disputed', event, caller(event)),
+    'GET /v1/admin/payments/queued': (event) => listOpenPayments(paymentDesk, 'queued', event, caller(event)),
+    'GET /v1/admin/payments/{provider}/{orderId}': (event) => getPayment(paymentDesk, event, caller(event)),
+    'POST /v1/admin/payments/{provider}/{orderId}/credit': (event) => creditPayment(paymentDesk, event, caller(event)),
+    'POST /v1/admin/payments/{provider}/{orderId}/dismiss': (event) => dismissPayment(paymentDesk, event, caller(event)),
+    // By hand an operator wants every credit without an outcome re-sent now, not after the scheduled grace.
+    'POST /v1/admin/payments/reconciliations': (event, context) =>
+      reconcilePayments(() => reconcileOpenPayments(paymentDesk, { resendAfterMs: 0, remainingMs: budgetOf(context) }), event, caller(event)),
+    // The run resumes at its checkpoint, so a 202 means "call again (or let the schedule finish it)".
+    'POST /v1/admin/rewards/runs': (event, context) => {
+      const remaining = budgetOf(context);
+      return triggerRewardRun((date) => runDailyRewards(rewardDesk, date, remaining, { reserveMs: 5_000, ...clients }), event, caller(event), () => new Date());
+    },
+  };
+
+  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(httpRouterHandler({ routes: routeHandlers('admin-api', route), notFoundResponse: noRoute }))
     .use(httpHeaderNormalizer())
     .use(injectLambdaContext(logger))
     .use(httpErrors(logger));

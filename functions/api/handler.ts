@@ -9,7 +9,9 @@ import type { Config } from '../../shared/config.js';
 import { commandQueue, eventStore, type Clients } from '../../shared/gamekeep.js';
 import { cacheMetricsRecorder, readSide, type CacheLog, type ReadSide } from '../../shared/readside/index.js';
 import { callerOf } from '../../shared/http/caller.js';
-import { json, notFound } from '../../shared/http/errors.js';
+import { json, noRoute } from '../../shared/http/errors.js';
+import { routeHandlers, type RouteHandler, type RouteKeyOf } from '../../shared/http/routes.js';
+import httpRouterHandler from '@middy/http-router';
 import { httpErrors, invocationMetrics } from '../../shared/http/middleware.js';
 import { openApiDocument } from '../../shared/http/openapi.js';
 import { createPlayer, getCommand, getPlayerEvents, submitCommand } from '../../shared/http/playerApi.js';
@@ -34,33 +36,19 @@ export function createApiHandler(config: Config, deps: ApiDependencies = {}) {
   const views = side ?? tablePlayerViews(store);
   const document = openApiDocument();
 
-  const handler = middy(async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
-    switch (event.routeKey) {
-      case 'GET /v1/health':
-        return json(200, { status: 'ok' });
-      case 'GET /v1/openapi.json':
-        return json(200, document);
-    }
-    const caller = callerOf(event, config);
-    switch (event.routeKey) {
-      case 'POST /v1/players':
-        return createPlayer(gateway, event, caller);
-      case 'POST /v1/players/{playerId}/commands':
-        return submitCommand(gateway, event, caller);
-      case 'GET /v1/commands/{commandId}':
-        return getCommand(store, event, caller);
-      case 'GET /v1/players/{playerId}':
-        return getPlayer(views, event, caller);
-      case 'GET /v1/players/{playerId}/events':
-        return getPlayerEvents(store, event, caller);
-      case 'GET /v1/leaderboards/{board}':
-        return getLeaderboard(side, event, caller, log);
-      case 'GET /v1/admin/stats':
-        return getStats(side, event, caller);
-      default:
-        throw notFound('NOT_FOUND', `no route ${event.routeKey}`);
-    }
-  })
+  const route: Record<RouteKeyOf<'api'>, RouteHandler> = {
+    'GET /v1/health': async () => json(200, { status: 'ok' }),
+    'GET /v1/openapi.json': async () => json(200, document),
+    'POST /v1/players': (event) => createPlayer(gateway, event, callerOf(event, config)),
+    'POST /v1/players/{playerId}/commands': (event) => submitCommand(gateway, event, callerOf(event, config)),
+    'GET /v1/commands/{commandId}': (event) => getCommand(store, event, callerOf(event, config)),
+    'GET /v1/players/{playerId}': (event) => getPlayer(views, event, callerOf(event, config)),
+    'GET /v1/players/{playerId}/events': (event) => getPlayerEvents(store, event, callerOf(event, config)),
+    'GET /v1/leaderboards/{board}': (event) => getLeaderboard(side, event, callerOf(event, config), log),
+    'GET /v1/admin/stats': (event) => getStats(side, event, callerOf(event, config)),
+  };
+
+  const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(httpRouterHandler({ routes: routeHandlers('api', route), notFoundResponse: noRoute }))
     .use(httpHeaderNormalizer())
     .use(injectLambdaContext(logger));
   // Cache hits, misses and fallbacks of each invocation, flushed as CloudWatch metrics (EMF) by logMetrics.

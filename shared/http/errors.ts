@@ -16,6 +16,11 @@ export const unauthorized = (message = 'missing or invalid credentials') => new 
 export const forbidden = (message: string) => new HttpError(403, 'FORBIDDEN', message);
 export const notFound = (code: string, message: string) => new HttpError(404, code, message);
 
+/** What a function answers for a request none of its routes matches (API Gateway only sends it its own). */
+export const noRoute = ({ method, path }: { method: string; path: string }): never => {
+  throw notFound('NOT_FOUND', `no route ${method} ${path}`);
+};
+
 export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyStructuredResultV2 {
   return { statusCode, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
 }

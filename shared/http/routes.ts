@@ -1,6 +1,9 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+
 /**
  * The routes of HTTP API v1 and the function serving each: the CDK wires exactly these, the local gateway
- * matches them the way API Gateway does, and the OpenAPI document lists them.
+ * matches them the way API Gateway does, the OpenAPI document lists them, and each function routes with them
+ * (`routeHandlers`: the compiler insists every route of a function has its handler, and no other).
  */
 export type FunctionName = 'api' | 'payment-webhook' | 'admin-api';
 
@@ -16,7 +19,7 @@ export interface Route {
   readonly audience: Audience;
 }
 
-export const routes: readonly Route[] = [
+export const routes = [
   { method: 'GET', path: '/v1/health', fn: 'api', authorized: false, audience: 'both' },
   { method: 'GET', path: '/v1/openapi.json', fn: 'api', authorized: false, audience: 'both' },
   { method: 'POST', path: '/v1/players', fn: 'api', authorized: true, audience: 'both' },
@@ -37,7 +40,23 @@ export const routes: readonly Route[] = [
   { method: 'POST', path: '/v1/admin/rewards/runs', fn: 'admin-api', authorized: true, audience: 'internal' },
   // Served by the API function: the counters are those of the processes that serve player reads (and reach Redis).
   { method: 'GET', path: '/v1/admin/stats', fn: 'api', authorized: true, audience: 'internal' },
-];
+] as const satisfies readonly Route[];
+
+type RouteOf<F extends FunctionName> = Extract<(typeof routes)[number], { fn: F }>;
+/** `GET /v1/health`, … : the route keys a function serves. */
+export type RouteKeyOf<F extends FunctionName> = RouteOf<F> extends infer R ? (R extends { method: infer M extends string; path: infer P extends string } ? `${M} ${P}` : never) : never;
+
+export type RouteHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+
+/** A function's routes with their handlers, as `@middy/http-router` takes them. */
+export function routeHandlers<F extends FunctionName>(
+  fn: F,
+  handlers: Record<RouteKeyOf<F>, RouteHandler>,
+): { method: Route['method']; path: string; handler: RouteHandler }[] {
+  return (routes as readonly Route[])
+    .filter((r) => r.fn === fn)
+    .map((r) => ({ method: r.method, path: r.path, handler: handlers[routeKey(r) as RouteKeyOf<F>] }));
+}
 
 export const routeKey = (r: Pick<Route, 'method' | 'path'>): string => `${r.method} ${r.path}`;
 

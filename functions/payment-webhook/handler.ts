@@ -7,8 +7,8 @@ import type { Config } from '../../shared/config.js';
 import { dynamoDbClient } from '../../shared/clients.js';
 import { commandQueue, eventStore, type Clients } from '../../shared/gamekeep.js';
 import { httpErrors } from '../../shared/http/middleware.js';
-import { receivePayment, type WebhookSecrets } from '../../shared/payments/webhook.js';
-import { webhookSecretsFrom } from '../../shared/payments/secrets.js';
+import { receivePayment } from '../../shared/http/paymentWebhook.js';
+import { webhookSecretsFrom, type WebhookSecrets } from '../../shared/payments/secrets.js';
 
 export interface PaymentWebhookClients extends Clients {
   /** Where the providers' secrets come from; Secrets Manager or the environment, per the config, when absent. */

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import { secretString } from '../secrets.js';
-import type { WebhookSecrets } from './webhook.js';
+
+/** A provider's current webhook secrets (several during a rotation); Secrets Manager on AWS, the environment locally. */
+export type WebhookSecrets = (provider: string) => Promise<readonly string[]>;
 
 /** How long fetched secrets are trusted: a rotation in Secrets Manager reaches every instance within this. */
 const CACHE_MS = 5 * 60_000;

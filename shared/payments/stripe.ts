@@ -1,8 +1,6 @@
 import Stripe from 'stripe';
 import { z } from 'zod';
-import { badRequest } from '../http/errors.js';
-import { describeIssue } from '../http/input.js';
-import { opaqueIdSchema, playerIdSchema } from '../http/schemas.js';
+import { opaqueIdSchema, playerIdSchema } from '../domain/player/commands.js';
 import type { PaidNotice } from './paymentRecords.js';
 import { maxAmount } from '../domain/player/index.js';
 import { SIGNATURE_TOLERANCE_SECONDS } from './signature.js';
@@ -19,7 +17,12 @@ const checkoutSession = z.object({
   metadata: z.object({ playerId: playerIdSchema, sku: opaqueIdSchema }),
 });
 
-export type StripeDelivery = { kind: 'bad-signature' } | { kind: 'ignored'; eventId: string } | { kind: 'payment'; notice: PaidNotice };
+export type StripeDelivery =
+  | { kind: 'bad-signature' }
+  /** Signed by Stripe but not something Gamekeep can read (not JSON, not a checkout session, bad metadata). */
+  | { kind: 'unreadable'; code: 'INVALID_JSON' | 'INVALID_REQUEST'; message: string }
+  | { kind: 'ignored'; eventId: string }
+  | { kind: 'payment'; notice: PaidNotice };
 
 /**
  * Verifies `Stripe-Signature` with Stripe's own library (any of the endpoint's secrets, for rotation) and turns a
@@ -38,16 +41,16 @@ export function stripeDelivery(rawBody: Buffer, header: string | undefined, secr
       event = Stripe.webhooks.constructEvent(rawBody, header, secret, SIGNATURE_TOLERANCE_SECONDS, undefined, nowSeconds * 1000);
       break;
     } catch (error) {
-      if (!(error instanceof Stripe.errors.StripeSignatureVerificationError)) throw badRequest('INVALID_JSON', 'the body is not a Stripe event');
+      if (!(error instanceof Stripe.errors.StripeSignatureVerificationError)) return { kind: 'unreadable', code: 'INVALID_JSON', message: 'the body is not a Stripe event' };
     }
   }
   if (!event) return { kind: 'bad-signature' };
   if (!PAID_EVENTS.has(event.type)) return { kind: 'ignored', eventId: event.id };
   const session = checkoutSession.safeParse(event.data.object);
-  if (!session.success) throw badRequest('INVALID_REQUEST', describeIssue('data.object', session.error));
+  if (!session.success) return { kind: 'unreadable', code: 'INVALID_REQUEST', message: firstIssue('data.object', session.error) };
   if (session.data.payment_status !== 'paid') return { kind: 'ignored', eventId: event.id };
   const eventId = opaqueIdSchema.safeParse(event.id);
-  if (!eventId.success) throw badRequest('INVALID_REQUEST', 'id: is not a Stripe event id');
+  if (!eventId.success) return { kind: 'unreadable', code: 'INVALID_REQUEST', message: 'id: is not a Stripe event id' };
   const s = session.data;
   return {
     kind: 'payment',
@@ -61,4 +64,9 @@ export function stripeDelivery(rawBody: Buffer, header: string | undefined, secr
       currency: s.currency,
     },
   };
+}
+
+function firstIssue(where: string, error: z.ZodError): string {
+  const issue = error.issues[0];
+  return issue ? `${[where, ...issue.path.map(String)].join('.')}: ${issue.message}`.slice(0, 300) : `${where} is invalid`;
 }

@@ -1,13 +1,11 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { HttpError, json, notFound } from '../http/errors.js';
-import { parseJson, parseWith, pathParameters, rawBody } from '../http/input.js';
-import { paymentNoticeBody, providerSchema } from '../http/schemas.js';
-import { acceptPayment, type PaymentDesk } from './intake.js';
-import { verifySignature } from './signature.js';
-import { stripeDelivery } from './stripe.js';
-
-/** A provider's current webhook secrets (several during a rotation); Secrets Manager on AWS, the environment locally. */
-export type WebhookSecrets = (provider: string) => Promise<readonly string[]>;
+import { HttpError, badRequest, json, notFound } from './errors.js';
+import { parseJson, parseWith, pathParameters, rawBody } from './input.js';
+import { paymentNoticeBody, providerSchema } from './schemas.js';
+import { acceptPayment, type PaymentDesk } from '../payments/intake.js';
+import type { WebhookSecrets } from '../payments/secrets.js';
+import { verifySignature } from '../payments/signature.js';
+import { stripeDelivery } from '../payments/stripe.js';
 
 /**
  * POST /v1/webhooks/payments/{provider}: unauthenticated at the gateway, so the signature is the authority. It
@@ -23,6 +21,7 @@ export async function receivePayment(desk: PaymentDesk, secrets: WebhookSecrets,
   if (provider === 'stripe') {
     const delivery = stripeDelivery(body, event.headers?.['stripe-signature'], known, nowSeconds);
     if (delivery.kind === 'bad-signature') throw invalidSignature();
+    if (delivery.kind === 'unreadable') throw badRequest(delivery.code, delivery.message);
     if (delivery.kind === 'ignored') return json(200, { status: 'ignored', duplicate: false });
     return json(200, await acceptPayment(desk, delivery.notice));
   }

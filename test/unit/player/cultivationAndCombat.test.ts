@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { accept } from '../../../shared/engine/decision.js';
 import { claims, currencyFlow, player, type PlayerEvent } from '../../../shared/domain/player/index.js';
 import { playerStatistics } from '../../../shared/readside/statistics.js';
-import { fold, given, ME, playerCreated, rejected } from './given.js';
+import { fold, given, ME, playerCreated } from './given.js';
 
 // given() decides at 2025-01-01T00:00:00Z; sessions below started before that.
 const NOW = '2025-01-01T00:00:00.000Z';
@@ -11,26 +10,25 @@ const started = (sessionId: string, startedAt: string, techniqueId = 'breathing-
 
 describe('StartCultivation', () => {
   it('costs the technique energy and marks the player cultivating', () => {
-    const decision = given([playerCreated()]).when({ type: 'StartCultivation', sessionId: 's1', techniqueId: 'nine-suns-art' });
-    expect(decision).toEqual(
-      accept([
+    const { state } = given([playerCreated()])
+      .when({ type: 'StartCultivation', sessionId: 's1', techniqueId: 'nine-suns-art' })
+      .then([
         { type: 'CultivationStarted', sessionId: 's1', techniqueId: 'nine-suns-art', startedAt: NOW },
         { type: 'EnergyConsumed', amount: 30, reason: 'cultivation:s1' },
-      ]),
-    );
-    if (decision.outcome !== 'accepted') throw new Error('expected acceptance');
-    const state = fold([playerCreated(), ...decision.events]);
+      ]);
     expect(state.cultivating).toEqual({ sessionId: 's1', techniqueId: 'nine-suns-art', startedAt: NOW });
     expect(state.energy).toBe(70);
   });
 
   it('is refused while a session is under way, for an unknown technique, and without the energy', () => {
-    expect(given([playerCreated(), started('s1', NOW)]).when({ type: 'StartCultivation', sessionId: 's2', techniqueId: 'breathing-method' })).toEqual(rejected('ALREADY_CULTIVATING'));
-    expect(given([playerCreated()]).when({ type: 'StartCultivation', sessionId: 's2', techniqueId: 'dragon-art' })).toEqual(rejected('UNKNOWN_TECHNIQUE'));
-    expect(given([playerCreated({ energy: 20 })]).when({ type: 'StartCultivation', sessionId: 's2', techniqueId: 'nine-suns-art' })).toEqual(
-      rejected('INSUFFICIENT_ENERGY', 'needs 30 energy, has 20'),
-    );
-    expect(given([]).when({ type: 'StartCultivation', sessionId: 's2', techniqueId: 'nine-suns-art' })).toEqual(rejected('PLAYER_NOT_FOUND'));
+    given([playerCreated(), started('s1', NOW)])
+      .when({ type: 'StartCultivation', sessionId: 's2', techniqueId: 'breathing-method' })
+      .thenRejects('ALREADY_CULTIVATING');
+    given([playerCreated()]).when({ type: 'StartCultivation', sessionId: 's2', techniqueId: 'dragon-art' }).thenRejects('UNKNOWN_TECHNIQUE');
+    given([playerCreated({ energy: 20 })])
+      .when({ type: 'StartCultivation', sessionId: 's2', techniqueId: 'nine-suns-art' })
+      .thenRejects('INSUFFICIENT_ENERGY', 'needs 30 energy, has 20');
+    given([]).when({ type: 'StartCultivation', sessionId: 's2', techniqueId: 'nine-suns-art' }).thenRejects('PLAYER_NOT_FOUND');
   });
 
   it('claims its session id, so a resent start under another command id is refused', () => {
@@ -44,56 +42,53 @@ describe('CompleteCultivation', () => {
   it('grants experience from the elapsed time at the technique rate, cascading level-ups, and counts the session', () => {
     // 30 minutes of the breathing method at 20 per minute: 600 experience, levels 2 and 3 (100 and 400).
     const history = [playerCreated(), started('s1', '2024-12-31T23:30:00.000Z')];
-    const decision = given(history).when({ type: 'CompleteCultivation', sessionId: 's1' });
-    expect(decision).toEqual(
-      accept([
+    const { state } = given(history)
+      .when({ type: 'CompleteCultivation', sessionId: 's1' })
+      .then([
         { type: 'CultivationCompleted', sessionId: 's1', techniqueId: 'breathing-method', seconds: 1800, experience: 600 },
         { type: 'ExperienceGained', amount: 600, source: 'cultivation:s1' },
         { type: 'LevelledUp', level: 2, attributeGains: gains(2), maxEnergy: 105 },
         { type: 'LevelledUp', level: 3, attributeGains: gains(2), maxEnergy: 110 },
-      ]),
-    );
-    if (decision.outcome !== 'accepted') throw new Error('expected acceptance');
-    const state = fold([...history, ...decision.events]);
+      ]);
     expect(state.cultivating).toBeUndefined();
     expect(playerStatistics(state.statistics).cultivation).toEqual({ sessions: 1, seconds: 1800, experience: 600 });
   });
 
   it('caps the experience of one session', () => {
-    const decision = given([playerCreated(), started('s1', '2024-12-25T00:00:00.000Z')]).when({ type: 'CompleteCultivation', sessionId: 's1' });
-    expect(decision.outcome === 'accepted' && decision.events[0]).toMatchObject({ seconds: 7 * 86_400, experience: 2_400 });
+    const { events } = given([playerCreated(), started('s1', '2024-12-25T00:00:00.000Z')])
+      .when({ type: 'CompleteCultivation', sessionId: 's1' })
+      .thenAccepts();
+    expect(events[0]).toMatchObject({ seconds: 7 * 86_400, experience: 2_400 });
   });
 
   it('is refused without a session or for another session', () => {
-    expect(given([playerCreated()]).when({ type: 'CompleteCultivation', sessionId: 's1' })).toEqual(rejected('NOT_CULTIVATING'));
-    expect(given([playerCreated(), started('s1', NOW)]).when({ type: 'CompleteCultivation', sessionId: 's9' })).toEqual(rejected('UNKNOWN_SESSION'));
+    given([playerCreated()]).when({ type: 'CompleteCultivation', sessionId: 's1' }).thenRejects('NOT_CULTIVATING');
+    given([playerCreated(), started('s1', NOW)]).when({ type: 'CompleteCultivation', sessionId: 's9' }).thenRejects('UNKNOWN_SESSION');
   });
 
   it('records a session that yielded nothing without an ExperienceGained', () => {
-    expect(given([playerCreated(), started('s1', NOW)]).when({ type: 'CompleteCultivation', sessionId: 's1' })).toEqual(
-      accept([{ type: 'CultivationCompleted', sessionId: 's1', techniqueId: 'breathing-method', seconds: 0, experience: 0 }]),
-    );
+    given([playerCreated(), started('s1', NOW)])
+      .when({ type: 'CompleteCultivation', sessionId: 's1' })
+      .then([{ type: 'CultivationCompleted', sessionId: 's1', techniqueId: 'breathing-method', seconds: 0, experience: 0 }]);
   });
 });
 
 describe('RecordCombatResult', () => {
   it('credits the rewards, grants the experience and counts wins, losses and draws', () => {
-    const win = given([playerCreated()]).when({
-      type: 'RecordCombatResult',
-      combatId: 'arena-7',
-      opponentId: 'su-yan',
-      kind: 'arena',
-      outcome: 'win',
-      rewards: { gold: 50, spiritStones: 2, experience: 150, items: [{ itemId: 'spirit-ore', quantity: 3 }] },
-    });
-    expect(win).toEqual(
-      accept([
+    const win = given([playerCreated()])
+      .when({
+        type: 'RecordCombatResult',
+        combatId: 'arena-7',
+        opponentId: 'su-yan',
+        kind: 'arena',
+        outcome: 'win',
+        rewards: { gold: 50, spiritStones: 2, experience: 150, items: [{ itemId: 'spirit-ore', quantity: 3 }] },
+      })
+      .then([
         { type: 'CombatRecorded', combatId: 'arena-7', opponentId: 'su-yan', kind: 'arena', outcome: 'win', gold: 50, spiritStones: 2, items: [{ itemId: 'spirit-ore', quantity: 3 }] },
         { type: 'ExperienceGained', amount: 150, source: 'combat:arena-7' },
         { type: 'LevelledUp', level: 2, attributeGains: gains(2), maxEnergy: 105 },
-      ]),
-    );
-    if (win.outcome !== 'accepted') throw new Error('expected acceptance');
+      ]);
     const loss: PlayerEvent = { type: 'CombatRecorded', combatId: 'm-1', kind: 'monster', outcome: 'loss', gold: 0, spiritStones: 0, items: [] };
     const draw: PlayerEvent = { type: 'CombatRecorded', combatId: 'd-1', kind: 'duel', outcome: 'draw', gold: 0, spiritStones: 0, items: [] };
     const state = fold([playerCreated(), ...win.events, loss, draw, loss]);
@@ -106,9 +101,9 @@ describe('RecordCombatResult', () => {
 
   it('is refused against oneself, for unknown items and past a stack limit', () => {
     const base = { type: 'RecordCombatResult', combatId: 'c1', kind: 'duel', outcome: 'win' } as const;
-    expect(given([playerCreated()]).when({ ...base, opponentId: ME, rewards: {} })).toEqual(rejected('SELF_COMBAT'));
-    expect(given([playerCreated()]).when({ ...base, rewards: { items: [{ itemId: 'dragon-egg', quantity: 1 }] } })).toEqual(rejected('UNKNOWN_ITEM'));
-    expect(given([playerCreated()]).when({ ...base, rewards: { items: [{ itemId: 'iron-sword', quantity: 6 }] } })).toEqual(rejected('STACK_LIMIT_EXCEEDED'));
+    given([playerCreated()]).when({ ...base, opponentId: ME, rewards: {} }).thenRejects('SELF_COMBAT');
+    given([playerCreated()]).when({ ...base, rewards: { items: [{ itemId: 'dragon-egg', quantity: 1 }] } }).thenRejects('UNKNOWN_ITEM');
+    given([playerCreated()]).when({ ...base, rewards: { items: [{ itemId: 'iron-sword', quantity: 6 }] } }).thenRejects('STACK_LIMIT_EXCEEDED');
   });
 
   it('is recorded once per combat and player (claim), and its kind and outcome are validated at the edge', () => {

@@ -1,8 +1,9 @@
 /**
  * `npm run bench:read` (a script, not a test): player reads under a Zipf(1.1) key distribution over 10,000 players
  * while writes keep flowing through the queue, the processor, the stream and the projector. Prints the cache hit
- * ratio (seed 000: ≥ 95 %), p50/p99 latency of cached and uncached reads, and projection lag p50/p99 (seed 001:
- * p99 < 1 s), as a table and one JSON line.
+ * ratio (seed 000: ≥ 95 %), p50/p99 latency of cached and uncached reads, projection lag p50/p99 (seed 001:
+ * p99 < 1 s), the projector's throughput draining a backlog through the concurrent-batch poller (stream records/s),
+ * and the time the read side takes to heal by itself after Redis lost its data, as a table and one JSON line.
  */
 import { startLocalStack } from '../local/stack.js';
 import { startRedis } from '../local/redis.js';
@@ -13,6 +14,7 @@ import { commandQueue } from '../shared/gamekeep.js';
 import { commandEnvelope, type CommandEnvelope } from '../shared/engine/envelope.js';
 import type { PlayerCommand } from '../shared/domain/player/index.js';
 import { percentile, progressBar, table } from './console.js';
+import { MARKER_KEY } from '../shared/readside/heal.js';
 
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
@@ -23,6 +25,8 @@ const PLAYERS = arg('players', 10_000);
 const READS = arg('reads', 100_000);
 const READERS = 16;
 const WRITES_PER_SECOND = 40;
+/** Commands committed while the projector is off, drained afterwards to measure its throughput. */
+const BACKLOG = arg('backlog', 5_000);
 const ZIPF_S = 1.1;
 
 /** Ranks 0..n-1 drawn with P(k) ∝ 1/(k+1)^s, by binary search in the cumulative distribution. */
@@ -60,20 +64,62 @@ async function main(): Promise<void> {
   const redis = await startRedis();
   const config = { ...stack.config, redisUrl: redis.url };
   const pipeline = startCommandPipeline(stack, { concurrency: 8 });
-  const projection = await startProjectionPipeline(config);
   const queue = commandQueue(config);
   const rnd = random(11);
+  const players = Array.from({ length: PLAYERS }, (_, i) => `b${String(i).padStart(5, '0')}`);
+  const order = [...players].sort(() => rnd() - 0.5);
+  const draw = zipf(PLAYERS, ZIPF_S, rnd);
+  let writes = 0;
+  const write = (): CommandEnvelope => {
+    const id = order[draw()]!;
+    const n = writes++;
+    // Experience moves the level board only; a reward moves wealth only: each state leaves two boards as they were.
+    return n % 4 === 3
+      ? command(id, { type: 'GrantReward', taskId: `r${n}`, gold: 1 + Math.floor(rnd() * 50) }, `w${n}`)
+      : command(id, { type: 'AddExperience', amount: 10 + Math.floor(rnd() * 300), source: 'bench' }, `w${n}`);
+  };
+  const markerState = async (r: { hget(key: string, field: string): Promise<string | null> }): Promise<string | null> => r.hget(MARKER_KEY, 'state').catch(() => null);
+  const until = async (check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> => {
+    for (const started = Date.now(); !(await check()); await new Promise((r) => setTimeout(r, 50))) if (Date.now() - started > timeoutMs) throw new Error(`${what} after ${timeoutMs} ms`);
+  };
+
+  // The read side's first epoch opens (and heals) on an empty table, so the backlog below is pure projection.
+  let projection = await startProjectionPipeline(config);
+  await queue.send([command('b-warmup', { type: 'CreatePlayer', name: 'Warm up' }, 'create')]);
+  await pipeline.drained();
+  await projection.poller.caughtUp();
+  await until(async () => (await markerState(projection.readSide.redis)) === 'complete', 60_000, 'first epoch not complete');
+  await projection.healed();
+  await projection.stop();
   try {
-    const players = Array.from({ length: PLAYERS }, (_, i) => `b${String(i).padStart(5, '0')}`);
-    console.log(`Creating ${PLAYERS} players…`);
-    const bar = progressBar('players', PLAYERS);
+    console.log(`Creating ${PLAYERS} players, then ${BACKLOG} commands, with the projector stopped…`);
+    const bar = progressBar('commands', PLAYERS + BACKLOG);
     const ticker = setInterval(() => bar.update(pipeline.totals.applied), 500);
     await queue.send(players.map((id) => command(id, { type: 'CreatePlayer', name: `Bench ${id}` }, 'create')));
     await pipeline.drained(900_000);
-    await projection.poller.caughtUp(300_000);
+    await queue.send(Array.from({ length: BACKLOG }, write));
+    await pipeline.drained(900_000);
     clearInterval(ticker);
     bar.update(pipeline.totals.applied);
     bar.done();
+
+    // Throughput: the whole stream (every item the commands wrote) drained by the concurrent-batch poller.
+    let skipped = 0;
+    let scoreWrites = 0;
+    const drainStarted = Date.now();
+    projection = await startProjectionPipeline(config, {
+      onReport: (report) => {
+        skipped += report.scoreWritesSkipped;
+        scoreWrites += report.scoreWrites;
+      },
+    });
+    await projection.poller.caughtUp(900_000);
+    const drainSeconds = (Date.now() - drainStarted) / 1000;
+    const drained = projection.poller.stats();
+    const throughput = { records: drained.records, seconds: Number(drainSeconds.toFixed(1)), recordsPerSecond: Math.round(drained.records / drainSeconds), concurrentPeak: drained.concurrentPeak, scoreWrites, scoreWritesSkipped: skipped };
+    const drainSkipped = skipped;
+    const drainScoreWrites = scoreWrites;
+    console.log(`Projected ${drained.records} stream records in ${drainSeconds.toFixed(1)} s (${throughput.recordsPerSecond}/s), ${drainSkipped} of ${drainSkipped + drainScoreWrites} score writes skipped`);
 
     // Start cold: drop the views the projector wrote through, keep the version floors and the boards.
     const side = projection.readSide;
@@ -86,21 +132,14 @@ async function main(): Promise<void> {
     side.cache.resetStats();
     projection.lagMs.length = 0;
 
-    // Hot players by Zipf rank, over a shuffled order of ids.
-    const order = [...players].sort(() => rnd() - 0.5);
-    const draw = zipf(PLAYERS, ZIPF_S, rnd);
     let writing = true;
-    let writes = 0;
     const writer = (async () => {
       while (writing) {
-        const batch = Array.from({ length: WRITES_PER_SECOND / 10 }, () => {
-          const id = order[draw()]!;
-          return command(id, { type: 'AddExperience', amount: 10 + Math.floor(rnd() * 300), source: 'bench' }, `w${writes++}`);
-        });
-        await queue.send(batch);
+        await queue.send(Array.from({ length: WRITES_PER_SECOND / 10 }, write));
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
+    const writesBefore = writes;
 
     console.log(`Reading ${READS} times from ${READERS} concurrent readers, Zipf(${ZIPF_S}) over ${PLAYERS} players, ${WRITES_PER_SECOND} writes/s…`);
     const cached: number[] = [];
@@ -127,12 +166,25 @@ async function main(): Promise<void> {
     );
     const seconds = (Date.now() - started) / 1000;
     readBar.done();
+    const stats = side.cacheStats();
+    const lag = [...projection.lagMs];
+    const writesDuringReads = writes - writesBefore;
+
+    // Heal: Redis loses everything while writes keep flowing; nobody runs a rebuild.
+    console.log(`Crashing redis-server and restarting it empty, ${WRITES_PER_SECOND} writes/s going on…`);
+    await redis.stop({ crash: true });
+    await redis.restart();
+    const healStarted = Date.now();
+    await until(async () => side.redis.status === 'ready', 30_000, 'Redis client not reconnected');
+    const flagged = (await side.leaderboardPage('level').catch(() => undefined))?.rebuilding ?? false;
+    await until(async () => (await markerState(side.redis)) === 'complete', 900_000, 'read side not healed');
+    const healSeconds = (Date.now() - healStarted) / 1000;
+    const [levelAfterHeal, wealthAfterHeal] = await Promise.all([side.redis.zcard('gk:lb:{level}'), side.redis.zcard('gk:lb:{wealth}')]);
     writing = false;
     await writer;
     await pipeline.drained();
     await projection.poller.caughtUp();
 
-    const stats = side.cacheStats();
     const q = (xs: number[], p: number) => Number(percentile(xs, p).toFixed(2));
     const figures = {
       players: PLAYERS,
@@ -145,8 +197,11 @@ async function main(): Promise<void> {
       dynamoDbReads: stats.tableReads,
       cachedMs: { p50: q(cached, 50), p99: q(cached, 99) },
       uncachedMs: { p50: q(uncached, 50), p99: q(uncached, 99) },
-      writes,
-      projectionLagMs: { p50: percentile(projection.lagMs, 50), p99: percentile(projection.lagMs, 99), records: projection.lagMs.length },
+      writes: writesDuringReads,
+      projectionLagMs: { p50: percentile(lag, 50), p99: percentile(lag, 99), records: lag.length },
+      projectorRecordsPerSecond: throughput.recordsPerSecond,
+      projectorDrain: throughput,
+      heal: { players: PLAYERS + 1, seconds: Number(healSeconds.toFixed(1)), playersPerSecond: Math.round((PLAYERS + 1) / healSeconds), flaggedRebuilding: flagged, levelEntries: levelAfterHeal, wealthEntries: wealthAfterHeal },
     };
     console.log();
     console.log(
@@ -156,8 +211,10 @@ async function main(): Promise<void> {
         ['cache hit ratio, from a cold cache', `${figures.hitRatio} % (${stats.hits} hits, ${stats.misses} misses, ${stats.tableReads} DynamoDB reads)`],
         ['cached reads', `p50 ${figures.cachedMs.p50} ms, p99 ${figures.cachedMs.p99} ms`],
         ['uncached reads (DynamoDB)', `p50 ${figures.uncachedMs.p50} ms, p99 ${figures.uncachedMs.p99} ms`],
-        ['writes during the reads', `${writes} commands (${WRITES_PER_SECOND}/s)`],
+        ['writes during the reads', `${figures.writes} commands (${WRITES_PER_SECOND}/s)`],
         ['projection lag (commit → projected)', `p50 ${figures.projectionLagMs.p50} ms, p99 ${figures.projectionLagMs.p99} ms over ${figures.projectionLagMs.records} records — target p99 < 1 s`],
+        ['projector throughput (backlog drain)', `${throughput.recordsPerSecond} stream records/s (${throughput.records} in ${throughput.seconds} s, ${throughput.concurrentPeak} batches at once, ${drainSkipped} of ${drainSkipped + drainScoreWrites} score writes skipped)`],
+        ['self-heal after Redis lost its data', `${figures.heal.seconds} s for ${PLAYERS + 1} players (${figures.heal.playersPerSecond} players/s) while writing; boards read rebuilding: ${flagged}; level ${levelAfterHeal}, wealth ${wealthAfterHeal} entries after`],
       ]),
     );
     console.log(JSON.stringify(figures));

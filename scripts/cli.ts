@@ -5,19 +5,18 @@
  *   player <playerId>                                     a player's state and version
  *   events <playerId> [afterVersion] [limit]              a page of the player's audit trail
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../shared/config.js';
 import { commandQueue, eventStore } from '../shared/gamekeep.js';
 import { commandEnvelope } from '../shared/engine/envelope.js';
 import { commandStatus, entityEvents, entityState } from '../shared/engine/queries.js';
 import { player, playerCommandSchema } from '../shared/domain/player/index.js';
+import { STALE_STACK_HINT, runningStack, unreachable } from './localSecrets.js';
 
 async function main(): Promise<number> {
   let config: Config;
   try {
-    config = JSON.parse(readFileSync(join(process.cwd(), '.gamekeep', 'stack.json'), 'utf8')) as Config;
+    config = runningStack();
   } catch {
     console.error('No local stack is running: start one with `npm start`.');
     return 2;
@@ -53,6 +52,6 @@ async function main(): Promise<number> {
 }
 
 main().then((code) => process.exit(code), (error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
+  console.error(unreachable(error) ? STALE_STACK_HINT : error instanceof Error ? error.message : error);
   process.exit(1);
 });

@@ -17,7 +17,7 @@ import { commandEnvelope, type CommandEnvelope } from '../shared/engine/envelope
 import { percentile, progressBar, table } from './console.js';
 import { startRedis } from '../local/redis.js';
 import { startProjectionPipeline } from '../local/projectionPipeline.js';
-import { auditReadSide } from '../local/readSideAudit.js';
+import { ReaderLog, auditReaders, auditReadSide } from '../local/readSideAudit.js';
 
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
@@ -26,6 +26,9 @@ const PLAYERS = 200;
 const COMMANDS_PER_PLAYER = 26;
 const SENDERS = 8;
 const DUPLICATE_SHARE = 0.25;
+/** Game clients reading player views throughout, and the share of their reads that pass `minVersion`. */
+const READERS = 2;
+const MIN_VERSION_SHARE = 0.15;
 /** Webhook deliveries in flight at once, like a provider's parallel workers. */
 const WEBHOOK_SENDERS = 8;
 
@@ -89,10 +92,17 @@ async function main(): Promise<number> {
     const ticker = setInterval(() => bar.update(processed()), 200);
     const writesBefore = { ...pipeline.writes };
     const latenciesBefore = pipeline.latenciesMs.length;
-    // Game clients read player views while the commands flow (cache-aside behind the projector's write-through).
-    const readers = Array.from({ length: 2 }, async () => {
+    // Game clients read player views while the commands and payments flow (cache-aside behind the projector's
+    // write-through), each logging every version it is served; now and then a read asks for the version it last
+    // saw, or the next one (read-your-writes).
+    const readerLogs = Array.from({ length: READERS }, () => new ReaderLog());
+    const readers = readerLogs.map(async (log, r) => {
+      const pick = random(1000 + r);
       while (reading) {
-        await projection.readSide.readPlayerView(workload.players[Math.floor(rnd() * workload.players.length)]!);
+        const id = workload.players[Math.floor(pick() * workload.players.length)]!;
+        const last = log.last(id);
+        const minVersion = last !== undefined && last > 0 && pick() < MIN_VERSION_SHARE ? last + (pick() < 0.5 ? 0 : 1) : undefined;
+        log.record(id, await projection.readSide.readPlayerView(id, minVersion !== undefined ? { minVersion } : {}), minVersion);
         await new Promise((r) => setTimeout(r, 5));
       }
     });
@@ -102,8 +112,6 @@ async function main(): Promise<number> {
     await pipeline.drained(600_000);
     const seconds = (Date.now() - started) / 1000;
     await projection.poller.caughtUp();
-    reading = false;
-    await Promise.all(readers);
     clearInterval(ticker);
     bar.update(processed());
     bar.done();
@@ -119,6 +127,8 @@ async function main(): Promise<number> {
 
     const payments = await paymentPhase(stack, pipeline, store, workload.players);
     await projection.poller.caughtUp();
+    reading = false;
+    await Promise.all(readers);
 
     console.log('Auditing the table…');
     const players = [...workload.players, ...payments.players];
@@ -137,6 +147,7 @@ async function main(): Promise<number> {
     const checks: Check[] = [
       ...audit.checks,
       ...readSideChecks,
+      auditReaders(readerLogs),
       { name: 'every workload player created (no command meets PLAYER_NOT_FOUND)', ok: createsApplied === PLAYERS && !rejectionCodes.has('PLAYER_NOT_FOUND'), detail: `${createsApplied}/${PLAYERS} created, ${rejectionCodes.get('PLAYER_NOT_FOUND') ?? 0} PLAYER_NOT_FOUND` },
       { name: 'overdrawn spends rejected INSUFFICIENT_FUNDS', ok: expectedRejections.length === 0, detail: `${workload.mustReject.size - expectedRejections.length}/${workload.mustReject.size}` },
       { name: 'a taken name is refused (NAME_TAKEN)', ok: clashRecord === 'NAME_TAKEN', detail: String(clashRecord) },

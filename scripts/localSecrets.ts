@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Config } from '../shared/config.js';
+import { loadConfig, type Config } from '../shared/config.js';
 
 export interface LocalSecrets {
   readonly jwtSecret: string;
@@ -36,8 +36,24 @@ export function localSecrets(env: Config): LocalSecrets {
   return secrets;
 }
 
-/** The running stack's config as `npm start` wrote it (endpoints, port and secrets). */
+/** The running stack's config as `npm start` wrote it (endpoints, table, queue, Redis, port and secrets). */
 export function runningStack(): Config {
   if (!existsSync(stackFile)) throw new Error('no local stack is running: start one with `npm start`');
   return JSON.parse(readFileSync(stackFile, 'utf8')) as Config;
 }
+
+/**
+ * The stack a command-line tool works on: the local one `npm start` runs, when its stack file exists (nothing to
+ * set by hand), otherwise the one the environment describes (shared/config.ts: a deployed stack).
+ */
+export function targetStack(): { config: Config; local: boolean } {
+  return existsSync(stackFile) ? { config: runningStack(), local: true } : { config: loadConfig(), local: false };
+}
+
+/** A failure to reach the stand-ins a stack file names: `npm start` was stopped without removing it (killed). */
+export function unreachable(error: unknown): boolean {
+  const codes = [error, (error as { cause?: unknown } | undefined)?.cause].map((e) => (e as { code?: string } | undefined)?.code);
+  return codes.some((c) => c === 'ECONNREFUSED' || c === 'ECONNRESET') || /ECONNREFUSED|connect ETIMEDOUT|Redis is unreachable/.test(String(error));
+}
+
+export const STALE_STACK_HINT = `the local stack in ${stackFile} does not answer: is \`npm start\` still running? (If it was killed, remove the file and start it again.)`;

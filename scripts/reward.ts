@@ -6,7 +6,7 @@
  */
 import { isoDateSchema } from '../shared/http/schemas.js';
 import type { RunResult } from '../shared/rewards/dailyRewards.js';
-import { runningStack } from './localSecrets.js';
+import { STALE_STACK_HINT, runningStack, unreachable } from './localSecrets.js';
 
 /** Each call works for up to 25 s: eight calls without progress are minutes in which no grant got an outcome. */
 const CALLS_WITHOUT_PROGRESS = 8;
@@ -18,7 +18,17 @@ if (!date.success) {
   console.error('usage: npm run reward -- [--date YYYY-MM-DD]');
   process.exit(2);
 }
-const config = runningStack();
+let config;
+try {
+  config = runningStack();
+} catch (error) {
+  console.error(String((error as Error).message));
+  process.exit(2);
+}
+if (!config.apiPort) {
+  console.error('the local stack was started with GAMEKEEP_API_PORT=0 and .gamekeep/stack.json does not say which port it got: start it on a fixed port');
+  process.exit(2);
+}
 let idle = 0;
 let pending: number | undefined;
 for (let call = 1; ; call++) {
@@ -26,6 +36,9 @@ for (let call = 1; ; call++) {
     method: 'POST',
     headers: { authorization: `Bearer ${config.adminToken}`, 'content-type': 'application/json' },
     body: JSON.stringify({ date: date.data }),
+  }).catch((error: unknown) => {
+    console.error(unreachable(error) ? STALE_STACK_HINT : String(error));
+    return process.exit(1);
   });
   const body = (await res.json()) as Partial<RunResult>;
   console.log(`call ${call}: ${res.status} ${JSON.stringify(body)}`);

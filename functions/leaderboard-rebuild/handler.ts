@@ -1,32 +1,60 @@
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { Context } from 'aws-lambda';
 import type { Redis } from 'ioredis';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '../../shared/config.js';
 import { dynamoDbClient } from '../../shared/clients.js';
-import { eventStore } from '../../shared/gamekeep.js';
-import { redisClient, redisReady } from '../../shared/readside/redisClient.js';
-import { rebuildLeaderboards, type RebuildReport } from '../../shared/readside/rebuild.js';
+import { readSide, redisReady } from '../../shared/readside/index.js';
+import { rebuildReadSide, type RebuildOptions, type RebuildReport } from '../../shared/readside/rebuild.js';
+
+/** An operator's invocation (`{}` starts a run; `{"resume": true}` resumes the run under way), or a continuation naming its run. */
+export type LeaderboardRebuildInput = { readonly runId?: string; readonly resume?: boolean } | null | undefined;
+
+export interface LeaderboardRebuildClients extends Omit<RebuildOptions, 'runId' | 'resume'> {
+  readonly redis?: Redis;
+  readonly db?: DynamoDBDocumentClient;
+  /** Re-invokes this function asynchronously with `{runId}` when the time budget runs low. */
+  readonly continueRun?: (input: { runId: string }, context: Context) => Promise<void>;
+}
 
 /**
- * Rebuilds every leaderboard from the table (an operator's invocation, or after a cache node was replaced). Safe
- * while the projector runs: both write under the same version guard.
+ * Rebuilds the read side (cached views and every leaderboard) from the table: an operator's invocation, or after
+ * a cache node was replaced. Safe while the projector runs (both write under the same guards); checkpointed, so it
+ * continues itself until done and a later invocation resumes a run that died.
  */
-export function createLeaderboardRebuildHandler(config: Config, clients: { redis?: Redis; db?: DynamoDBDocumentClient } = {}) {
+export function createLeaderboardRebuildHandler(config: Config, clients: LeaderboardRebuildClients = {}) {
   const logger = new Logger({ serviceName: 'leaderboard-rebuild' });
-  return middy(async (): Promise<RebuildReport> => {
-    if (!clients.redis && !config.redisUrl) throw new Error('REDIS_URL is not set');
-    const redis = clients.redis ?? redisClient(config.redisUrl!);
-    const db = clients.db ?? dynamoDbClient(config);
+  const { redis: givenRedis, db: givenDb, continueRun: givenContinuation, ...options } = clients;
+  const continueRun = givenContinuation ?? invokeSelfAsync;
+  return middy(async (event: LeaderboardRebuildInput, context: Context): Promise<RebuildReport> => {
+    if (!givenRedis && !config.redisUrl) throw new Error('REDIS_URL is not set');
+    const db = givenDb ?? dynamoDbClient(config);
+    // The read side's own client: on AWS it authenticates with the cache secret.
+    const side = readSide(config, { db, ...(givenRedis ? { redis: givenRedis } : {}) });
     try {
-      if (!(await redisReady(redis, 5000))) throw new Error('Redis is unreachable');
-      const report = await rebuildLeaderboards({ db, store: eventStore(config, { db }), redis, ...(config.leaderboardRetentionDays !== undefined ? { retentionDays: config.leaderboardRetentionDays } : {}) });
-      logger.info('leaderboards rebuilt', { ...report });
+      if (!(await redisReady(side.redis, 5000))) throw new Error('Redis is unreachable');
+      const report = await rebuildReadSide(
+        { db, tableName: config.tableName, redis: side.redis, cache: side.cache, leaderboards: side.leaderboards, marker: side.marker, ...(config.leaderboardRetentionDays !== undefined ? { retentionDays: config.leaderboardRetentionDays } : {}) },
+        () => context.getRemainingTimeInMillis(),
+        { ...options, ...(event?.runId ? { runId: event.runId } : {}), ...(event?.resume ? { resume: true } : {}) },
+      );
+      logger.info('read side rebuild', { ...report });
+      if (report.status === 'continue') await continueRun({ runId: report.runId }, context);
       return report;
     } finally {
-      if (!clients.redis) redis.disconnect();
-      if (!clients.db) db.destroy();
+      await side.close();
+      if (!givenDb) db.destroy();
     }
   }).use(injectLambdaContext(logger));
 }
+
+/** On AWS: an asynchronous invocation of this very function (its ARN is in the context) continues the run. */
+async function invokeSelfAsync(input: { runId: string }, context: Context): Promise<void> {
+  await lambda().send(new InvokeCommand({ FunctionName: context.invokedFunctionArn, InvocationType: 'Event', Payload: JSON.stringify(input) }));
+}
+
+let lambdaClient: LambdaClient | undefined;
+const lambda = (): LambdaClient => (lambdaClient ??= new LambdaClient({}));

@@ -3,13 +3,14 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { TABLE_KEY } from '../../shared/persistence/tableDefinition.js';
+import { ENTITY_INDEX, TABLE_KEY } from '../../shared/persistence/tableDefinition.js';
 import { acknowledge } from '../nag.js';
 import type { StageSettings } from '../stage.js';
 
-/** Table item actions, by what a caller may do. Transactions are authorized per contained action. */
+/** Table item actions, by what a caller may do. Transactions are authorized per contained action. No role may Scan. */
 export const TABLE_READ = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'] as const;
-export const TABLE_SCAN = ['dynamodb:Scan'] as const;
+/** Listing the entities of a type: a Query of the sparse entity index (shared/engine/queries.ts `listEntityIds`). */
+export const ENTITY_LISTING = ['dynamodb:Query'] as const;
 export const TABLE_COMMIT = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'] as const;
 
 /** Key use a table reader/writer needs, as TableV2 grants would give with a customer-managed key. */
@@ -53,6 +54,15 @@ export class GameTable extends Construct {
       partitionKey: { name: TABLE_KEY.partitionKey, type: dynamodb.AttributeType.STRING },
       sortKey: { name: TABLE_KEY.sortKey, type: dynamodb.AttributeType.STRING },
       billing: dynamodb.Billing.onDemand(),
+      // A restore keeps the table's indexes (PITR and AWS Backup restore them by default), so `import` declares it too.
+      globalSecondaryIndexes: [
+        {
+          indexName: ENTITY_INDEX.name,
+          partitionKey: { name: ENTITY_INDEX.partitionKey, type: dynamodb.AttributeType.STRING },
+          sortKey: { name: ENTITY_INDEX.sortKey, type: dynamodb.AttributeType.STRING },
+          projectionType: dynamodb.ProjectionType.KEYS_ONLY,
+        },
+      ],
       ...(asRestored
         ? {}
         : {
@@ -81,14 +91,23 @@ export class GameTable extends Construct {
    * (IAM `dynamodb:LeadingKeys`, e.g. `UNMATCHED#*`), plus the key use DynamoDB makes on the caller's behalf.
    */
   grantItems(grantee: iam.IGrantable, actions: readonly string[], leadingKeys?: readonly string[]): void {
+    this.grant(grantee, actions, this.table.tableArn, leadingKeys);
+  }
+
+  /** Listing entities (players) through the sparse entity index: Query on the index only, never a Scan of the table. */
+  grantEntityListing(grantee: iam.IGrantable): void {
+    this.grant(grantee, ENTITY_LISTING, `${this.table.tableArn}/index/${ENTITY_INDEX.name}`);
+  }
+
+  private grant(grantee: iam.IGrantable, actions: readonly string[], resource: string, leadingKeys?: readonly string[]): void {
     grantee.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: [...actions],
-        resources: [this.table.tableArn],
+        resources: [resource],
         ...(leadingKeys ? { conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...leadingKeys] } } } : {}),
       }),
     );
-    const writes = actions.some((a) => !(TABLE_READ as readonly string[]).includes(a) && !(TABLE_SCAN as readonly string[]).includes(a));
+    const writes = actions.some((a) => !(TABLE_READ as readonly string[]).includes(a));
     if (writes && Construct.isConstruct(grantee)) {
       acknowledge(grantee, {
         'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': 'Table key use, on the table key only and only through DynamoDB (kms:ViaService condition).',

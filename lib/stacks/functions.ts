@@ -11,7 +11,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { CommandQueues } from '../constructs/commandQueues.js';
-import { TABLE_COMMIT, TABLE_READ, TABLE_SCAN, type GameTable } from '../constructs/gameTable.js';
+import { TABLE_COMMIT, TABLE_READ, type GameTable } from '../constructs/gameTable.js';
 import type { PlayerCache, PrivateNetwork } from '../constructs/playerCache.js';
 import { LAMBDA_BASIC_EXECUTION, LAMBDA_VPC_EXECUTION, acknowledge } from '../nag.js';
 import type { StageSettings } from '../stage.js';
@@ -68,7 +68,7 @@ export const FUNCTIONS = {
   },
   rewardScheduler: {
     dir: 'reward-scheduler',
-    description: 'Daily reward run: scans players, enqueues rewards, continues itself from a checkpoint',
+    description: 'Daily reward run: lists players in segments, enqueues rewards, confirms them, continues itself from a checkpoint',
     timeout: Duration.minutes(5),
     memorySize: 512,
     inVpc: false,
@@ -82,14 +82,14 @@ export const FUNCTIONS = {
   },
   projector: {
     dir: 'projector',
-    description: 'The single table-stream consumer: player views and leaderboards in the cache',
+    description: 'The single table-stream consumer: player views and leaderboards in the cache; heals them when the cache lost its data',
     timeout: Duration.seconds(60),
     memorySize: 512,
     inVpc: true,
   },
   leaderboardRebuild: {
     dir: 'leaderboard-rebuild',
-    description: 'Rebuilds the leaderboards from the table (invoked by operators)',
+    description: 'Rebuilds cached views and leaderboards from the table (operators, the heal); checkpointed, continues itself',
     timeout: Duration.minutes(15),
     memorySize: 1024,
     inVpc: true,
@@ -249,11 +249,12 @@ export class GameFunctions extends Construct {
     paymentDesk(fns.paymentReconciler);
 
     // Daily rewards (shared/rewards/dailyRewards.ts) run in the scheduler and, on demand, in the admin API: both
-    // scan players, send rewards and keep the run's checkpoint on its REWARDRUN#<date> item.
+    // list players through the entity index, send rewards and keep the run's checkpoint on its REWARDRUN#<date> item.
     const rewardRunner = (fn: NodejsFunction): void => {
       producer(fn);
       fn.addEnvironment('GAMEKEEP_DAILY_REWARD_HOUR', String(DAILY_REWARD_HOUR_UTC));
-      table.grantItems(fn, [...TABLE_READ, ...TABLE_SCAN]);
+      table.grantItems(fn, TABLE_READ);
+      table.grantEntityListing(fn);
       table.grantItems(fn, ['dynamodb:PutItem', 'dynamodb:UpdateItem'], REWARD_RUN_ITEMS);
     };
     const scheduler = fns.rewardScheduler;
@@ -282,6 +283,13 @@ export class GameFunctions extends Construct {
     cacheClient(projector);
     table.grantItems(projector, TABLE_READ);
     table.grantStreamDecrypt(projector);
+    // When Redis lost its data the projector heals it: the read-side rebuild, run by the projector invoked
+    // asynchronously (by itself, a step per invocation), lists players through the entity index.
+    table.grantEntityListing(projector);
+    new iam.Policy(this, 'ProjectorHeal', {
+      roles: [projector.role!],
+      statements: [new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [projector.functionArn] })],
+    });
     // During a table restore the restored table has no stream yet; the final deploy re-attaches the projector.
     if (table.hasStream) {
       projector.addEventSource(
@@ -292,16 +300,38 @@ export class GameFunctions extends Construct {
           reportBatchItemFailures: true,
           retryAttempts: PROJECTOR_STREAM.retryAttempts,
           maxRecordAge: PROJECTOR_STREAM.maxRecordAge,
-          // Records of one partition key (one player) still arrive in order across the parallel batches.
+          // With parallel batches Lambda keeps order only per item: every projection converges in any order.
           parallelizationFactor: PROJECTOR_STREAM.parallelizationFactor,
           onFailure: new SqsDlq(this.projectorFailures),
         }),
       );
     }
 
-    // Leaderboard rebuild: reads everything, writes the cache.
-    cacheClient(fns.leaderboardRebuild);
-    table.grantItems(fns.leaderboardRebuild, [...TABLE_READ, ...TABLE_SCAN]);
+    // Read-side rebuild: lists players through the entity index, reads their states and recent events, writes the
+    // cache (its checkpoint too), and continues itself asynchronously when its time runs low.
+    const rebuild = fns.leaderboardRebuild;
+    cacheClient(rebuild);
+    table.grantItems(rebuild, TABLE_READ);
+    table.grantEntityListing(rebuild);
+    new iam.Policy(this, 'LeaderboardRebuildContinuation', {
+      roles: [rebuild.role!],
+      statements: [new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [rebuild.functionArn] })],
+    });
+    // It runs in the VPC (the cache is there), which has no route out: its self-invocation (and the projector's, for
+    // its heal) needs the Lambda API's interface endpoint, reachable (HTTPS) from the Gamekeep functions only.
+    const lambdaEndpointSecurityGroup = new ec2.SecurityGroup(this, 'LambdaEndpointSecurityGroup', {
+      vpc: network.vpc,
+      description: 'Gamekeep Lambda API endpoint (the read-side rebuild and the projector heal invoke themselves)',
+      allowAllOutbound: false,
+    });
+    lambdaEndpointSecurityGroup.addIngressRule(network.functionSecurityGroup, ec2.Port.tcp(443), 'HTTPS from the Gamekeep functions');
+    network.vpc.addInterfaceEndpoint('Lambda', {
+      service: ec2.InterfaceVpcEndpointAwsService.LAMBDA,
+      privateDnsEnabled: true,
+      open: false,
+      securityGroups: [lambdaEndpointSecurityGroup],
+      subnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+    });
   }
 }
 

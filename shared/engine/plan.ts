@@ -1,6 +1,7 @@
 import type { AnyEntityType, Claim } from './entityType.js';
 import type { CommandEnvelope } from './envelope.js';
 import { keyString, type TransactItem } from '../persistence/eventStore.js';
+import { entityShardOf } from '../persistence/tableDefinition.js';
 import {
   COMMAND_SK,
   STATE_SK,
@@ -253,7 +254,11 @@ export function planCommit(units: readonly CommandUnit[], loaded: ReadonlyMap<st
     if (w.version === w.loadedVersion) {
       items.push({ ConditionCheck: { TableName: tableName, Key: { pk, sk: STATE_SK }, ...condition } });
     } else {
-      const state: StateItem = { pk, sk: STATE_SK, entityType: w.type.name, entityId: w.entityId, version: w.version, state: w.state, updatedAt: nowIso, lastCommandId: w.lastCommandId };
+      // `entityShard` puts the state item (and only it) in the sparse index that lists a type's entities.
+      const state: StateItem & { entityShard: string } = {
+        pk, sk: STATE_SK, entityType: w.type.name, entityId: w.entityId, entityShard: entityShardOf(w.type.name, w.entityId),
+        version: w.version, state: w.state, updatedAt: nowIso, lastCommandId: w.lastCommandId,
+      };
       items.push({ Put: { TableName: tableName, Item: state, ...condition } });
     }
   }

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { EventStore } from '../persistence/eventStore.js';
 import { STATE_SK, entityPk, type StateItem } from '../persistence/tableLayout.js';
-import type { PlayerState } from '../domain/player/index.js';
+import { player, type PlayerState } from '../domain/player/index.js';
 import { isBoardName, isPeriodFor, isPeriodic, playerViewOf, redisReady, type CacheLog, type PlayerViewRead, type ReadSide } from '../readside/index.js';
 import { badRequest, json, notFound } from './errors.js';
 import { parseQuery, parseWith, pathParameters } from './input.js';
@@ -17,7 +17,7 @@ export type PlayerViews = Pick<ReadSide, 'readPlayerView'>;
 export function tablePlayerViews(store: EventStore): PlayerViews {
   return {
     async readPlayerView(playerId, { minVersion = 0 } = {}): Promise<PlayerViewRead> {
-      const item = await store.item<StateItem<PlayerState>>({ pk: entityPk('P', playerId), sk: STATE_SK });
+      const item = await store.item<StateItem<PlayerState>>({ pk: entityPk(player.keyPrefix, playerId), sk: STATE_SK });
       const version = item && item.state.exists !== false ? item.version : 0;
       if (version < minVersion) return { status: 'version-not-reached', version };
       if (!item || version === 0) return { status: 'not-found' };
@@ -52,7 +52,7 @@ export async function getPlayer(views: PlayerViews, event: APIGatewayProxyEventV
 
 /**
  * GET /v1/leaderboards/{board}?period=&limit=&around=: the top `limit` (10, at most 100) or the page around a
- * player. Leaderboards live only in Redis, so this is the one route that answers 503 (LEADERBOARDS_UNAVAILABLE)
+ * player, with `rebuilding` (and `X-Leaderboard-Status: rebuilding`) while the boards heal after a cache loss. Leaderboards live only in Redis, so this is the one route that answers 503 (LEADERBOARDS_UNAVAILABLE)
  * when Redis is unreachable or not configured; every input is checked first, so bad input is still a 4xx.
  */
 export async function getLeaderboard(side: ReadSide | undefined, event: APIGatewayProxyEventV2, caller: Caller, log: CacheLog): Result {
@@ -68,7 +68,8 @@ export async function getLeaderboard(side: ReadSide | undefined, event: APIGatew
     // A connection still being established (a cold start) is worth a short wait; a lost one is not.
     if (['wait', 'connecting', 'connect'].includes(side.redis.status)) await redisReady(side.redis, 1000);
     const page = await side.leaderboardPage(board, { ...(period !== undefined ? { period } : {}), ...(limit !== undefined ? { limit } : {}), ...(around !== undefined ? { around } : {}) });
-    return json(200, page);
+    // While the boards are rebuilt after Redis lost its data, a page may be partial: the answer says so.
+    return json(200, page, { 'x-leaderboard-status': page.rebuilding ? 'rebuilding' : 'complete' });
   } catch (error) {
     log.warn('leaderboard read failed', { board, redis: side.redis.status, error: String(error) });
     return unavailable('leaderboards are unavailable right now; retry later');

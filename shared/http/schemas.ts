@@ -175,6 +175,8 @@ export const leaderboardAnswer = z.object({
   total: z.int(),
   entries: z.array(leaderboardEntry),
   player: leaderboardEntry.nullable().optional(),
+  /** True while the boards are rebuilt after the cache lost its data: the page may be partial (also `X-Leaderboard-Status`). */
+  rebuilding: z.boolean(),
 });
 export const statsAnswer = z.object({
   cache: z

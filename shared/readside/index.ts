@@ -6,6 +6,7 @@ import { eventStore } from '../gamekeep.js';
 import { PlayerCache, type CacheLog, type CacheStats, type PlayerViewRead } from './playerCache.js';
 import { Leaderboards, type BoardName, type LeaderboardPage, type PageRequest } from './leaderboards.js';
 import { Projector } from './projector.js';
+import { DatasetMarker } from './heal.js';
 import { redisClient, type RedisCredentials } from './redisClient.js';
 import { secretString } from '../secrets.js';
 
@@ -15,14 +16,22 @@ export interface ReadSide {
   readonly cache: PlayerCache;
   readonly leaderboards: Leaderboards;
   readonly projector: Projector;
+  /** The epoch and completeness of the data in Redis (the self-heal after Redis lost it). */
+  readonly marker: DatasetMarker;
   /** `GET /v1/players/{id}?minVersion=N`: never an older version than asked for, never an error because of Redis. */
   readPlayerView(playerId: string, options?: { minVersion?: number }): Promise<PlayerViewRead>;
-  /** `GET /v1/leaderboards/{board}?period=&limit=&around=` (throws when Redis is unreachable: leaderboards live only there). */
-  leaderboardPage(board: BoardName, request?: PageRequest): Promise<LeaderboardPage>;
+  /**
+   * `GET /v1/leaderboards/{board}?period=&limit=&around=`, with `rebuilding: true` while the data Redis lost is
+   * being rebuilt (throws when Redis is unreachable: leaderboards live only there).
+   */
+  leaderboardPage(board: BoardName, request?: PageRequest): Promise<LeaderboardRead>;
   /** Hit and miss counters and the hit ratio of this process (`GET /v1/admin/stats`). */
   cacheStats(): CacheStats;
   close(): Promise<void>;
 }
+
+/** A leaderboard page and whether the boards are complete: a board read while they are rebuilt may be partial. */
+export type LeaderboardRead = LeaderboardPage & { readonly rebuilding: boolean };
 
 export interface ReadSideClients {
   readonly redis?: Redis;
@@ -37,8 +46,10 @@ export function readSide(config: Config, clients: ReadSideClients = {}): ReadSid
   if (!clients.redis && !redisUrl) throw new Error('REDIS_URL is not set');
   const credentials = clients.redisCredentials ?? (config.redisSecretArn ? credentialsFromSecret(config.redisSecretArn) : undefined);
   const redis = clients.redis ?? redisClient(redisUrl!, credentials);
+  const marker = new DatasetMarker(redis);
   const cache = new PlayerCache({
     redis,
+    marker,
     store: eventStore(config, clients.db ? { db: clients.db } : {}),
     ...(config.viewTtlSeconds !== undefined ? { ttlSeconds: config.viewTtlSeconds } : {}),
     ...(clients.log ? { log: clients.log } : {}),
@@ -48,9 +59,14 @@ export function readSide(config: Config, clients: ReadSideClients = {}): ReadSid
     redis,
     cache,
     leaderboards,
-    projector: new Projector(cache, leaderboards),
+    projector: new Projector(cache, leaderboards, marker),
+    marker,
     readPlayerView: (playerId, options) => cache.read(playerId, options),
-    leaderboardPage: (board, request) => leaderboards.page(board, request),
+    async leaderboardPage(board, request) {
+      // Observing also opens an epoch when the marker is gone, so the projector's next batch starts the heal.
+      const [page, epoch] = await Promise.all([leaderboards.page(board, request), marker.observe()]);
+      return { ...page, rebuilding: epoch.state !== 'complete' };
+    },
     cacheStats: () => cache.stats(),
     async close() {
       if (!clients.redis) redis.disconnect();
@@ -61,6 +77,8 @@ export function readSide(config: Config, clients: ReadSideClients = {}): ReadSid
 export { PlayerCache, type PlayerViewRead, type CacheStats, type CacheLog } from './playerCache.js';
 export { Leaderboards, boardNames, isBoardName, isPeriodic, isPeriodFor, periodOf, type BoardName, type LeaderboardPage, type LeaderboardEntry, type PageRequest } from './leaderboards.js';
 export { Projector, type ProjectionReport } from './projector.js';
+export { DatasetMarker, healEpoch, claimHeal, MARKER_KEY, type Epoch } from './heal.js';
+export { restorePlayer, type PlayerRestore } from './playerRestore.js';
 export { playerViewOf, type PlayerView } from './playerView.js';
 export { playerStatistics, type PlayerStatistics } from './statistics.js';
 export { redisClient, redisReady, type RedisCredentials } from './redisClient.js';

@@ -57,3 +57,22 @@ export async function redisReady(redis: Redis, timeoutMs = 2000): Promise<boolea
     redis.once('ready', onReady);
   });
 }
+
+/** A Lua script bound to one client: sent in full once per connection, then by SHA (EVALSHA, ioredis `defineCommand`). */
+export type RedisScript = (keys: readonly string[], args: readonly (string | number)[]) => Promise<unknown>;
+
+const defined = new WeakMap<Redis, Set<string>>();
+
+export function redisScript(redis: Redis, name: string, numberOfKeys: number, lua: string): RedisScript {
+  const names = defined.get(redis) ?? new Set<string>();
+  defined.set(redis, names);
+  if (!names.has(name)) {
+    redis.defineCommand(name, { numberOfKeys, lua });
+    names.add(name);
+  }
+  const command = (redis as unknown as Record<string, (...args: (string | number)[]) => Promise<unknown>>)[name]!.bind(redis);
+  return (keys, args) => {
+    if (keys.length !== numberOfKeys) throw new Error(`script ${name} takes ${numberOfKeys} keys, got ${keys.length}`);
+    return command(...keys, ...args);
+  };
+}

@@ -1,9 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { GetCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CommandQueue } from '../messaging/commandQueue.js';
 import { commandEnvelope, type CommandEnvelope } from '../engine/envelope.js';
+import { listEntityIds } from '../engine/queries.js';
+import { player } from '../domain/player/index.js';
 import { EventStore, keyString, sleep } from '../persistence/eventStore.js';
-import { COMMAND_SK, STATE_SK, commandPk } from '../persistence/tableLayout.js';
+import { ENTITY_INDEX } from '../persistence/tableDefinition.js';
+import { COMMAND_SK, commandPk } from '../persistence/tableLayout.js';
+import { advanceSegment, claimSegment, phaseOf, recordPhase, releaseSegment, segmentedCheckpoint, type RunPhase, type SegmentCheckpoint } from './rewardRunCheckpoint.js';
+
+export { readCheckpoint, type Checkpoint, type RunPhase } from './rewardRunCheckpoint.js';
 
 /** What every player gets each day (the task id makes it once per player per day). */
 export const DAILY_REWARD = Object.freeze({ gold: 100, spiritStones: 5 });
@@ -20,113 +26,151 @@ export interface RewardDesk {
 }
 
 export interface RunOptions {
-  /** Items a Scan page evaluates (players and everything else in the table). */
+  /** Players per listing page: each page is sent, then confirmed, as one step of its segment. */
   readonly pageSize?: number;
-  /** How long a claimed segment is reserved for its run before another may take it over. */
+  /** Segments the players are listed in when a day's run starts (1-16): each is sent and confirmed on its own. */
+  readonly segments?: number;
+  /** Segments this invocation works on at once. */
+  readonly concurrency?: number;
+  /** How long a claimed page is reserved for its worker before another may take it over. */
   readonly leaseMs?: number;
-  /** Stop taking segments when less than this remains, leaving time to checkpoint and continue. */
+  /** Stop taking pages when less than this remains, leaving time to checkpoint and continue. */
   readonly reserveMs?: number;
 }
-
-/** Where a day's run stands: sending every grant, confirming that each has an outcome, or done. */
-export type RunPhase = 'send' | 'confirm' | 'done';
 
 export interface RunResult {
   readonly date: string;
   /** `done` only once every grant of the day has an outcome (applied or rejected); `continue`: invoke again. */
   readonly status: 'done' | 'continue';
+  /** The run's phase: the least advanced of its segments' (sending, confirming, done). */
   readonly phase: RunPhase;
-  /** Pages this invocation scanned (both phases) and grants it sent in the send phase (duplicates included: the engine grants once). */
+  /** Pages this invocation listed (both phases) and grants it sent in the send phase (duplicates included: the engine grants once). */
   readonly pages: number;
   readonly sent: number;
   /** Grants it sent again because they still had no outcome (duplicates included). */
   readonly resent: number;
   /** Grants it found with an outcome, on the pages it confirmed. */
   readonly confirmed: number;
-  /** Grants without an outcome on the page it checked last (later pages are not checked yet). */
+  /** Grants without an outcome on the pages it checked last, one per segment (later pages are not checked yet). */
   readonly pending: number;
 }
 
-interface Checkpoint {
-  readonly seq: number;
-  /** Absent on checkpoints written before runs confirmed their grants. */
-  readonly phase?: RunPhase;
-  readonly cursor?: Record<string, unknown>;
-  readonly done?: boolean;
-  readonly granted?: number;
-  readonly confirmed?: number;
-  readonly resent?: number;
-  readonly pending?: number;
+export const taskIdOf = (date: string) => `daily:${date}`;
+
+/** What one invocation remembers of a segment it confirms: how long to wait, and which grants were pending. */
+interface Watch {
+  wait: number;
+  notBefore: number;
+  seen?: { seq: number; pending: ReadonlySet<string> };
 }
 
-export const taskIdOf = (date: string) => `daily:${date}`;
-const runKey = (date: string) => ({ pk: `REWARDRUN#${date}`, sk: 'RUN' });
-
 /**
- * Grants `date`'s reward to every player, in two phases over the same Scan pages. The send phase sends each
- * page's GrantRewards; the confirm phase reads each page's command records and advances past a page only once
- * every grant on it has an outcome, re-sending those that have none: the queue may have lost them (a send that
- * failed after the checkpoint moved, an emulator restart), and re-sending is safe because each grant's command id
- * [schedule, task, player] and the engine's TASK claim grant once. The checkpoint item holds the phase and cursor;
- * a run takes a page with a conditional lease, so two runs at once split the table instead of both paging it.
+ * Grants `date`'s reward to every player. Players are listed through the engine's entity index (no Scan: the
+ * cost grows with players, not with the table) in segments worked in parallel. Each segment has two phases over
+ * the same pages: the send phase sends each page's GrantRewards; the confirm phase reads each page's command
+ * records and advances past a page only once every grant on it has an outcome, re-sending those that have none:
+ * the queue may have lost them (a send that failed after the checkpoint moved, an emulator restart), and
+ * re-sending is safe because each grant's command id [schedule, task, player] and the engine's TASK claim grant
+ * once. The checkpoint item holds each segment's phase and page token (shared/rewards/rewardRunCheckpoint.ts);
+ * a worker takes a page with a conditional lease, so runs started at once split the players between them.
  * Returns `continue` when the time budget runs low: the caller re-invokes it and it resumes at the checkpoint.
  */
 export async function runDailyRewards(desk: RewardDesk, date: string, remainingMs: () => number, options: RunOptions = {}): Promise<RunResult> {
-  const { pageSize = 1000, leaseMs = 60_000, reserveMs = 20_000 } = options;
+  const run: Run = {
+    desk,
+    date,
+    remainingMs,
+    records: new EventStore(desk.db, desk.tableName),
+    pageSize: options.pageSize ?? 1000,
+    segments: options.segments ?? ENTITY_INDEX.shards,
+    leaseMs: options.leaseMs ?? 60_000,
+    reserveMs: options.reserveMs ?? 20_000,
+    tally: { pages: 0, sent: 0, resent: 0, confirmed: 0 },
+    pending: new Map(),
+    watches: new Map(),
+    phase: 'send',
+  };
   const me = randomUUID();
-  const records = new EventStore(desk.db, desk.tableName);
-  const tally = { pages: 0, sent: 0, resent: 0, confirmed: 0, pending: 0 };
-  let phase: RunPhase = 'send';
-  let wait = FIRST_CONFIRM_WAIT_MS;
-  // The grants this run last found pending, to tell a page still being worked on from one whose messages are gone.
-  let watched: { seq: number; pending: ReadonlySet<string> } | undefined;
-  const result = (status: RunResult['status']): RunResult => ({ date, status, phase, ...tally });
+  await Promise.all(Array.from({ length: options.concurrency ?? 4 }, (_, i) => worker(run, `${me}:${i}`)));
+  const pending = [...run.pending.values()].reduce((n, p) => n + p, 0);
+  return { date, status: run.phase === 'done' ? 'done' : 'continue', phase: run.phase, ...run.tally, pending };
+}
 
+interface Run {
+  readonly desk: RewardDesk;
+  readonly date: string;
+  readonly remainingMs: () => number;
+  readonly records: EventStore;
+  readonly pageSize: number;
+  readonly segments: number;
+  readonly leaseMs: number;
+  readonly reserveMs: number;
+  readonly tally: { pages: number; sent: number; resent: number; confirmed: number };
+  /** Per segment, the grants without an outcome on the page this invocation checked last. */
+  readonly pending: Map<string, number>;
+  readonly watches: Map<string, Watch>;
+  phase: RunPhase;
+}
+
+/** Takes one segment's page after another until the run is done or the time budget runs low. */
+async function worker(run: Run, me: string): Promise<void> {
   for (let idle = 0; ; ) {
-    const checkpoint = await readCheckpoint(desk, date);
-    phase = phaseOf(checkpoint);
-    if (phase === 'done') return result('done');
-    if (remainingMs() < reserveMs) return result('continue');
-    const seq = checkpoint?.seq ?? 0;
-    if (!(await claimPage(desk, date, checkpoint?.seq, phase, me, leaseMs))) {
-      // Another run holds this page: wait for it to move on rather than page the same players.
-      await sleep(Math.min(1000, 50 * 2 ** Math.min(idle++, 5)) * (0.5 + Math.random()));
+    const checkpoint = await segmentedCheckpoint(run.desk, run.date, run.segments);
+    run.phase = phaseOf(checkpoint);
+    // Readers of the checkpoint (operators, tests) see the run's phase move on with its segments.
+    if (run.phase === 'done' && !checkpoint.done) await recordPhase(run.desk, run.date, 'done');
+    else if (run.phase === 'confirm' && checkpoint.phase === 'send') await recordPhase(run.desk, run.date, 'confirm');
+    if (run.phase === 'done' || run.remainingMs() < run.reserveMs) return;
+    const now = Date.now();
+    const open = Object.entries(checkpoint.segments!).filter(([, s]) => s.phase !== 'done');
+    const ready = open.filter(([id, s]) => !((s.leaseUntil ?? 0) > now) && (run.watches.get(id)?.notBefore ?? 0) <= now);
+    const [segment, at] = ready[Math.floor(Math.random() * ready.length)] ?? [];
+    if (!segment || !at || !(await claimSegment(run.desk, run.date, segment, at, me, run.leaseMs))) {
+      // Every open segment is being worked on, or waits for its grants' outcomes: wait for one to move on.
+      const soonest = Math.min(...open.map(([id]) => run.watches.get(id)?.notBefore ?? now + 1000));
+      const pause = Math.min(Math.max(20, soonest - now), 50 * 2 ** Math.min(idle++, 5), run.remainingMs() - run.reserveMs);
+      if (pause > 0) await sleep(pause * (0.5 + Math.random() / 2));
       continue;
     }
     idle = 0;
-    const page = await scanPlayers(desk, checkpoint?.cursor, pageSize);
-    const grants = page.playerIds.map((playerId) => grantFor(playerId, date, desk.now()));
-    tally.pages++;
-
-    if (phase === 'send') {
-      if (grants.length > 0) await desk.queue.send(grants);
-      tally.sent += grants.length;
-      await advance(desk, date, seq, me, phase, page.next, grants.length);
-      continue;
-    }
-
-    const missing = await withoutOutcome(records, grants);
-    tally.pending = missing.length;
-    if (missing.length === 0) {
-      await advance(desk, date, seq, me, phase, page.next, grants.length);
-      tally.confirmed += grants.length;
-      wait = FIRST_CONFIRM_WAIT_MS;
-      watched = undefined;
-      continue;
-    }
-    // Re-sending is always safe but not free (past SQS's 5-minute deduplication window each one is a real
-    // message), so a page is re-sent when a wait brought none of its pending grants an outcome.
-    const stalled = watched?.seq === seq && !anyConfirmed(watched.pending, grants, missing);
-    if (stalled) {
-      await desk.queue.send(missing);
-      tally.resent += missing.length;
-    }
-    watched = { seq, pending: new Set(missing.map((g) => g.commandId)) };
-    await release(desk, date, seq, me, missing.length, stalled ? missing.length : 0);
-    const pause = Math.min(wait, remainingMs() - reserveMs);
-    if (pause > 0) await sleep(pause);
-    wait = Math.min(MAX_CONFIRM_WAIT_MS, wait * 2);
+    await workPage(run, me, segment, at, Object.keys(checkpoint.segments!).length);
   }
+}
+
+/** One page of a segment: sent, or confirmed (and what has no outcome re-sent once a wait brought none of it one). */
+async function workPage(run: Run, me: string, segment: string, at: SegmentCheckpoint, segments: number): Promise<void> {
+  const { desk, date } = run;
+  const page = await listEntityIds(desk, player, { segment: Number(segment), segments, limit: run.pageSize, ...(at.cursor ? { pageToken: at.cursor } : {}) });
+  const grants = page.entityIds.map((playerId) => grantFor(playerId, date, desk.now()));
+  run.tally.pages++;
+
+  if (at.phase === 'send') {
+    if (grants.length > 0) await desk.queue.send(grants);
+    run.tally.sent += grants.length;
+    await advanceSegment(desk, date, segment, at, me, page.nextPageToken, grants.length);
+    return;
+  }
+
+  const missing = await withoutOutcome(run.records, grants);
+  run.pending.set(segment, missing.length);
+  const watch = run.watches.get(segment) ?? { wait: FIRST_CONFIRM_WAIT_MS, notBefore: 0 };
+  run.watches.set(segment, watch);
+  if (missing.length === 0) {
+    if (await advanceSegment(desk, date, segment, at, me, page.nextPageToken, grants.length)) run.tally.confirmed += grants.length;
+    run.watches.delete(segment);
+    return;
+  }
+  // Re-sending is always safe but not free (past SQS's 5-minute deduplication window each one is a real
+  // message), so a page is re-sent when a wait brought none of its pending grants an outcome.
+  const stalled = watch.seen?.seq === at.seq && !anyConfirmed(watch.seen.pending, grants, missing);
+  if (stalled) {
+    await desk.queue.send(missing);
+    run.tally.resent += missing.length;
+  }
+  watch.seen = { seq: at.seq, pending: new Set(missing.map((g) => g.commandId)) };
+  await releaseSegment(desk, date, segment, at, me, missing.length, stalled ? missing.length : 0);
+  watch.notBefore = Date.now() + watch.wait;
+  watch.wait = Math.min(MAX_CONFIRM_WAIT_MS, watch.wait * 2);
 }
 
 export function grantFor(playerId: string, date: string, now: Date): CommandEnvelope {
@@ -141,32 +185,6 @@ export function grantFor(playerId: string, date: string, now: Date): CommandEnve
   });
 }
 
-export async function readCheckpoint(desk: Pick<RewardDesk, 'db' | 'tableName'>, date: string): Promise<Checkpoint | undefined> {
-  const out = await desk.db.send(new GetCommand({ TableName: desk.tableName, Key: runKey(date), ConsistentRead: true }));
-  return out.Item as Checkpoint | undefined;
-}
-
-function phaseOf(checkpoint: Checkpoint | undefined): RunPhase {
-  if (checkpoint?.phase) return checkpoint.phase;
-  // A checkpoint from before the confirm phase: its `done` only meant "everything was sent once".
-  return checkpoint?.done ? 'confirm' : 'send';
-}
-
-async function scanPlayers(desk: RewardDesk, cursor: Record<string, unknown> | undefined, pageSize: number): Promise<{ playerIds: string[]; next?: Record<string, unknown> }> {
-  const page = await desk.db.send(
-    new ScanCommand({
-      TableName: desk.tableName,
-      FilterExpression: 'sk = :state AND begins_with(pk, :player)',
-      ExpressionAttributeValues: { ':state': STATE_SK, ':player': 'P#' },
-      ProjectionExpression: 'entityId',
-      Limit: pageSize,
-      ConsistentRead: true,
-      ...(cursor ? { ExclusiveStartKey: cursor } : {}),
-    }),
-  );
-  return { playerIds: (page.Items ?? []).map((item) => String(item.entityId)), ...(page.LastEvaluatedKey ? { next: page.LastEvaluatedKey } : {}) };
-}
-
 /** The grants whose command has no record yet: neither applied nor rejected. */
 async function withoutOutcome(records: EventStore, grants: readonly CommandEnvelope[]): Promise<CommandEnvelope[]> {
   const keys = grants.map((g) => ({ pk: commandPk(g.commandId), sk: COMMAND_SK }));
@@ -178,98 +196,4 @@ async function withoutOutcome(records: EventStore, grants: readonly CommandEnvel
 function anyConfirmed(before: ReadonlySet<string>, grants: readonly CommandEnvelope[], missing: readonly CommandEnvelope[]): boolean {
   const stillMissing = new Set(missing.map((g) => g.commandId));
   return grants.some((g) => before.has(g.commandId) && !stillMissing.has(g.commandId));
-}
-
-async function claimPage(desk: RewardDesk, date: string, seq: number | undefined, phase: RunPhase, me: string, leaseMs: number): Promise<boolean> {
-  const first = seq === undefined;
-  const now = Date.now();
-  return conditional(() =>
-    desk.db.send(
-      new UpdateCommand({
-        TableName: desk.tableName,
-        Key: runKey(date),
-        // Writing the phase (and dropping `done`) moves a checkpoint from before the confirm phase into it.
-        UpdateExpression:
-          'SET seq = if_not_exists(seq, :zero), #phase = :phase, leaseOwner = :me, leaseUntil = :until, startedAt = if_not_exists(startedAt, :iso), ' +
-          'granted = if_not_exists(granted, :zero), confirmed = if_not_exists(confirmed, :zero), resent = if_not_exists(resent, :zero) REMOVE done',
-        // The first page is taken by creating the checkpoint; later ones by holding its sequence number, which
-        // every advance (and so every change of phase) moves on.
-        ConditionExpression: first ? 'attribute_not_exists(pk)' : 'seq = :seq AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)',
-        ExpressionAttributeNames: { '#phase': 'phase' },
-        ExpressionAttributeValues: {
-          ':zero': 0,
-          ':phase': phase,
-          ':me': me,
-          ':until': now + leaseMs,
-          ':iso': new Date(now).toISOString(),
-          ...(first ? {} : { ':seq': seq, ':now': now }),
-        },
-      }),
-    ),
-  );
-}
-
-/** Moves past a page: to the next cursor, or at the end of the table to the next phase (confirm, then done). */
-async function advance(desk: RewardDesk, date: string, seq: number, me: string, phase: 'send' | 'confirm', next: Record<string, unknown> | undefined, count: number): Promise<void> {
-  const counter = phase === 'send' ? 'granted' : 'confirmed';
-  const set = ['seq = :next', `${counter} = ${counter} + :count`];
-  const names: Record<string, string> = { '#cursor': 'cursor' };
-  const values: Record<string, unknown> = { ':seq': seq, ':next': seq + 1, ':me': me, ':count': count };
-  if (phase === 'confirm') {
-    set.push('#pending = :zero');
-    names['#pending'] = 'pending';
-    values[':zero'] = 0;
-  }
-  if (next) {
-    set.push('#cursor = :cursor');
-    values[':cursor'] = next;
-  } else {
-    set.push('#phase = :after');
-    names['#phase'] = 'phase';
-    values[':after'] = phase === 'send' ? 'confirm' : 'done';
-    if (phase === 'confirm') {
-      set.push('done = :true', 'finishedAt = :iso');
-      values[':true'] = true;
-      values[':iso'] = new Date().toISOString();
-    }
-  }
-  await conditional(() =>
-    desk.db.send(
-      new UpdateCommand({
-        TableName: desk.tableName,
-        Key: runKey(date),
-        UpdateExpression: `SET ${set.join(', ')} REMOVE leaseOwner, leaseUntil${next ? '' : ', #cursor'}`,
-        ConditionExpression: 'seq = :seq AND leaseOwner = :me',
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-      }),
-    ),
-  );
-}
-
-/** Gives a page back without moving past it (some grants have no outcome yet), recording what is pending. */
-async function release(desk: RewardDesk, date: string, seq: number, me: string, pending: number, resent: number): Promise<void> {
-  await conditional(() =>
-    desk.db.send(
-      new UpdateCommand({
-        TableName: desk.tableName,
-        Key: runKey(date),
-        UpdateExpression: 'SET #pending = :pending, resent = resent + :resent REMOVE leaseOwner, leaseUntil',
-        ConditionExpression: 'seq = :seq AND leaseOwner = :me',
-        ExpressionAttributeNames: { '#pending': 'pending' },
-        ExpressionAttributeValues: { ':seq': seq, ':me': me, ':pending': pending, ':resent': resent },
-      }),
-    ),
-  );
-}
-
-/** True if the conditional write happened; false if its condition did not hold (another run got there first). */
-async function conditional(write: () => Promise<unknown>): Promise<boolean> {
-  try {
-    await write();
-    return true;
-  } catch (error) {
-    if ((error as Error).name === 'ConditionalCheckFailedException') return false;
-    throw error;
-  }
 }

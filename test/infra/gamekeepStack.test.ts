@@ -78,6 +78,25 @@ logicalIdOf(s.stack.functions.functions[name].role!);
       });
     });
 
+    it('has the sparse entity index (entityShard / entityId, keys only) through which players are listed', () => {
+      t.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+        AttributeDefinitions: Match.arrayWith([
+          { AttributeName: 'entityShard', AttributeType: 'S' },
+          { AttributeName: 'entityId', AttributeType: 'S' },
+        ]),
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: 'entities',
+            KeySchema: [
+              { AttributeName: 'entityShard', KeyType: 'HASH' },
+              { AttributeName: 'entityId', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'KEYS_ONLY' },
+          },
+        ],
+      });
+    });
+
     it('carries the project and stage tags (a restored table gets them back from the stack)', () => {
       t.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
         Replicas: [Match.objectLike({ Tags: Match.arrayWith([{ Key: 'project', Value: 'gamekeep' }, { Key: 'stage', Value: 'dev' }]) })],
@@ -275,6 +294,15 @@ logicalIdOf(s.stack.functions.functions[name].role!);
       }
     });
 
+    it('no role may Scan the table; players are listed by a Query of the entity index, by the reward runners, the rebuild and the projector (its heal) only', () => {
+      const index = { 'Fn::Join': ['', [arnOf(ids.table), '/index/entities']] };
+      for (const name of NAMES) {
+        expect(statements(name).flatMap(actionsOf), name).not.toContain('dynamodb:Scan');
+        const lists = ['rewardScheduler', 'adminApi', 'leaderboardRebuild', 'projector'].includes(name);
+        expect(actionsOn(name, index), name).toEqual(lists ? ['dynamodb:Query'] : []);
+      }
+    });
+
     it('the API reads the table (no scan) and the cache secret, nothing else', () => {
       expect(actionsOn('api', arnOf(ids.table)).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query']);
       expect(statements('api').flatMap((s) => actionsOf(s)).filter((a) => a.startsWith('lambda:'))).toEqual([]);
@@ -297,11 +325,21 @@ logicalIdOf(s.stack.functions.functions[name].role!);
       }
     });
 
-    it('lambda:InvokeFunction only by the reward scheduler, on itself (continuation of a long run)', () => {
+    it('lambda:InvokeFunction only by the reward scheduler, the rebuild and the projector, each on itself (continuation of a long run, the heal)', () => {
       for (const name of NAMES) {
         const invokes = statements(name).filter((s) => actionsOf(s).includes('lambda:InvokeFunction'));
-        expect(invokes.map((s) => s.Resource), name).toEqual(name === 'rewardScheduler' ? [arnOf(fnId(dev, 'rewardScheduler'))] : []);
+        expect(invokes.map((s) => s.Resource), name).toEqual(['rewardScheduler', 'leaderboardRebuild', 'projector'].includes(name) ? [arnOf(fnId(dev, name))] : []);
       }
+    });
+
+    it('the rebuild, in the VPC, reaches the Lambda API for its continuation through an interface endpoint open to the functions only', () => {
+      const [, endpoint] = only(t, 'AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Interface', ServiceName: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('lambda$')])] }) });
+      expect(endpoint.Properties.PrivateDnsEnabled).toBe(true);
+      const [groupId] = endpoint.Properties.SecurityGroupIds[0]['Fn::GetAtt'] as [string];
+      const group = t.toJSON().Resources[groupId] as Resource;
+      const ingress = [...(group.Properties.SecurityGroupIngress ?? []), ...all(t, 'AWS::EC2::SecurityGroupIngress', { GroupId: { 'Fn::GetAtt': [groupId, 'GroupId'] } }).map(([, r]) => r.Properties)];
+      expect(ingress).toHaveLength(1);
+      expect(ingress[0]).toMatchObject({ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, SourceSecurityGroupId: fn('leaderboardRebuild').Properties.VpcConfig.SecurityGroupIds[0] });
     });
 
     it('webhook secrets are readable by the webhook only; the cache secret by the cache clients only', () => {
@@ -445,7 +483,7 @@ logicalIdOf(s.stack.functions.functions[name].role!);
   });
 
   describe('network and cache', () => {
-    it('has no NAT gateway and no internet gateway; endpoints for DynamoDB (gateway), SQS and Secrets Manager', () => {
+    it('has no NAT gateway and no internet gateway; endpoints for DynamoDB (gateway), SQS, Secrets Manager and Lambda', () => {
       t.resourceCountIs('AWS::EC2::NatGateway', 0);
       t.resourceCountIs('AWS::EC2::InternetGateway', 0);
       const endpoints = all(t, 'AWS::EC2::VPCEndpoint').map(([, e]) => [e.Properties.VpcEndpointType, JSON.stringify(e.Properties.ServiceName)]);
@@ -453,6 +491,7 @@ logicalIdOf(s.stack.functions.functions[name].role!);
       expect(endpoints.filter(([type]) => type === 'Interface').map(([, s]) => s)).toEqual([
         expect.stringContaining('sqs'),
         expect.stringContaining('secretsmanager'),
+        expect.stringContaining('lambda'),
       ]);
     });
 

@@ -30,7 +30,7 @@ describe('table restore phases', () => {
     expect(all(detach.template, 'AWS::Lambda::EventSourceMapping')).toHaveLength(1); // the command queue only
   });
 
-  it('import: adds exactly the table, under its original logical id, as restored (no stream, TTL, PITR, protection or tags), encrypted with the table key', () => {
+  it('import: adds exactly the table, under its original logical id, as restored (its entity index, but no stream, TTL, PITR, protection or tags), encrypted with the table key', () => {
     const before = resources(detach);
     const after = resources(adopt);
     const added = Object.keys(after).filter((id) => !(id in before));
@@ -43,6 +43,8 @@ describe('table restore phases', () => {
     expect(table.Properties.Replicas[0].Tags).toBeUndefined(); // re-added by the deploy after the import
     expect(table.Properties.Replicas[0].DeletionProtectionEnabled).toBeUndefined();
     expect(table.Properties.Replicas[0].SSESpecification).toEqual({ KMSMasterKeyId: { 'Fn::GetAtt': ['TableKeyF581D96F', 'Arn'] } });
+    // PITR and AWS Backup restore the table's indexes: the entity index is part of the table as restored.
+    expect(table.Properties.GlobalSecondaryIndexes.map((i: { IndexName: string }) => i.IndexName)).toEqual(['entities']);
     expect(table.DeletionPolicy).toBeDefined(); // CloudFormation imports only resources with a DeletionPolicy
   });
 });

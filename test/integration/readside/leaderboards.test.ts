@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { startRedis, type LocalRedis } from '../../../local/redis.js';
 import { Leaderboards, periodOf, redisClient, redisReady, type PlayerView } from '../../../shared/readside/index.js';
+import { scoreChanges } from '../../../shared/readside/leaderboards.js';
 import { playerStatistics } from '../../../shared/readside/statistics.js';
 
 let server: LocalRedis;
@@ -74,7 +75,50 @@ describe('leaderboards', () => {
     expect((await boards.page('combat-wins')).entries.map((e) => [e.playerId, e.score])).toEqual([['bob', 3]]);
   });
 
-  it('counts experience once per version, in the day and the week it was committed in', async () => {
+  it('counts every version once whatever order they arrive in: a version older than one applied still counts', async () => {
+    const at = new Date('2026-11-24T10:00:00Z');
+    await boards.applyExperience('amy', 3, at, 200); // E#3 first, E#2 never delivered before
+    await boards.applyExperience('amy', 2, at, 300);
+    await boards.applyExperience('amy', 3, at, 200); // and replays of both
+    await boards.applyExperience('amy', 2, at, 300);
+    expect((await boards.page('experience-daily', { now: at })).entries.map((e) => [e.playerId, e.score])).toEqual([['amy', 500]]);
+    expect((await boards.page('experience-weekly', { now: at })).entries.map((e) => [e.playerId, e.score])).toEqual([['amy', 500]]);
+  });
+
+  it('puts a lost board entry back from the recorded gains, and a restore merges with what the projector recorded', async () => {
+    const at = new Date('2026-11-24T10:00:00Z');
+    await boards.applyExperience('amy', 2, at, 300);
+    await redis.zrem('gk:lb:{experience-daily:2026-11-24}', 'amy'); // the entry lost, its gains kept
+    await boards.applyExperience('amy', 4, at, 50);
+    expect(await boards.rank('experience-daily', 'amy', { now: at })).toMatchObject({ score: 350 });
+    // A rebuild read versions 2 and 3 from the table; the projector had 2 and 4: the union, counted once each.
+    await boards.restoreGains('amy', { board: 'experience-daily', period: '2026-11-24', expireAt: Date.parse('2027-01-01T00:00:00Z'), versions: [[2, 300], [3, 7]] });
+    expect(await boards.rank('experience-daily', 'amy', { now: at })).toMatchObject({ score: 357 });
+    await boards.applyExperience('amy', 3, at, 7);
+    expect(await boards.rank('experience-daily', 'amy', { now: at })).toMatchObject({ score: 357 });
+  });
+
+  it('prunes only entries nothing justifies: not a newer version, not recorded gains', async () => {
+    const at = new Date('2026-11-24T10:00:00Z');
+    await boards.applyState(view('amy', 7, { gold: 10 }));
+    expect(await boards.pruneEntry('gk:lb:{wealth}', 'amy', 6)).toBe(false); // written after the rebuild saw v6
+    expect(await boards.pruneEntry('gk:lb:{wealth}', 'amy', 7)).toBe(true);
+    await boards.applyExperience('bob', 2, at, 40);
+    expect(await boards.pruneEntry('gk:lb:{experience-daily:2026-11-24}', 'bob', 9)).toBe(false);
+    await redis.zadd('gk:lb:{experience-daily:2026-11-24}', -1, 'forged');
+    expect(await boards.pruneEntry('gk:lb:{experience-daily:2026-11-24}', 'forged', 0)).toBe(true);
+  });
+
+  it('writes only the scores a state changed against the state it replaced', () => {
+    const before = view('amy', 4, { level: 2, experience: 100, gold: 50, wins: 1 });
+    expect(scoreChanges(view('amy', 5, { level: 2, experience: 180, gold: 50, wins: 1 }), before)).toEqual({ level: 2e12 + 180 });
+    expect(scoreChanges(view('amy', 5, { level: 2, experience: 100, gold: 20, wins: 1 }), before)).toEqual({ wealth: 20 });
+    expect(scoreChanges(view('amy', 5, { level: 2, experience: 100, gold: 50, wins: 1 }), before)).toEqual({});
+    // A new player: everything it has; no win yet means nothing to write (and nothing to remove) on combat-wins.
+    expect(scoreChanges(view('amy', 1), undefined)).toEqual({ level: 1e12, wealth: 0 });
+  });
+
+  it('counts experience once per version, in the day and the week it was issued in', async () => {
     const at = new Date('2026-11-24T10:00:00Z');
     await boards.applyExperience('amy', 2, at, 300);
     await boards.applyExperience('amy', 2, at, 300); // replayed

@@ -7,7 +7,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { Config } from '../../shared/config.js';
 import { commandQueue, eventStore, type Clients } from '../../shared/gamekeep.js';
-import { cacheMetricsRecorder, readSide, type CacheLog, type ReadSide } from '../../shared/readside/index.js';
+import { cacheMetricsRecorder, cacheTotalsFlusher, readSide, type CacheLog, type ReadSide } from '../../shared/readside/index.js';
 import { callerOf } from '../../shared/http/caller.js';
 import { json, noRoute } from '../../shared/http/errors.js';
 import { routeHandlers, type RouteHandler, type RouteKeyOf } from '../../shared/http/routes.js';
@@ -52,6 +52,11 @@ export function createApiHandler(config: Config, deps: ApiDependencies = {}) {
     .use(httpHeaderNormalizer())
     .use(injectLambdaContext(logger));
   // Cache hits, misses and fallbacks of each invocation, flushed as CloudWatch metrics (EMF) by logMetrics.
-  if (side) handler.use(logMetrics(metrics)).use(invocationMetrics(metrics, cacheMetricsRecorder(() => side.cacheStats())));
+  if (side) {
+    handler.use(logMetrics(metrics)).use(invocationMetrics(metrics, cacheMetricsRecorder(() => side.cacheStats())));
+    // And into Redis, where GET /v1/admin/stats sums every instance's counts.
+    const flush = cacheTotalsFlusher(() => side.cacheStats(), side.redis);
+    handler.use({ after: flush, onError: flush });
+  }
   return handler.use(httpErrors(logger));
 }

@@ -162,7 +162,7 @@ const operations: Record<string, Record<string, unknown>> = {
     responses: { '200': ok('what the pass did', s.reconciliationAnswer), ...refusals },
   },
   'GET /v1/admin/stats': {
-    summary: 'Player-cache counters of the API process that answers (hits, misses, hit ratio, DynamoDB reads, Redis fallbacks); cache is null without Redis',
+    summary: 'Player-cache counters of the whole system (scope: system, summed in Redis by every API instance, at most a second late each) or, when Redis cannot be read, of the answering instance (scope: instance); instance: the answering instance alone; cache is null without Redis',
     security: [{ iam: [] }],
     responses: { '200': ok('counters since the process started', s.statsAnswer), ...refusals },
   },

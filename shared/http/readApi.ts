@@ -2,7 +2,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import type { EventStore } from '../persistence/eventStore.js';
 import { STATE_SK, entityPk, type StateItem } from '../persistence/tableLayout.js';
 import { player, type PlayerState } from '../domain/player/index.js';
-import { isBoardName, isPeriodFor, isPeriodic, playerViewOf, redisReady, type CacheLog, type PlayerViewRead, type ReadSide } from '../readside/index.js';
+import { cacheTotals, isBoardName, isPeriodFor, isPeriodic, playerViewOf, redisReady, type CacheLog, type PlayerViewRead, type ReadSide } from '../readside/index.js';
 import { badRequest, json, notFound } from './errors.js';
 import { parseQuery, parseWith, pathParameters } from './input.js';
 import { requireAccessTo, requireCaller, type Caller } from './caller.js';
@@ -76,11 +76,18 @@ export async function getLeaderboard(side: ReadSide | undefined, event: APIGatew
   }
 }
 
-/** GET /v1/admin/stats: this process's player-cache counters (null without a read side). */
+/**
+ * GET /v1/admin/stats: the player cache's counters for the whole system (`scope: system`, summed in Redis by every
+ * API instance, at most a second late per instance), or this instance's alone when Redis cannot be read
+ * (`scope: instance`); `instance` is always this instance's. `cache` is null without a read side.
+ */
 export async function getStats(side: ReadSide | undefined, event: APIGatewayProxyEventV2, caller: Caller): Result {
   requireCaller(caller, 'operator');
   parseQuery(event, noQuery);
-  return json(200, { cache: side ? side.cacheStats() : null });
+  if (!side) return json(200, { cache: null, scope: 'system', instance: null });
+  // The system's figures are what every API instance flushed to Redis; without Redis, only this instance's are known.
+  const totals = await cacheTotals(side.redis);
+  return json(200, { cache: totals ?? side.cacheStats(), scope: totals ? 'system' : 'instance', instance: side.cacheStats() });
 }
 
 function unavailable(message: string): APIGatewayProxyStructuredResultV2 {

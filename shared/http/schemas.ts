@@ -178,20 +178,23 @@ export const leaderboardAnswer = z.object({
   /** True while the boards are rebuilt after the cache lost its data: the page may be partial (also `X-Leaderboard-Status`). */
   rebuilding: z.boolean(),
 });
-export const statsAnswer = z.object({
-  cache: z
-    .object({
-      hits: z.int(),
-      misses: z.int(),
-      hitRatio: z.number(),
-      tableReads: z.int(),
-      fallbacks: z.int(),
-      redisErrors: z.int(),
-      writes: z.int(),
-      staleWritesRefused: z.int(),
-    })
-    .nullable(),
+const cacheCounters = z.object({
+  hits: z.int(),
+  misses: z.int(),
+  hitRatio: z.number(),
+  tableReads: z.int(),
+  fallbacks: z.int(),
+  redisErrors: z.int(),
+  writes: z.int(),
+  staleWritesRefused: z.int(),
 });
+export const statsAnswer = z.object({
+  /** The system's counters (every API instance's, summed in Redis), or this instance's when Redis cannot be read. */
+  cache: cacheCounters.nullable(),
+  scope: z.enum(['system', 'instance']),
+  instance: cacheCounters.nullable(),
+});
+
 export const commandStatusAnswer = z.object({
   commandId: commandIdSchema,
   status: z.enum(['queued', 'applied', 'rejected']),

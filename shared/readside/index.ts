@@ -89,3 +89,4 @@ function credentialsFromSecret(arn: string): () => Promise<RedisCredentials> {
   return async () => redisSecret.parse(JSON.parse(await secretString(arn)));
 }
 export { cacheMetricsRecorder } from './cacheMetrics.js';
+export { cacheTotals, cacheTotalsFlusher } from './cacheTotals.js';

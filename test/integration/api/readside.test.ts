@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { cacheTotals, cacheTotalsFlusher } from '../../../shared/readside/index.js';
 import { startLocalStack, type LocalStack } from '../../../local/stack.js';
 import { startRedis, type LocalRedis } from '../../../local/redis.js';
 import { startProjectionPipeline, type ProjectionPipeline } from '../../../local/projectionPipeline.js';
@@ -20,7 +22,8 @@ async function serve(playerId: string, command: Record<string, unknown>, key: st
   return r.body;
 }
 
-const stats = async () => (await h.call('GET', '/v1/admin/stats', { auth: h.admin })).body.cache;
+/** The answering instance's own counters (`cache` is the system's, summed in Redis at most a second late). */
+const stats = async () => (await h.call('GET', '/v1/admin/stats', { auth: h.admin })).body.instance;
 
 beforeAll(async () => {
   [stack, redis] = await Promise.all([startLocalStack({ stream: true, tableName: 'api-readside', queueName: 'api-readside' }), startRedis()]);
@@ -84,6 +87,32 @@ describe('player reads through the read side', () => {
     expect(after.hits - before.hits).toBe(3);
     expect(after.misses - before.misses).toBe(0);
     expect(after).toMatchObject({ hitRatio: after.hits / (after.hits + after.misses), fallbacks: 0, redisErrors: 0 });
+  });
+});
+
+describe('system-wide cache figures', () => {
+  it('sums what every API instance counted in Redis: GET /v1/admin/stats reports the system, not one instance', async () => {
+    // Two more "instances": flushers over counters of their own, against the same real Redis.
+    const counters = (hits: number, misses: number) => ({ hits, misses, hitRatio: 0, tableReads: misses, fallbacks: 0, redisErrors: 0, writes: 0, staleWritesRefused: 0 });
+    let a = counters(0, 0);
+    let b = counters(0, 0);
+    const client = new Redis(redis.url);
+    try {
+      const flushA = cacheTotalsFlusher(() => a, client, 0);
+      const flushB = cacheTotalsFlusher(() => b, client, 0);
+      const before = await cacheTotals(client);
+      a = counters(5, 1);
+      b = counters(2, 3);
+      await Promise.all([flushA(), flushB()]);
+      await flushA(); // nothing new: nothing added twice
+      const after = await cacheTotals(client);
+      expect({ hits: after!.hits - before!.hits, misses: after!.misses - before!.misses, tableReads: after!.tableReads - before!.tableReads }).toEqual({ hits: 7, misses: 4, tableReads: 4 });
+      const answer = (await h.call('GET', '/v1/admin/stats', { auth: h.admin })).body;
+      expect(answer.scope).toBe('system');
+      expect(answer.cache.hits).toBeGreaterThanOrEqual(after!.hits);
+    } finally {
+      client.disconnect();
+    }
   });
 });
 

@@ -165,8 +165,6 @@ export class GameFunctions extends Construct {
           POWERTOOLS_SERVICE_NAME: spec.dir,
           POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
           POWERTOOLS_LOG_LEVEL: settings.isProd ? 'INFO' : 'DEBUG',
-          // Traces must not carry player data or webhook payloads.
-          POWERTOOLS_TRACER_CAPTURE_RESPONSE: 'false',
           // Stack traces point at the TypeScript sources (the bundle is minified).
           NODE_OPTIONS: '--enable-source-maps',
         },

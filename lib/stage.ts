@@ -58,28 +58,40 @@ const STAGE_PATTERN = /^[a-z][a-z0-9-]{0,19}$/;
 export function stageSettings(node: Node): StageSettings {
   const stage: unknown = node.tryGetContext('stage') ?? 'dev';
   if (typeof stage !== 'string' || !STAGE_PATTERN.test(stage)) {
-    throw new Error(`Invalid stage context ${JSON.stringify(stage)}: expected lowercase letters, digits and dashes, e.g. dev or prod`);
+    throw new Error(
+      `Invalid stage context ${JSON.stringify(stage)}: expected lowercase letters, digits and dashes, e.g. dev or prod`,
+    );
   }
   const defaults = ((node.tryGetContext('gamekeep:stages') ?? {}) as Record<string, StageDefaults>)[stage] ?? {};
-  const read = <K extends keyof StageDefaults>(key: K): StageDefaults[K] => (node.tryGetContext(key) as StageDefaults[K] | undefined) ?? defaults[key];
+  const read = <K extends keyof StageDefaults>(key: K): StageDefaults[K] =>
+    (node.tryGetContext(key) as StageDefaults[K] | undefined) ?? defaults[key];
 
   const issuer = read('jwtIssuer');
   const audience = read('jwtAudience');
   if (!issuer || !/^https:\/\//.test(issuer)) {
-    throw new Error(`Stage ${stage}: context jwtIssuer must be an https URL (set it in cdk.json "gamekeep:stages" or with -c jwtIssuer=...)`);
+    throw new Error(
+      `Stage ${stage}: context jwtIssuer must be an https URL (set it in cdk.json "gamekeep:stages" or with -c jwtIssuer=...)`,
+    );
   }
-  const audiences = (Array.isArray(audience) ? audience : String(audience ?? '').split(',')).map((a) => a.trim()).filter(Boolean);
+  const audiences = (Array.isArray(audience) ? audience : String(audience ?? '').split(','))
+    .map((a) => a.trim())
+    .filter(Boolean);
   if (audiences.length === 0) throw new Error(`Stage ${stage}: context jwtAudience must name at least one audience`);
 
   const restoreTableName: unknown = node.tryGetContext('restoreTableName');
   const restorePhase: unknown = node.tryGetContext('restorePhase');
   if ((restoreTableName === undefined) !== (restorePhase === undefined)) {
-    throw new Error('restoreTableName and restorePhase go together (docs/operations.md, "Restoring the table to a point in time")');
+    throw new Error(
+      'restoreTableName and restorePhase go together (docs/operations.md, "Restoring the table to a point in time")',
+    );
   }
   if (restorePhase !== undefined && !RESTORE_PHASES.includes(restorePhase as never)) {
     throw new Error(`restorePhase must be one of ${RESTORE_PHASES.join(', ')}`);
   }
-  if (restoreTableName !== undefined && (typeof restoreTableName !== 'string' || !/^[A-Za-z0-9_.-]{3,255}$/.test(restoreTableName))) {
+  if (
+    restoreTableName !== undefined &&
+    (typeof restoreTableName !== 'string' || !/^[A-Za-z0-9_.-]{3,255}$/.test(restoreTableName))
+  ) {
     throw new Error(`restoreTableName ${JSON.stringify(restoreTableName)} is not a DynamoDB table name`);
   }
 
@@ -87,7 +99,9 @@ export function stageSettings(node: Node): StageSettings {
     jwt: { issuer, audience: audiences },
     alarmEmail: read('alarmEmail') || undefined,
     backupCopyVaultArn: read('backupCopyVaultArn') || undefined,
-    tableRestore: restoreTableName ? { tableName: restoreTableName as string, phase: restorePhase as 'detach' | 'import' } : undefined,
+    tableRestore: restoreTableName
+      ? { tableName: restoreTableName as string, phase: restorePhase as 'detach' | 'import' }
+      : undefined,
   });
 }
 

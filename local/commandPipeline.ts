@@ -32,7 +32,10 @@ export interface CommandPipeline {
 }
 
 /** The command processor Lambda, fed by local pollers from the FIFO queue: the write path of `npm start`. */
-export function startCommandPipeline(resources: ProvisionedResources, options: CommandPipelineOptions = {}): CommandPipeline {
+export function startCommandPipeline(
+  resources: ProvisionedResources,
+  options: CommandPipelineOptions = {},
+): CommandPipeline {
   const counts: OutcomeCounts = { applied: 0, rejected: 0, duplicate: 0, reused: 0, malformed: 0, failed: 0 };
   const latenciesMs: number[] = [];
   let batches = 0;
@@ -62,7 +65,10 @@ export function startCommandPipeline(resources: ProvisionedResources, options: C
     ...(options.onError ? { onError: options.onError } : {}),
   });
   // A getter, so `{ ...pipeline.totals }` snapshots the count at that moment like the outcome counts.
-  const totals: PipelineTotals = Object.defineProperty(counts, 'received', { get: () => poller.received(), enumerable: true }) as PipelineTotals;
+  const totals: PipelineTotals = Object.defineProperty(counts, 'received', {
+    get: () => poller.received(),
+    enumerable: true,
+  }) as PipelineTotals;
   return {
     totals,
     latenciesMs,

@@ -46,7 +46,12 @@ export async function startDynamoDbLocal(options: { dataDir?: string } = {}): Pr
 }
 
 async function ready(endpoint: string, exited: Promise<void>): Promise<boolean> {
-  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+  const client = new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+  });
   let dead = false;
   void exited.then(() => (dead = true));
   try {

@@ -11,7 +11,10 @@ import { createApiHandler, type ApiDependencies } from '../functions/api/handler
 import { createPaymentWebhookHandler } from '../functions/payment-webhook/handler.js';
 import { createAdminApiHandler } from '../functions/admin-api/handler.js';
 
-export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2 | undefined | void>;
+export type HttpHandler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyStructuredResultV2 | undefined | undefined>;
 
 export interface GatewayOptions {
   readonly handlers: Readonly<Record<FunctionName, HttpHandler>>;
@@ -43,7 +46,11 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
   const server = createServer((req, res) => {
     serve(req, res).catch((error: unknown) => {
       console.error('[gateway]', error);
-      if (!res.headersSent) send(res, { statusCode: 500, body: JSON.stringify({ error: { code: 'INTERNAL', message: 'internal error' } }) });
+      if (!res.headersSent)
+        send(res, {
+          statusCode: 500,
+          body: JSON.stringify({ error: { code: 'INTERNAL', message: 'internal error' } }),
+        });
     });
   });
 
@@ -54,7 +61,8 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
     if (body === 'too-large') return send(res, errorResult(413, 'PAYLOAD_TOO_LARGE', 'request body too large'));
     const match = matchRoute(method, url.pathname);
     if (match === undefined) return send(res, errorResult(404, 'NOT_FOUND', `no route ${method} ${url.pathname}`));
-    if (match === 'method-not-allowed') return send(res, errorResult(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${url.pathname}`));
+    if (match === 'method-not-allowed')
+      return send(res, errorResult(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${url.pathname}`));
     const { route, pathParameters } = match;
 
     let authorizer: Record<string, unknown> | undefined;
@@ -66,9 +74,16 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
       else if (sameSecret(token, options.adminToken)) authorizer = iam(LOCAL_OPERATOR_ARN);
       else {
         try {
-          const { payload } = await jwtVerify(token, secret, { algorithms: ['HS256'], issuer: JWT_ISSUER, audience: JWT_AUDIENCE, requiredClaims: ['sub', 'exp'] });
+          const { payload } = await jwtVerify(token, secret, {
+            algorithms: ['HS256'],
+            issuer: JWT_ISSUER,
+            audience: JWT_AUDIENCE,
+            requiredClaims: ['sub', 'exp'],
+          });
           // API Gateway hands claims to the function as strings.
-          const claims = Object.fromEntries(Object.entries(payload).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+          const claims = Object.fromEntries(
+            Object.entries(payload).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
+          );
           authorizer = { jwt: { claims, scopes: null } };
         } catch {
           return send(res, errorResult(401, 'UNAUTHORIZED', 'invalid token'));
@@ -90,10 +105,11 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
   return {
     url: `http://${options.host ?? '127.0.0.1'}:${port}`,
     server,
-    stop: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -110,7 +126,17 @@ export async function mintPlayerToken(jwtSecret: string, playerId: string, ttlSe
 }
 
 function iam(userArn: string): Record<string, unknown> {
-  return { iam: { accessKey: 'ASIALOCAL', accountId: '000000000000', callerId: 'AROALOCAL', cognitoIdentity: null, principalOrgId: null, userArn, userId: 'AROALOCAL' } };
+  return {
+    iam: {
+      accessKey: 'ASIALOCAL',
+      accountId: '000000000000',
+      callerId: 'AROALOCAL',
+      cognitoIdentity: null,
+      principalOrgId: null,
+      userArn,
+      userId: 'AROALOCAL',
+    },
+  };
 }
 
 function sameSecret(given: string, expected: string): boolean {
@@ -147,7 +173,9 @@ function buildEvent(
 ): APIGatewayProxyEventV2 {
   // Built from entries so that a parameter named like `__proto__` stays a parameter the handler sees and refuses.
   const headers: Record<string, string> = Object.fromEntries(
-    Object.entries(req.headers).flatMap(([k, v]) => (v === undefined || k === 'cookie' ? [] : [[k, Array.isArray(v) ? v.join(',') : v]])),
+    Object.entries(req.headers).flatMap(([k, v]) =>
+      v === undefined || k === 'cookie' ? [] : [[k, Array.isArray(v) ? v.join(',') : v]],
+    ),
   );
   const joined = new Map<string, string>();
   for (const [k, v] of url.searchParams) joined.set(k, joined.has(k) ? `${joined.get(k)},${v}` : v);
@@ -169,7 +197,13 @@ function buildEvent(
       apiId: 'local',
       domainName: headers.host ?? '127.0.0.1',
       domainPrefix: 'local',
-      http: { method, path: url.pathname, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+      http: {
+        method,
+        path: url.pathname,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
       requestId: randomUUID(),
       routeKey: key,
       stage: '$default',
@@ -192,11 +226,18 @@ function isUtf8(bytes: Buffer): boolean {
 }
 
 function errorResult(statusCode: number, code: string, message: string): APIGatewayProxyStructuredResultV2 {
-  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: { code, message } }) };
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ error: { code, message } }),
+  };
 }
 
 function send(res: ServerResponse, result: APIGatewayProxyStructuredResultV2): void {
-  res.writeHead(result.statusCode ?? 200, { 'content-type': 'application/json', ...(result.headers as Record<string, string> | undefined) });
+  res.writeHead(result.statusCode ?? 200, {
+    'content-type': 'application/json',
+    ...(result.headers as Record<string, string> | undefined),
+  });
   res.end(result.isBase64Encoded && result.body ? Buffer.from(result.body, 'base64') : (result.body ?? ''));
 }
 

@@ -1,5 +1,11 @@
 import type { EventStore } from '../shared/persistence/eventStore.js';
-import { STATE_SK, entityPk, type CommandRecord, type EventItem, type StateItem } from '../shared/persistence/tableLayout.js';
+import {
+  STATE_SK,
+  entityPk,
+  type CommandRecord,
+  type EventItem,
+  type StateItem,
+} from '../shared/persistence/tableLayout.js';
 import { auditEntity } from '../shared/engine/audit.js';
 import { currencyFlow, player, type PlayerEvent, type PlayerState } from '../shared/domain/player/index.js';
 import { COMMAND_SK, commandPk } from '../shared/persistence/tableLayout.js';
@@ -21,7 +27,11 @@ export interface PlayerAudit {
  * guarantees end to end: G3 per player, currency conservation across players, and G1 per command (each sent
  * command has exactly one outcome, and an applied one is in the event log exactly once).
  */
-export async function auditPlayers(store: EventStore, playerIds: readonly string[], commandIds: readonly string[]): Promise<PlayerAudit> {
+export async function auditPlayers(
+  store: EventStore,
+  playerIds: readonly string[],
+  commandIds: readonly string[],
+): Promise<PlayerAudit> {
   const entityProblems: string[] = [];
   const applied = new Map<string, number>(); // commandId -> event items holding it
   let balances = { gold: 0, spiritStones: 0 };
@@ -35,8 +45,16 @@ export async function auditPlayers(store: EventStore, playerIds: readonly string
     for (const p of auditEntity(player, state, events)) entityProblems.push(`${id}: ${p}`);
     for (const e of events) applied.set(e.commandId, (applied.get(e.commandId) ?? 0) + 1);
     if (state) {
-      balances = { gold: balances.gold + state.state.gold, spiritStones: balances.spiritStones + state.state.spiritStones };
-      if (state.state.gold < 0 || state.state.spiritStones < 0 || Object.values(state.state.inventory).some((n) => n < 0)) negative++;
+      balances = {
+        gold: balances.gold + state.state.gold,
+        spiritStones: balances.spiritStones + state.state.spiritStones,
+      };
+      if (
+        state.state.gold < 0 ||
+        state.state.spiritStones < 0 ||
+        Object.values(state.state.inventory).some((n) => n < 0)
+      )
+        negative++;
     }
     for (const event of events.flatMap((e) => e.events)) {
       const f = currencyFlow(event);
@@ -47,18 +65,33 @@ export async function auditPlayers(store: EventStore, playerIds: readonly string
 
   const records = new Map<string, CommandRecord>();
   const found = await store.getMany(commandIds.map((id) => ({ pk: commandPk(id), sk: COMMAND_SK })));
-  for (const item of found.values()) records.set((item as unknown as CommandRecord).commandId, item as unknown as CommandRecord);
+  for (const item of found.values())
+    records.set((item as unknown as CommandRecord).commandId, item as unknown as CommandRecord);
   const missing = commandIds.filter((id) => !records.has(id));
   const appliedRecords = [...records.values()].filter((r) => r.status === 'applied');
   // A trade is in both players' logs; every other command in exactly one.
-  const wrongCount = appliedRecords.filter((r) => (applied.get(r.commandId) ?? 0) !== 1 + Object.keys(r.relatedVersions ?? {}).length);
+  const wrongCount = appliedRecords.filter(
+    (r) => (applied.get(r.commandId) ?? 0) !== 1 + Object.keys(r.relatedVersions ?? {}).length,
+  );
   const rejectedButLogged = [...records.values()].filter((r) => r.status === 'rejected' && applied.has(r.commandId));
   const total = balances.gold + balances.spiritStones;
 
   const checks: Check[] = [
-    { name: 'state equals the fold of its events', ok: !entityProblems.some((p) => p.includes('fold')), detail: `${playerIds.length} players` },
-    { name: 'versions are gapless', ok: !entityProblems.some((p) => p.includes('version')), detail: `${applied.size} commands in the logs` },
-    { name: 'no negative balance or count, energy and levels sound', ok: negative === 0 && entityProblems.length === 0, detail: entityProblems.slice(0, 3).join('; ') || 'all invariants hold' },
+    {
+      name: 'state equals the fold of its events',
+      ok: !entityProblems.some((p) => p.includes('fold')),
+      detail: `${playerIds.length} players`,
+    },
+    {
+      name: 'versions are gapless',
+      ok: !entityProblems.some((p) => p.includes('version')),
+      detail: `${applied.size} commands in the logs`,
+    },
+    {
+      name: 'no negative balance or count, energy and levels sound',
+      ok: negative === 0 && entityProblems.length === 0,
+      detail: entityProblems.slice(0, 3).join('; ') || 'all invariants hold',
+    },
     {
       name: 'currency conserved (credits - spends = balances, trades net zero)',
       ok: flows.trade === 0 && flows.credit + flows.spend === total,
@@ -69,7 +102,11 @@ export async function auditPlayers(store: EventStore, playerIds: readonly string
       ok: wrongCount.length === 0 && rejectedButLogged.length === 0 && !entityProblems.some((p) => p.includes('twice')),
       detail: `${appliedRecords.length} applied commands, each in the log exactly once`,
     },
-    { name: 'every command has an outcome (nothing lost)', ok: missing.length === 0, detail: missing.length ? `${missing.length} without a record` : `${records.size} records` },
+    {
+      name: 'every command has an outcome (nothing lost)',
+      ok: missing.length === 0,
+      detail: missing.length ? `${missing.length} without a record` : `${records.size} records`,
+    },
   ];
   return { checks, records };
 }
@@ -77,7 +114,13 @@ export async function auditPlayers(store: EventStore, playerIds: readonly string
 /** Every player's spirit stones, read from the table (0 for a player without state). */
 export async function spiritStonesOf(store: EventStore, playerIds: readonly string[]): Promise<Map<string, number>> {
   const states = await store.getMany(playerIds.map((id) => ({ pk: entityPk(player.keyPrefix, id), sk: STATE_SK })));
-  return new Map(playerIds.map((id) => [id, (states.get(`${entityPk(player.keyPrefix, id)}|${STATE_SK}`) as StateItem<PlayerState> | undefined)?.state.spiritStones ?? 0]));
+  return new Map(
+    playerIds.map((id) => [
+      id,
+      (states.get(`${entityPk(player.keyPrefix, id)}|${STATE_SK}`) as StateItem<PlayerState> | undefined)?.state
+        .spiritStones ?? 0,
+    ]),
+  );
 }
 
 /**
@@ -98,7 +141,8 @@ export async function auditPayments(
   for (const id of payers) {
     for (const item of await store.allEvents<PlayerEvent>(entityPk(player.keyPrefix, id)))
       for (const e of item.events) {
-        if (e.type === 'PurchaseCredited' && e.provider === provider) credits.set(e.orderId, (credits.get(e.orderId) ?? 0) + 1);
+        if (e.type === 'PurchaseCredited' && e.provider === provider)
+          credits.set(e.orderId, (credits.get(e.orderId) ?? 0) + 1);
         if (e.type === 'PlayerCreated' && !start.has(id)) start.set(id, e.spiritStones);
       }
   }
@@ -113,14 +157,20 @@ export async function auditPayments(
       name: 'every credited order has exactly one PurchaseCredited, every other none',
       ok: wrongCredits.length === 0,
       detail: wrongCredits.length
-        ? wrongCredits.slice(0, 3).map((p) => `${p.notice.orderId}: ${credits.get(p.notice.orderId) ?? 0} credits, expected ${p.ends}`).join('; ')
+        ? wrongCredits
+            .slice(0, 3)
+            .map((p) => `${p.notice.orderId}: ${credits.get(p.notice.orderId) ?? 0} credits, expected ${p.ends}`)
+            .join('; ')
         : `${credited.length} orders credited once in their players' events, ${payments.length - credited.length} never`,
     },
     {
       name: "each payer's spirit stones moved by the credited SKUs' sizes",
       ok: wrongStones.length === 0,
       detail: wrongStones.length
-        ? wrongStones.slice(0, 3).map((id) => `${id}: ${after.get(id)} stones, expected ${(start.get(id) ?? 0) + expected.get(id)!}`).join('; ')
+        ? wrongStones
+            .slice(0, 3)
+            .map((id) => `${id}: ${after.get(id)} stones, expected ${(start.get(id) ?? 0) + expected.get(id)!}`)
+            .join('; ')
         : `${payers.length} payers, +${credited.reduce((sum, p) => sum + p.stones, 0)} stones in all`,
     },
   ];

@@ -22,7 +22,16 @@ export interface ProjectionPipeline {
 export async function startProjectionPipeline(
   config: Config,
   options: ProjectorHooks &
-    Pick<StreamPollerOptions, 'pollIntervalMs' | 'batchSize' | 'parallelizationFactor' | 'retryAttempts' | 'maxRecordAgeMs' | 'bisectBatchOnError' | 'retryDelayMs'> & {
+    Pick<
+      StreamPollerOptions,
+      | 'pollIntervalMs'
+      | 'batchSize'
+      | 'parallelizationFactor'
+      | 'retryAttempts'
+      | 'maxRecordAgeMs'
+      | 'bisectBatchOnError'
+      | 'retryDelayMs'
+    > & {
       onError?: (error: unknown) => void;
       /** Sees every batch the poller delivers (tests replay them). */
       onBatch?: (event: DynamoDBStreamEvent) => void;
@@ -38,7 +47,8 @@ export async function startProjectionPipeline(
   // Records the event source gave up on leave the projections incomplete: the epoch is declared so, and healed.
   let incomplete = false;
   const declareIncomplete = async (): Promise<void> => {
-    if (incomplete && (await handler.readSide.marker.invalidate().catch(() => undefined)) !== undefined) incomplete = false;
+    if (incomplete && (await handler.readSide.marker.invalidate().catch(() => undefined)) !== undefined)
+      incomplete = false;
   };
   const handler = createProjectorHandler(config, {
     ...options,

@@ -34,7 +34,10 @@ function isoWeek(at: Date): string {
  * level and experience, gold and spirit stones from each player's state; combats won and experience per UTC day
  * and ISO week of the command's `issuedAt` (when the player earned it) from its events.
  */
-export async function expectedLeaderboards(store: EventStore, playerIds: readonly string[]): Promise<Map<string, Map<string, number>>> {
+export async function expectedLeaderboards(
+  store: EventStore,
+  playerIds: readonly string[],
+): Promise<Map<string, Map<string, number>>> {
   const boards = new Map<string, Map<string, number>>();
   const add = (key: string, id: string, value: number): void => {
     const board = boards.get(key) ?? new Map<string, number>();
@@ -119,7 +122,8 @@ async function auditLeaderboards(store: EventStore, redis: Redis, playerIds: rea
     }
     const order = [...board].map(([id, score]) => ({ id, score })).sort(byRank);
     const at = order.findIndex((e, i) => actual[i]?.id !== e.id);
-    if (at >= 0 && actual.length === order.length) problems.push(`${key}: rank ${at + 1} is ${actual[at]?.id}, expected ${order[at]!.id}`);
+    if (at >= 0 && actual.length === order.length)
+      problems.push(`${key}: rank ${at + 1} is ${actual[at]?.id}, expected ${order[at]!.id}`);
   }
   const periodic = [...expected.keys()].filter((key) => key.includes(':', BOARD_PREFIX.length)).length;
   return {
@@ -149,11 +153,16 @@ export async function auditReadSide(store: EventStore, side: ReadSide, playerIds
     }
     if (v === null) wrong.push(`${id}: not cached`);
     else if (Number(v) !== state.version) wrong.push(`${id}: cached v${v}, table v${state.version}`);
-    else if (!isDeepStrictEqual(JSON.parse(d!), JSON.parse(JSON.stringify(playerViewOf(state))))) wrong.push(`${id}: cached view differs at v${v}`);
+    else if (!isDeepStrictEqual(JSON.parse(d!), JSON.parse(JSON.stringify(playerViewOf(state)))))
+      wrong.push(`${id}: cached view differs at v${v}`);
     else equal++;
   }
   return [
-    { name: 'cached player views equal the table at the end (G4)', ok: wrong.length === 0, detail: wrong.slice(0, 3).join('; ') || `${equal} views at the table's version` },
+    {
+      name: 'cached player views equal the table at the end (G4)',
+      ok: wrong.length === 0,
+      detail: wrong.slice(0, 3).join('; ') || `${equal} views at the table's version`,
+    },
     await auditLeaderboards(store, side.redis, playerIds),
   ];
 }
@@ -168,11 +177,13 @@ export class ReaderLog {
 
   /** The version a read says the player is at: the view's, the table's when it has not reached `minVersion`, 0 when unknown. */
   record(playerId: string, read: PlayerViewRead, minVersion?: number): void {
-    const version = read.status === 'found' ? read.view.version : read.status === 'version-not-reached' ? read.version : 0;
+    const version =
+      read.status === 'found' ? read.view.version : read.status === 'version-not-reached' ? read.version : 0;
     this.reads++;
     if (minVersion !== undefined) {
       this.minVersionReads++;
-      if (read.status === 'found' && version < minVersion) this.belowMinVersion.push(`${playerId}: v${version} for minVersion ${minVersion}`);
+      if (read.status === 'found' && version < minVersion)
+        this.belowMinVersion.push(`${playerId}: v${version} for minVersion ${minVersion}`);
     }
     const seen = this.versions.get(playerId) ?? [];
     seen.push(version);

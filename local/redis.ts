@@ -18,7 +18,9 @@ process.once('exit', () => {
 });
 
 /** Starts `redis-server` on a free port, without persistence (a cache and projections that can be rebuilt). */
-export async function startRedis(options: { port?: number; binary?: string; password?: string } = {}): Promise<LocalRedis> {
+export async function startRedis(
+  options: { port?: number; binary?: string; password?: string } = {},
+): Promise<LocalRedis> {
   const port = options.port ?? (await freePort());
   const binary = options.binary ?? 'redis-server';
   let child: ChildProcess | undefined;
@@ -26,9 +28,25 @@ export async function startRedis(options: { port?: number; binary?: string; pass
   const launch = async (): Promise<void> => {
     for (let attempt = 1; ; attempt++) {
       const auth = options.password ? ['--requirepass', options.password] : [];
-      const proc = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...auth], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const proc = spawn(
+        binary,
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--protected-mode',
+          'no',
+          ...auth,
+        ],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       running.add(proc);
       let output = '';
       proc.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));

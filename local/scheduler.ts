@@ -13,7 +13,12 @@ const INVOCATION_MS = 15 * 60_000;
  * (locally the handler is created with a no-op `continueRun` and this loop continues it). Done means every grant
  * has an outcome, so it needs the command pipeline running; `stopped` ends the loop after the current invocation.
  */
-export async function runRewardsToCompletion(handler: RewardSchedulerHandler, date: string, invocationMs = INVOCATION_MS, stopped: () => boolean = () => false): Promise<RunResult[]> {
+export async function runRewardsToCompletion(
+  handler: RewardSchedulerHandler,
+  date: string,
+  invocationMs = INVOCATION_MS,
+  stopped: () => boolean = () => false,
+): Promise<RunResult[]> {
   const results: RunResult[] = [];
   for (;;) {
     const result = await handler({ date }, lambdaContext('gamekeep-reward-scheduler', invocationMs));
@@ -30,7 +35,10 @@ export interface LocalScheduler {
 }
 
 /** The EventBridge rule of the stack, locally: once a day at `hourUtc`, the run of that day. */
-export function startLocalScheduler(handler: RewardSchedulerHandler, options: { hourUtc?: number; onResult?: (r: RunResult[]) => void; onError?: (e: unknown) => void } = {}): LocalScheduler {
+export function startLocalScheduler(
+  handler: RewardSchedulerHandler,
+  options: { hourUtc?: number; onResult?: (r: RunResult[]) => void; onError?: (e: unknown) => void } = {},
+): LocalScheduler {
   const hour = options.hourUtc ?? 0;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;

@@ -1,8 +1,14 @@
-import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  type Message,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { lambdaContext } from './lambdaContext.js';
 
-export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void>;
+export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
 
 export interface SqsPollerOptions {
   readonly sqs: SQSClient;
@@ -82,7 +88,12 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
         await options.beforeDelete?.(event);
         const done = event.Records.filter((r) => !failed.has(r.messageId));
         if (done.length > 0) {
-          const out = await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: done.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })) }));
+          const out = await sqs.send(
+            new DeleteMessageBatchCommand({
+              QueueUrl: queueUrl,
+              Entries: done.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })),
+            }),
+          );
           for (const s of out.Successful ?? []) undeleted.delete(done[Number(s.Id)]!.messageId);
         }
       } catch (error) {
@@ -132,7 +143,12 @@ function toRecord(m: Message, options: SqsPollerOptions): SQSRecord {
     messageAttributes: Object.fromEntries(
       Object.entries(m.MessageAttributes ?? {}).map(([k, v]) => [
         k,
-        { dataType: v.DataType ?? 'String', stringListValues: [], binaryListValues: [], ...(v.StringValue !== undefined ? { stringValue: v.StringValue } : {}) },
+        {
+          dataType: v.DataType ?? 'String',
+          stringListValues: [],
+          binaryListValues: [],
+          ...(v.StringValue !== undefined ? { stringValue: v.StringValue } : {}),
+        },
       ]),
     ),
     md5OfBody: m.MD5OfBody ?? '',
@@ -147,8 +163,16 @@ export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<numb
   const { Attributes = {} } = await sqs.send(
     new GetQueueAttributesCommand({
       QueueUrl: queueUrl,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+      AttributeNames: [
+        'ApproximateNumberOfMessages',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+      ],
     }),
   );
-  return Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0) + Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0);
+  return (
+    Number(Attributes.ApproximateNumberOfMessages ?? 0) +
+    Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0) +
+    Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0)
+  );
 }

@@ -1,10 +1,16 @@
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ResourceNotFoundException,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { startFauxqs } from 'fauxqs';
 import type { Config } from '../shared/config.js';
 import { sqsClient } from '../shared/clients.js';
 import { TABLE_KEY, createTableInput } from '../shared/persistence/tableDefinition.js';
-import { startDynamoDbLocal, type DynamoDbLocal } from './dynamoDbLocal.js';
+import { startDynamoDbLocal } from './dynamoDbLocal.js';
 
 export interface LocalStackOptions {
   /** Keep DynamoDB's data in this folder across restarts; in memory when absent. */
@@ -27,7 +33,13 @@ export interface LocalStack {
   readonly commandQueue: QueueRef;
   readonly deadLetterQueue: QueueRef;
   /** Adds another table + queue pair on the same stand-ins (tests isolate themselves this way). */
-  provision(names: { tableName: string; queueName: string; visibilityTimeoutSeconds?: number; maxReceiveCount?: number; stream?: boolean }): Promise<ProvisionedResources>;
+  provision(names: {
+    tableName: string;
+    queueName: string;
+    visibilityTimeoutSeconds?: number;
+    maxReceiveCount?: number;
+    stream?: boolean;
+  }): Promise<ProvisionedResources>;
   stop(): Promise<void>;
 }
 
@@ -68,7 +80,9 @@ export async function attachLocalStack(
   const main = await provision({
     tableName: options.tableName ?? 'gamekeep',
     queueName: options.queueName ?? 'commands',
-    ...(options.visibilityTimeoutSeconds !== undefined ? { visibilityTimeoutSeconds: options.visibilityTimeoutSeconds } : {}),
+    ...(options.visibilityTimeoutSeconds !== undefined
+      ? { visibilityTimeoutSeconds: options.visibilityTimeoutSeconds }
+      : {}),
     ...(options.maxReceiveCount !== undefined ? { maxReceiveCount: options.maxReceiveCount } : {}),
     stream: options.stream ?? true,
   });
@@ -77,7 +91,13 @@ export async function attachLocalStack(
 
 async function provisionResources(
   endpoints: { dynamoDbEndpoint: string; sqsEndpoint: string },
-  names: { tableName: string; queueName: string; visibilityTimeoutSeconds?: number; maxReceiveCount?: number; stream?: boolean },
+  names: {
+    tableName: string;
+    queueName: string;
+    visibilityTimeoutSeconds?: number;
+    maxReceiveCount?: number;
+    stream?: boolean;
+  },
 ): Promise<ProvisionedResources> {
   const config: Config = {
     region: REGION,
@@ -98,21 +118,35 @@ async function provisionResources(
   await ensureTable(config, names.stream ?? true);
   const sqs = sqsClient(config);
   try {
-    const deadLetterQueue = await ensureQueue(sqs, `${names.queueName}-dlq.fifo`, { FifoQueue: 'true', MessageRetentionPeriod: '1209600' });
+    const deadLetterQueue = await ensureQueue(sqs, `${names.queueName}-dlq.fifo`, {
+      FifoQueue: 'true',
+      MessageRetentionPeriod: '1209600',
+    });
     const commandQueue = await ensureQueue(sqs, `${names.queueName}.fifo`, {
       FifoQueue: 'true',
       ContentBasedDeduplication: 'false',
       VisibilityTimeout: String(names.visibilityTimeoutSeconds ?? 30),
-      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadLetterQueue.arn, maxReceiveCount: String(names.maxReceiveCount ?? 5) }),
+      RedrivePolicy: JSON.stringify({
+        deadLetterTargetArn: deadLetterQueue.arn,
+        maxReceiveCount: String(names.maxReceiveCount ?? 5),
+      }),
     });
-    return { config: { ...config, queueUrl: commandQueue.url, deadLetterQueueUrl: deadLetterQueue.url }, commandQueue, deadLetterQueue };
+    return {
+      config: { ...config, queueUrl: commandQueue.url, deadLetterQueueUrl: deadLetterQueue.url },
+      commandQueue,
+      deadLetterQueue,
+    };
   } finally {
     sqs.destroy();
   }
 }
 
 async function ensureTable(config: Config, stream: boolean): Promise<void> {
-  const client = new DynamoDBClient({ region: config.region, endpoint: config.dynamoDbEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const client = new DynamoDBClient({
+    region: config.region,
+    endpoint: config.dynamoDbEndpoint,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   try {
     try {
       await client.send(new DescribeTableCommand({ TableName: config.tableName }));
@@ -121,7 +155,12 @@ async function ensureTable(config: Config, stream: boolean): Promise<void> {
       if (!(error instanceof ResourceNotFoundException)) throw error;
     }
     await client.send(new CreateTableCommand(createTableInput(config.tableName, stream)));
-    await client.send(new UpdateTimeToLiveCommand({ TableName: config.tableName, TimeToLiveSpecification: { AttributeName: TABLE_KEY.ttlAttribute, Enabled: true } }));
+    await client.send(
+      new UpdateTimeToLiveCommand({
+        TableName: config.tableName,
+        TimeToLiveSpecification: { AttributeName: TABLE_KEY.ttlAttribute, Enabled: true },
+      }),
+    );
   } finally {
     client.destroy();
   }

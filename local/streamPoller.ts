@@ -15,7 +15,10 @@ import type { Config } from '../shared/config.js';
 import { PROJECTOR_STREAM } from '../lib/stacks/functions.js';
 import { lambdaContext } from './lambdaContext.js';
 
-export type StreamHandler = (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse | void>;
+export type StreamHandler = (
+  event: DynamoDBStreamEvent,
+  context: Context,
+) => Promise<DynamoDBBatchResponse | undefined>;
 
 /** Why the event source gave records up (on AWS their metadata goes to the on-failure destination). */
 export type DiscardReason = 'retries-exhausted' | 'record-expired';
@@ -147,7 +150,9 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
     while (work.length > 0 && running) {
       const batch = work.shift()!;
       const now = Date.now();
-      const expired = batch.records.filter((r) => now - (r.dynamodb?.ApproximateCreationDateTime ?? now / 1000) * 1000 > maxRecordAgeMs);
+      const expired = batch.records.filter(
+        (r) => now - (r.dynamodb?.ApproximateCreationDateTime ?? now / 1000) * 1000 > maxRecordAgeMs,
+      );
       discard(expired, 'record-expired');
       const records = batch.records.filter((r) => !expired.includes(r));
       if (records.length === 0) continue;
@@ -155,11 +160,16 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
       inHand++;
       stats.concurrentPeak = Math.max(stats.concurrentPeak, inHand);
       try {
-        const response = await options.handler({ Records: records }, lambdaContext(options.functionName ?? 'projector'));
+        const response = await options.handler(
+          { Records: records },
+          lambdaContext(options.functionName ?? 'projector'),
+        );
         const id = response?.batchItemFailures?.[0]?.itemIdentifier;
         if (response?.batchItemFailures?.length) {
           // The lowest failed sequence number counts; an identifier not in the batch fails the whole batch.
-          const indexes = response.batchItemFailures.map((f) => records.findIndex((r) => r.dynamodb?.SequenceNumber === f.itemIdentifier));
+          const indexes = response.batchItemFailures.map((f) =>
+            records.findIndex((r) => r.dynamodb?.SequenceNumber === f.itemIdentifier),
+          );
           failedAt = indexes.some((i) => i < 0) || id === undefined ? 0 : Math.min(...indexes);
         }
       } catch (error) {
@@ -176,7 +186,10 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
       if (bisect && rest.length > 1) {
         stats.bisections++;
         const half = Math.ceil(rest.length / 2);
-        work.unshift({ records: rest.slice(0, half), attempts: batch.attempts }, { records: rest.slice(half), attempts: batch.attempts });
+        work.unshift(
+          { records: rest.slice(0, half), attempts: batch.attempts },
+          { records: rest.slice(half), attempts: batch.attempts },
+        );
       } else if (batch.attempts >= retryAttempts) {
         discard(rest, 'retries-exhausted');
         continue;
@@ -257,7 +270,9 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
       new GetShardIteratorCommand({
         StreamArn: streamArn,
         ShardId: shardId,
-        ...(after ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after } : { ShardIteratorType: options.startingPosition ?? 'TRIM_HORIZON' }),
+        ...(after
+          ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after }
+          : { ShardIteratorType: options.startingPosition ?? 'TRIM_HORIZON' }),
       }),
     );
     return out.ShardIterator;
@@ -267,7 +282,9 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
     const shards: Shard[] = [];
     let start: string | undefined;
     do {
-      const out = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn, ...(start ? { ExclusiveStartShardId: start } : {}) }));
+      const out = await streams.send(
+        new DescribeStreamCommand({ StreamArn: streamArn, ...(start ? { ExclusiveStartShardId: start } : {}) }),
+      );
       shards.push(...(out.StreamDescription?.Shards ?? []));
       start = out.StreamDescription?.LastEvaluatedShardId;
     } while (start);
@@ -336,13 +353,17 @@ function toRecord(r: _Record, streamArn: string, region: string): DynamoDBRecord
     awsRegion: r.awsRegion ?? region,
     eventSourceARN: streamArn,
     dynamodb: {
-      ...(d.ApproximateCreationDateTime ? { ApproximateCreationDateTime: d.ApproximateCreationDateTime.getTime() / 1000 } : {}),
+      ...(d.ApproximateCreationDateTime
+        ? { ApproximateCreationDateTime: d.ApproximateCreationDateTime.getTime() / 1000 }
+        : {}),
       Keys: asLambdaImage(d.Keys!),
       ...(d.NewImage ? { NewImage: asLambdaImage(d.NewImage) } : {}),
       ...(d.OldImage ? { OldImage: asLambdaImage(d.OldImage) } : {}),
       SequenceNumber: d.SequenceNumber!,
       SizeBytes: d.SizeBytes ?? 0,
-      StreamViewType: (d.StreamViewType ?? 'NEW_AND_OLD_IMAGES') as NonNullable<DynamoDBRecord['dynamodb']>['StreamViewType'],
+      StreamViewType: (d.StreamViewType ?? 'NEW_AND_OLD_IMAGES') as NonNullable<
+        DynamoDBRecord['dynamodb']
+      >['StreamViewType'],
     },
   };
 }

@@ -11,7 +11,12 @@ import type { Config } from '../shared/config.js';
 import { dynamoDbClient } from '../shared/clients.js';
 import { entityRegistry } from '../shared/entities.js';
 import { sleep } from '../shared/persistence/eventStore.js';
-import { ENTITY_INDEX, entityIndexAttributes, entityIndexDefinition, entityShardOf } from '../shared/persistence/tableDefinition.js';
+import {
+  ENTITY_INDEX,
+  entityIndexAttributes,
+  entityIndexDefinition,
+  entityShardOf,
+} from '../shared/persistence/tableDefinition.js';
 import { STATE_SK } from '../shared/persistence/tableLayout.js';
 import { STALE_STACK_HINT, targetStack, unreachable } from './localSecrets.js';
 
@@ -29,7 +34,12 @@ async function main(): Promise<number> {
   const args = process.argv.slice(2);
   const i = args.indexOf('--segments');
   const segments = i >= 0 ? Number(args[i + 1]) : 4;
-  if (!Number.isInteger(segments) || segments < 1 || segments > 64 || args.some((a, j) => a !== '--segments' && j !== i + 1)) {
+  if (
+    !Number.isInteger(segments) ||
+    segments < 1 ||
+    segments > 64 ||
+    args.some((a, j) => a !== '--segments' && j !== i + 1)
+  ) {
     console.error('usage: npm run backfill [-- --segments N]   (N parallel Scan segments, 1-64, default 4)');
     return 2;
   }
@@ -40,7 +50,11 @@ async function main(): Promise<number> {
     const db = dynamoDbClient(config);
     const tally: Tally = { scanned: 0, backfilled: 0, unknown: 0 };
     try {
-      await Promise.all(Array.from({ length: segments }, (_, segment) => backfillSegment(db, config.tableName, segment, segments, tally)));
+      await Promise.all(
+        Array.from({ length: segments }, (_, segment) =>
+          backfillSegment(db, config.tableName, segment, segments, tally),
+        ),
+      );
     } finally {
       db.destroy();
     }
@@ -60,17 +74,35 @@ async function main(): Promise<number> {
 
 /** Adds the entity index to a local table created before it; on AWS the stack owns the table's indexes. */
 async function ensureIndex(config: Config, local: boolean): Promise<boolean> {
-  const client = new DynamoDBClient({ region: config.region, ...(config.dynamoDbEndpoint ? { endpoint: config.dynamoDbEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}) });
+  const client = new DynamoDBClient({
+    region: config.region,
+    ...(config.dynamoDbEndpoint
+      ? { endpoint: config.dynamoDbEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+      : {}),
+  });
   try {
     const indexStatus = async () =>
-      (await client.send(new DescribeTableCommand({ TableName: config.tableName }))).Table?.GlobalSecondaryIndexes?.find((g) => g.IndexName === ENTITY_INDEX.name)?.IndexStatus;
+      (
+        await client.send(new DescribeTableCommand({ TableName: config.tableName }))
+      ).Table?.GlobalSecondaryIndexes?.find((g) => g.IndexName === ENTITY_INDEX.name)?.IndexStatus;
     if (await indexStatus()) return false;
-    if (!local) throw new Error(`table ${config.tableName} has no ${ENTITY_INDEX.name} index: deploy the stack first (it adds the index), then run this again`);
+    if (!local)
+      throw new Error(
+        `table ${config.tableName} has no ${ENTITY_INDEX.name} index: deploy the stack first (it adds the index), then run this again`,
+      );
     await client.send(
       new UpdateTableCommand({
         TableName: config.tableName,
         AttributeDefinitions: [...entityIndexAttributes],
-        GlobalSecondaryIndexUpdates: [{ Create: { IndexName: entityIndexDefinition.IndexName, KeySchema: entityIndexDefinition.KeySchema, Projection: entityIndexDefinition.Projection } }],
+        GlobalSecondaryIndexUpdates: [
+          {
+            Create: {
+              IndexName: entityIndexDefinition.IndexName,
+              KeySchema: entityIndexDefinition.KeySchema,
+              Projection: entityIndexDefinition.Projection,
+            },
+          },
+        ],
       }),
     );
     while ((await indexStatus()) !== 'ACTIVE') await sleep(200);
@@ -81,7 +113,13 @@ async function ensureIndex(config: Config, local: boolean): Promise<boolean> {
 }
 
 /** One parallel-Scan segment: every state item without a shard gets the one its type and id give. */
-async function backfillSegment(db: DynamoDBDocumentClient, tableName: string, segment: number, segments: number, tally: Tally): Promise<void> {
+async function backfillSegment(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  segment: number,
+  segments: number,
+  tally: Tally,
+): Promise<void> {
   const registry = entityRegistry();
   let start: Record<string, unknown> | undefined;
   do {
@@ -107,7 +145,8 @@ async function backfillSegment(db: DynamoDBDocumentClient, tableName: string, se
             tally.unknown++;
             return;
           }
-          if (await setShard(db, tableName, item.pk as string, entityShardOf(type.name, item.entityId))) tally.backfilled++;
+          if (await setShard(db, tableName, item.pk as string, entityShardOf(type.name, item.entityId)))
+            tally.backfilled++;
         }),
       );
     }

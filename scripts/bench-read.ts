@@ -20,7 +20,8 @@ process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
 
 /** `npm run bench:read -- --players=2000 --reads=20000` for a quicker run. */
-const arg = (name: string, fallback: number): number => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
+const arg = (name: string, fallback: number): number =>
+  Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
 const PLAYERS = arg('players', 10_000);
 const READS = arg('reads', 100_000);
 const READERS = 16;
@@ -78,9 +79,11 @@ async function main(): Promise<void> {
       ? command(id, { type: 'GrantReward', taskId: `r${n}`, gold: 1 + Math.floor(rnd() * 50) }, `w${n}`)
       : command(id, { type: 'AddExperience', amount: 10 + Math.floor(rnd() * 300), source: 'bench' }, `w${n}`);
   };
-  const markerState = async (r: { hget(key: string, field: string): Promise<string | null> }): Promise<string | null> => r.hget(MARKER_KEY, 'state').catch(() => null);
+  const markerState = async (r: { hget(key: string, field: string): Promise<string | null> }): Promise<string | null> =>
+    r.hget(MARKER_KEY, 'state').catch(() => null);
   const until = async (check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> => {
-    for (const started = Date.now(); !(await check()); await new Promise((r) => setTimeout(r, 50))) if (Date.now() - started > timeoutMs) throw new Error(`${what} after ${timeoutMs} ms`);
+    for (const started = Date.now(); !(await check()); await new Promise((r) => setTimeout(r, 50)))
+      if (Date.now() - started > timeoutMs) throw new Error(`${what} after ${timeoutMs} ms`);
   };
 
   // The read side's first epoch opens (and heals) on an empty table, so the backlog below is pure projection.
@@ -88,7 +91,11 @@ async function main(): Promise<void> {
   await queue.send([command('b-warmup', { type: 'CreatePlayer', name: 'Warm up' }, 'create')]);
   await pipeline.drained();
   await projection.poller.caughtUp();
-  await until(async () => (await markerState(projection.readSide.redis)) === 'complete', 60_000, 'first epoch not complete');
+  await until(
+    async () => (await markerState(projection.readSide.redis)) === 'complete',
+    60_000,
+    'first epoch not complete',
+  );
   await projection.healed();
   await projection.stop();
   try {
@@ -116,10 +123,19 @@ async function main(): Promise<void> {
     await projection.poller.caughtUp(900_000);
     const drainSeconds = (Date.now() - drainStarted) / 1000;
     const drained = projection.poller.stats();
-    const throughput = { records: drained.records, seconds: Number(drainSeconds.toFixed(1)), recordsPerSecond: Math.round(drained.records / drainSeconds), concurrentPeak: drained.concurrentPeak, scoreWrites, scoreWritesSkipped: skipped };
+    const throughput = {
+      records: drained.records,
+      seconds: Number(drainSeconds.toFixed(1)),
+      recordsPerSecond: Math.round(drained.records / drainSeconds),
+      concurrentPeak: drained.concurrentPeak,
+      scoreWrites,
+      scoreWritesSkipped: skipped,
+    };
     const drainSkipped = skipped;
     const drainScoreWrites = scoreWrites;
-    console.log(`Projected ${drained.records} stream records in ${drainSeconds.toFixed(1)} s (${throughput.recordsPerSecond}/s), ${drainSkipped} of ${drainSkipped + drainScoreWrites} score writes skipped`);
+    console.log(
+      `Projected ${drained.records} stream records in ${drainSeconds.toFixed(1)} s (${throughput.recordsPerSecond}/s), ${drainSkipped} of ${drainSkipped + drainScoreWrites} score writes skipped`,
+    );
 
     // Start cold: drop the views the projector wrote through, keep the version floors and the boards.
     const side = projection.readSide;
@@ -141,7 +157,9 @@ async function main(): Promise<void> {
     })();
     const writesBefore = writes;
 
-    console.log(`Reading ${READS} times from ${READERS} concurrent readers, Zipf(${ZIPF_S}) over ${PLAYERS} players, ${WRITES_PER_SECOND} writes/s…`);
+    console.log(
+      `Reading ${READS} times from ${READERS} concurrent readers, Zipf(${ZIPF_S}) over ${PLAYERS} players, ${WRITES_PER_SECOND} writes/s…`,
+    );
     const cached: number[] = [];
     const uncached: number[] = [];
     let next = 0;
@@ -179,7 +197,10 @@ async function main(): Promise<void> {
     const flagged = (await side.leaderboardPage('level').catch(() => undefined))?.rebuilding ?? false;
     await until(async () => (await markerState(side.redis)) === 'complete', 900_000, 'read side not healed');
     const healSeconds = (Date.now() - healStarted) / 1000;
-    const [levelAfterHeal, wealthAfterHeal] = await Promise.all([side.redis.zcard('gk:lb:{level}'), side.redis.zcard('gk:lb:{wealth}')]);
+    const [levelAfterHeal, wealthAfterHeal] = await Promise.all([
+      side.redis.zcard('gk:lb:{level}'),
+      side.redis.zcard('gk:lb:{wealth}'),
+    ]);
     writing = false;
     await writer;
     await pipeline.drained();
@@ -191,7 +212,9 @@ async function main(): Promise<void> {
       reads: READS,
       readsPerSecond: Math.round(READS / seconds),
       hitRatio: Number((stats.hitRatio * 100).toFixed(2)),
-      steadyHitRatio: half ? Number((((stats.hits - half.hits) / (stats.hits - half.hits + stats.misses - half.misses)) * 100).toFixed(2)) : 0,
+      steadyHitRatio: half
+        ? Number((((stats.hits - half.hits) / (stats.hits - half.hits + stats.misses - half.misses)) * 100).toFixed(2))
+        : 0,
       hits: stats.hits,
       misses: stats.misses,
       dynamoDbReads: stats.tableReads,
@@ -201,20 +224,39 @@ async function main(): Promise<void> {
       projectionLagMs: { p50: percentile(lag, 50), p99: percentile(lag, 99), records: lag.length },
       projectorRecordsPerSecond: throughput.recordsPerSecond,
       projectorDrain: throughput,
-      heal: { players: PLAYERS + 1, seconds: Number(healSeconds.toFixed(1)), playersPerSecond: Math.round((PLAYERS + 1) / healSeconds), flaggedRebuilding: flagged, levelEntries: levelAfterHeal, wealthEntries: wealthAfterHeal },
+      heal: {
+        players: PLAYERS + 1,
+        seconds: Number(healSeconds.toFixed(1)),
+        playersPerSecond: Math.round((PLAYERS + 1) / healSeconds),
+        flaggedRebuilding: flagged,
+        levelEntries: levelAfterHeal,
+        wealthEntries: wealthAfterHeal,
+      },
     };
     console.log();
     console.log(
       table([
         ['players, reads', `${PLAYERS}, ${READS} (${figures.readsPerSecond} reads/s from ${READERS} readers)`],
         ['cache hit ratio, steady state (2nd half)', `${figures.steadyHitRatio} % — target ≥ 95 %`],
-        ['cache hit ratio, from a cold cache', `${figures.hitRatio} % (${stats.hits} hits, ${stats.misses} misses, ${stats.tableReads} DynamoDB reads)`],
+        [
+          'cache hit ratio, from a cold cache',
+          `${figures.hitRatio} % (${stats.hits} hits, ${stats.misses} misses, ${stats.tableReads} DynamoDB reads)`,
+        ],
         ['cached reads', `p50 ${figures.cachedMs.p50} ms, p99 ${figures.cachedMs.p99} ms`],
         ['uncached reads (DynamoDB)', `p50 ${figures.uncachedMs.p50} ms, p99 ${figures.uncachedMs.p99} ms`],
         ['writes during the reads', `${figures.writes} commands (${WRITES_PER_SECOND}/s)`],
-        ['projection lag (commit → projected)', `p50 ${figures.projectionLagMs.p50} ms, p99 ${figures.projectionLagMs.p99} ms over ${figures.projectionLagMs.records} records — target p99 < 1 s`],
-        ['projector throughput (backlog drain)', `${throughput.recordsPerSecond} stream records/s (${throughput.records} in ${throughput.seconds} s, ${throughput.concurrentPeak} batches at once, ${drainSkipped} of ${drainSkipped + drainScoreWrites} score writes skipped)`],
-        ['self-heal after Redis lost its data', `${figures.heal.seconds} s for ${PLAYERS + 1} players (${figures.heal.playersPerSecond} players/s) while writing; boards read rebuilding: ${flagged}; level ${levelAfterHeal}, wealth ${wealthAfterHeal} entries after`],
+        [
+          'projection lag (commit → projected)',
+          `p50 ${figures.projectionLagMs.p50} ms, p99 ${figures.projectionLagMs.p99} ms over ${figures.projectionLagMs.records} records — target p99 < 1 s`,
+        ],
+        [
+          'projector throughput (backlog drain)',
+          `${throughput.recordsPerSecond} stream records/s (${throughput.records} in ${throughput.seconds} s, ${throughput.concurrentPeak} batches at once, ${drainSkipped} of ${drainSkipped + drainScoreWrites} score writes skipped)`,
+        ],
+        [
+          'self-heal after Redis lost its data',
+          `${figures.heal.seconds} s for ${PLAYERS + 1} players (${figures.heal.playersPerSecond} players/s) while writing; boards read rebuilding: ${flagged}; level ${levelAfterHeal}, wealth ${wealthAfterHeal} entries after`,
+        ],
       ]),
     );
     console.log(JSON.stringify(figures));

@@ -61,7 +61,11 @@ interface SustainedFigures {
 async function main(): Promise<void> {
   const stack = await startLocalStack({ stream: false });
   const endpoint = stack.config.dynamoDbEndpoint!;
-  const ddb = new DynamoDBClient({ region: stack.config.region, endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const ddb = new DynamoDBClient({
+    region: stack.config.region,
+    endpoint,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   const sqs = sqsClient(stack.config);
   const figures: Figures = { players: PLAYERS, commandsPerRun: PLAYERS * COMMANDS_PER_PLAYER };
   const rows: [string, string][] = [];
@@ -72,18 +76,31 @@ async function main(): Promise<void> {
 
     let best = { gamekeep: 0, baseline: 0, gamekeepAt: 0, baselineAt: 0 };
     for (const concurrency of CONCURRENCIES) {
-      const workload = gameWorkload({ players: PLAYERS, commandsPerPlayer: COMMANDS_PER_PLAYER, seed: concurrency, prefix: `c${concurrency}-` });
+      const workload = gameWorkload({
+        players: PLAYERS,
+        commandsPerPlayer: COMMANDS_PER_PLAYER,
+        seed: concurrency,
+        prefix: `c${concurrency}-`,
+      });
       log(`concurrency ${concurrency}: Gamekeep drains ${workload.commands.length} commands…`);
       const g = await gamekeepSaturated(stack, sqs, workload, concurrency);
       log(`concurrency ${concurrency}: baseline drains the same commands…`);
       const b = await baselineSaturated(stack, ddb, sqs, workload, concurrency);
       for (const [k, v] of Object.entries(g)) figures[`gamekeep_c${concurrency}_${k}`] = v as number;
       for (const [k, v] of Object.entries(b)) figures[`baseline_c${concurrency}_${k}`] = v as number;
-      if (g.commandsPerSecond > best.gamekeep) best = { ...best, gamekeep: g.commandsPerSecond, gamekeepAt: concurrency };
-      if (b.commandsPerSecond > best.baseline) best = { ...best, baseline: b.commandsPerSecond, baselineAt: concurrency };
+      if (g.commandsPerSecond > best.gamekeep)
+        best = { ...best, gamekeep: g.commandsPerSecond, gamekeepAt: concurrency };
+      if (b.commandsPerSecond > best.baseline)
+        best = { ...best, baseline: b.commandsPerSecond, baselineAt: concurrency };
       rows.push(
-        [`${concurrency} poller(s): Gamekeep`, `${g.commandsPerSecond} commands/s (${Math.round(g.appliedShare * 100)} % applied); ${g.writeRequestsPerCommand} write requests/command; WCU/command ${g.billedWcuPerCommand} billed on AWS (${g.reportedWcuPerCommand} reported locally); ${g.commandsPerBatch}/batch`],
-        [`${concurrency} poller(s): baseline`, `${b.commandsPerSecond} commands/s (${Math.round(b.appliedShare * 100)} % applied); ${b.writeRequestsPerCommand} write requests/command; WCU/command ${b.billedWcuPerCommand} billed on AWS`],
+        [
+          `${concurrency} poller(s): Gamekeep`,
+          `${g.commandsPerSecond} commands/s (${Math.round(g.appliedShare * 100)} % applied); ${g.writeRequestsPerCommand} write requests/command; WCU/command ${g.billedWcuPerCommand} billed on AWS (${g.reportedWcuPerCommand} reported locally); ${g.commandsPerBatch}/batch`,
+        ],
+        [
+          `${concurrency} poller(s): baseline`,
+          `${b.commandsPerSecond} commands/s (${Math.round(b.appliedShare * 100)} % applied); ${b.writeRequestsPerCommand} write requests/command; WCU/command ${b.billedWcuPerCommand} billed on AWS`,
+        ],
         [`${concurrency} poller(s): ratio`, `${round(g.commandsPerSecond / b.commandsPerSecond, 2)}`],
       );
     }
@@ -95,7 +112,10 @@ async function main(): Promise<void> {
     figures.gamekeepWriteRequestsPerCommand = figures[`gamekeep_c${best.gamekeepAt}_writeRequestsPerCommand`]!;
     figures.rawItemsPerGamekeepCommand = round(figures.rawItemsPerSecond / best.gamekeep, 2);
     rows.push(
-      ['peak vs peak', `Gamekeep ${best.gamekeep}/s (${best.gamekeepAt} pollers) / baseline ${best.baseline}/s (${best.baselineAt} pollers) = ${figures.peakThroughputRatio} (target ≥ 2)`],
+      [
+        'peak vs peak',
+        `Gamekeep ${best.gamekeep}/s (${best.gamekeepAt} pollers) / baseline ${best.baseline}/s (${best.baselineAt} pollers) = ${figures.peakThroughputRatio} (target ≥ 2)`,
+      ],
       ['raw ceiling / Gamekeep peak', `${figures.rawItemsPerGamekeepCommand} raw items/s per command/s`],
     );
 
@@ -106,7 +126,10 @@ async function main(): Promise<void> {
     rows.push(
       ['sustained load', `${s.commandsPerSecond} of ${rate} commands/s offered`],
       ['  enqueue → committed', `p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms`],
-      ['  DynamoDB write requests per command', `${s.writeRequestsPerCommand} (${s.commandsPerBatch} commands/batch; target ≤ 0.3)`],
+      [
+        '  DynamoDB write requests per command',
+        `${s.writeRequestsPerCommand} (${s.commandsPerBatch} commands/batch; target ≤ 0.3)`,
+      ],
     );
 
     console.log();
@@ -129,7 +152,9 @@ async function rawCeiling(ddb: DynamoDBClient): Promise<number> {
       while (next < RAW_ITEMS) {
         const from = next;
         next += 25;
-        let pending = Array.from({ length: Math.min(25, RAW_ITEMS - from) }, (_, i) => ({ PutRequest: { Item: { pk: { S: `R#${from + i}` }, sk: { S: 'STATE' }, v: { S: payload } } } }));
+        let pending = Array.from({ length: Math.min(25, RAW_ITEMS - from) }, (_, i) => ({
+          PutRequest: { Item: { pk: { S: `R#${from + i}` }, sk: { S: 'STATE' }, v: { S: payload } } },
+        }));
         while (pending.length > 0) {
           const out = await ddb.send(new BatchWriteItemCommand({ RequestItems: { 'raw-ceiling': pending } }));
           pending = (out.UnprocessedItems?.['raw-ceiling'] ?? []) as typeof pending;
@@ -140,7 +165,12 @@ async function rawCeiling(ddb: DynamoDBClient): Promise<number> {
   return round(RAW_ITEMS / ((Date.now() - started) / 1000));
 }
 
-async function gamekeepSaturated(stack: LocalStack, sqs: SQSClient, workload: GameWorkload, concurrency: number): Promise<DrainFigures> {
+async function gamekeepSaturated(
+  stack: LocalStack,
+  sqs: SQSClient,
+  workload: GameWorkload,
+  concurrency: number,
+): Promise<DrainFigures> {
   const queue = commandQueue(stack.config, { sqs });
   await createPlayers(stack, queue, workload, concurrency);
   await queue.send(workload.commands);
@@ -160,7 +190,13 @@ async function gamekeepSaturated(stack: LocalStack, sqs: SQSClient, workload: Ga
   };
 }
 
-async function baselineSaturated(stack: LocalStack, ddb: DynamoDBClient, sqs: SQSClient, workload: GameWorkload, concurrency: number): Promise<DrainFigures> {
+async function baselineSaturated(
+  stack: LocalStack,
+  ddb: DynamoDBClient,
+  sqs: SQSClient,
+  workload: GameWorkload,
+  concurrency: number,
+): Promise<DrainFigures> {
   const suffix = randomUUID().slice(0, 6);
   const tableName = `baseline-${suffix}`;
   const idempotencyTableName = `idempotency-${suffix}`;
@@ -173,11 +209,27 @@ async function baselineSaturated(stack: LocalStack, ddb: DynamoDBClient, sqs: SQ
       KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
     }),
   );
-  const resources = await stack.provision({ tableName: `unused-${suffix}`, queueName: `baseline-${suffix}`, stream: false });
-  const baseline = createBaselineHandler({ endpoint: stack.config.dynamoDbEndpoint!, region: stack.config.region, tableName, idempotencyTableName });
+  const resources = await stack.provision({
+    tableName: `unused-${suffix}`,
+    queueName: `baseline-${suffix}`,
+    stream: false,
+  });
+  const baseline = createBaselineHandler({
+    endpoint: stack.config.dynamoDbEndpoint!,
+    region: stack.config.region,
+    tableName,
+    idempotencyTableName,
+  });
   const queue = commandQueue(resources.config, { sqs });
   const drain = async (): Promise<number> => {
-    const poller = startSqsPoller({ sqs, queueUrl: resources.commandQueue.url, queueArn: resources.commandQueue.arn, region: stack.config.region, handler: baseline.handler, concurrency });
+    const poller = startSqsPoller({
+      sqs,
+      queueUrl: resources.commandQueue.url,
+      queueArn: resources.commandQueue.arn,
+      region: stack.config.region,
+      handler: baseline.handler,
+      concurrency,
+    });
     const started = Date.now();
     await poller.drained(900_000);
     await poller.stop();
@@ -197,14 +249,20 @@ async function baselineSaturated(stack: LocalStack, ddb: DynamoDBClient, sqs: SQ
   };
 }
 
-async function gamekeepSustained(stack: LocalStack, sqs: SQSClient, rate: number, concurrency: number): Promise<SustainedFigures> {
+async function gamekeepSustained(
+  stack: LocalStack,
+  sqs: SQSClient,
+  rate: number,
+  concurrency: number,
+): Promise<SustainedFigures> {
   const perPlayer = Math.ceil((rate * SUSTAINED_SECONDS) / PLAYERS) + 1;
   const workload = gameWorkload({ players: PLAYERS, commandsPerPlayer: perPlayer, seed: 1000, prefix: 's-' });
   const queue = commandQueue(stack.config, { sqs });
   await createPlayers(stack, queue, workload, concurrency);
   // Round-robin over players, as independent players' commands arrive in a live game.
   const stream: CommandEnvelope[] = [];
-  for (let n = 0; n < perPlayer; n++) for (let p = 0; p < PLAYERS; p++) stream.push(workload.commands[p * perPlayer + n]!);
+  for (let n = 0; n < perPlayer; n++)
+    for (let p = 0; p < PLAYERS; p++) stream.push(workload.commands[p * perPlayer + n]!);
   const total = Math.min(stream.length, rate * SUSTAINED_SECONDS);
   const pipeline = startCommandPipeline(stack, { concurrency });
   const tickMs = 100;
@@ -229,7 +287,12 @@ async function gamekeepSustained(stack: LocalStack, sqs: SQSClient, rate: number
 }
 
 /** Creates the workload's players through the pipeline and waits until they exist; not part of any measurement. */
-async function createPlayers(stack: LocalStack, queue: CommandQueue, workload: GameWorkload, concurrency: number): Promise<void> {
+async function createPlayers(
+  stack: LocalStack,
+  queue: CommandQueue,
+  workload: GameWorkload,
+  concurrency: number,
+): Promise<void> {
   const pipeline = startCommandPipeline(stack, { concurrency });
   await queue.send(workload.creates);
   await pipeline.drained(600_000);

@@ -28,10 +28,19 @@ async function main(): Promise<number> {
       const [playerId, json, key = randomUUID()] = args;
       const parsed = playerCommandSchema.safeParse(JSON.parse(json ?? '{}'));
       if (!playerId || !player.idPattern.test(playerId) || !parsed.success) {
-        console.error(parsed.success ? 'usage: send <playerId> <command JSON> [idempotency-key]' : parsed.error.message);
+        console.error(
+          parsed.success ? 'usage: send <playerId> <command JSON> [idempotency-key]' : parsed.error.message,
+        );
         return 2;
       }
-      const envelope = commandEnvelope({ entityType: 'player', entityId: playerId, command: parsed.data as never, source: { kind: 'service', actor: 'cli' }, identity: ['service', 'cli', playerId, key], issuedAt: new Date() });
+      const envelope = commandEnvelope({
+        entityType: 'player',
+        entityId: playerId,
+        command: parsed.data as never,
+        source: { kind: 'service', actor: 'cli' },
+        identity: ['service', 'cli', playerId, key],
+        issuedAt: new Date(),
+      });
       await commandQueue(config).send([envelope]);
       console.log(JSON.stringify({ commandId: envelope.commandId, status: 'queued' }));
       return 0;
@@ -40,10 +49,18 @@ async function main(): Promise<number> {
       console.log(JSON.stringify(await commandStatus(store, args[0] ?? ''), null, 2));
       return 0;
     case 'player':
-      console.log(JSON.stringify((await entityState(store, player, args[0] ?? '')) ?? { error: 'no such player' }, null, 2));
+      console.log(
+        JSON.stringify((await entityState(store, player, args[0] ?? '')) ?? { error: 'no such player' }, null, 2),
+      );
       return 0;
     case 'events':
-      console.log(JSON.stringify(await entityEvents(store, player, args[0] ?? '', Number(args[1] ?? 0), Number(args[2] ?? 20)), null, 2));
+      console.log(
+        JSON.stringify(
+          await entityEvents(store, player, args[0] ?? '', Number(args[1] ?? 0), Number(args[2] ?? 20)),
+          null,
+          2,
+        ),
+      );
       return 0;
     default:
       console.error('verbs: send, status, player, events');
@@ -51,7 +68,10 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => process.exit(code), (error: unknown) => {
-  console.error(unreachable(error) ? STALE_STACK_HINT : error instanceof Error ? error.message : error);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(unreachable(error) ? STALE_STACK_HINT : error instanceof Error ? error.message : error);
+    process.exit(1);
+  },
+);

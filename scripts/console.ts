@@ -9,7 +9,9 @@ export function progressBar(label: string, total: number): { update(done: number
       if (tty) {
         const width = 30;
         const filled = Math.round(share * width);
-        process.stdout.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${(share * 100).toFixed(0)}%`);
+        process.stdout.write(
+          `\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${(share * 100).toFixed(0)}%`,
+        );
       } else if (Math.floor(share * 10) > lastDecile) {
         lastDecile = Math.floor(share * 10);
         console.log(`${label}: ${done}/${total} (${lastDecile * 10}%)`);
@@ -24,7 +26,9 @@ export function progressBar(label: string, total: number): { update(done: number
 export function table(rows: readonly (readonly [string, string])[]): string {
   const width = Math.max(...rows.map(([k]) => k.length));
   const line = `+${'-'.repeat(width + 2)}+${'-'.repeat(Math.max(...rows.map(([, v]) => v.length)) + 2)}+`;
-  return [line, ...rows.map(([k, v]) => `| ${k.padEnd(width)} | ${v.padEnd(line.length - width - 7)} |`), line].join('\n');
+  return [line, ...rows.map(([k, v]) => `| ${k.padEnd(width)} | ${v.padEnd(line.length - width - 7)} |`), line].join(
+    '\n',
+  );
 }
 
 export function percentile(values: readonly number[], p: number): number {

@@ -20,7 +20,9 @@ export const stackFile = join(gamekeepHome, 'stack.json');
 
 export function localSecrets(env: Config): LocalSecrets {
   mkdirSync(gamekeepHome, { recursive: true });
-  const saved: Partial<LocalSecrets> = existsSync(secretsFile) ? (JSON.parse(readFileSync(secretsFile, 'utf8')) as Partial<LocalSecrets>) : {};
+  const saved: Partial<LocalSecrets> = existsSync(secretsFile)
+    ? (JSON.parse(readFileSync(secretsFile, 'utf8')) as Partial<LocalSecrets>)
+    : {};
   const fresh = (prefix: string) => `${prefix}${randomBytes(24).toString('hex')}`;
   const secrets: LocalSecrets = {
     jwtSecret: env.jwtSecret ?? saved.jwtSecret ?? fresh(''),
@@ -52,8 +54,13 @@ export function targetStack(): { config: Config; local: boolean } {
 
 /** A failure to reach the stand-ins a stack file names: `npm start` was stopped without removing it (killed). */
 export function unreachable(error: unknown): boolean {
-  const codes = [error, (error as { cause?: unknown } | undefined)?.cause].map((e) => (e as { code?: string } | undefined)?.code);
-  return codes.some((c) => c === 'ECONNREFUSED' || c === 'ECONNRESET') || /ECONNREFUSED|connect ETIMEDOUT|Redis is unreachable/.test(String(error));
+  const codes = [error, (error as { cause?: unknown } | undefined)?.cause].map(
+    (e) => (e as { code?: string } | undefined)?.code,
+  );
+  return (
+    codes.some((c) => c === 'ECONNREFUSED' || c === 'ECONNRESET') ||
+    /ECONNREFUSED|connect ETIMEDOUT|Redis is unreachable/.test(String(error))
+  );
 }
 
 export const STALE_STACK_HINT = `the local stack in ${stackFile} does not answer: is \`npm start\` still running? (If it was killed, remove the file and start it again.)`;

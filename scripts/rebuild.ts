@@ -7,7 +7,10 @@
  * checkpoint instead.
  */
 import { lambdaContext } from '../local/lambdaContext.js';
-import { createLeaderboardRebuildHandler, type LeaderboardRebuildInput } from '../functions/leaderboard-rebuild/handler.js';
+import {
+  createLeaderboardRebuildHandler,
+  type LeaderboardRebuildInput,
+} from '../functions/leaderboard-rebuild/handler.js';
 import type { RebuildReport } from '../shared/readside/rebuild.js';
 import { STALE_STACK_HINT, targetStack, unreachable } from './localSecrets.js';
 

@@ -18,7 +18,7 @@ if (!date.success) {
   console.error('usage: npm run reward -- [--date YYYY-MM-DD]');
   process.exit(2);
 }
-let config;
+let config: ReturnType<typeof runningStack>;
 try {
   config = runningStack();
 } catch (error) {
@@ -26,7 +26,9 @@ try {
   process.exit(2);
 }
 if (!config.apiPort) {
-  console.error('the local stack was started with GAMEKEEP_API_PORT=0 and .gamekeep/stack.json does not say which port it got: start it on a fixed port');
+  console.error(
+    'the local stack was started with GAMEKEEP_API_PORT=0 and .gamekeep/stack.json does not say which port it got: start it on a fixed port',
+  );
   process.exit(2);
 }
 let idle = 0;
@@ -44,11 +46,14 @@ for (let call = 1; ; call++) {
   console.log(`call ${call}: ${res.status} ${JSON.stringify(body)}`);
   if (res.status !== 200 && res.status !== 202) process.exit(1);
   if (body.status === 'done') break;
-  const progressed = (body.sent ?? 0) > 0 || (body.confirmed ?? 0) > 0 || (pending !== undefined && (body.pending ?? 0) < pending);
+  const progressed =
+    (body.sent ?? 0) > 0 || (body.confirmed ?? 0) > 0 || (pending !== undefined && (body.pending ?? 0) < pending);
   idle = progressed ? 0 : idle + 1;
   pending = body.pending;
   if (idle >= CALLS_WITHOUT_PROGRESS) {
-    console.error(`${body.pending ?? '?'} grants still have no outcome after ${idle} calls without progress: is the command pipeline running? Run again to resume.`);
+    console.error(
+      `${body.pending ?? '?'} grants still have no outcome after ${idle} calls without progress: is the command pipeline running? Run again to resume.`,
+    );
     process.exit(1);
   }
 }

@@ -42,11 +42,17 @@ async function main(): Promise<void> {
     ...(env.leaderboardRetentionDays !== undefined ? { leaderboardRetentionDays: env.leaderboardRetentionDays } : {}),
   };
   const pipeline = startCommandPipeline(stack, { concurrency: 2, onError: (e) => console.error('[poller]', e) });
-  const projection = await startProjectionPipeline(config, { onError: (e) => console.error('[projector]', e) }).catch((error: unknown) => {
-    if (!String(error).includes('has no stream')) throw error;
-    throw new Error(`${String(error)}: it was created before the read side; remove .gamekeep/dynamodb (its data) to start afresh`);
+  const projection = await startProjectionPipeline(config, { onError: (e) => console.error('[projector]', e) }).catch(
+    (error: unknown) => {
+      if (!String(error).includes('has no stream')) throw error;
+      throw new Error(
+        `${String(error)}: it was created before the read side; remove .gamekeep/dynamodb (its data) to start afresh`,
+      );
+    },
+  );
+  const reads = readSide(config, {
+    log: { warn: (message, details) => console.warn(`[read side] ${message}`, details ?? {}) },
   });
-  const reads = readSide(config, { log: { warn: (message, details) => console.warn(`[read side] ${message}`, details ?? {}) } });
   const gateway = await startGateway({
     handlers: localHttpHandlers(config, { readSide: reads }),
     jwtSecret: secrets.jwtSecret,
@@ -58,7 +64,10 @@ async function main(): Promise<void> {
   const rewards = createRewardSchedulerHandler(config, { continueRun: async () => undefined });
   const scheduler = startLocalScheduler(rewards, {
     hourUtc: config.dailyRewardHour ?? 0,
-    onResult: (r) => console.log(`[rewards] ${r[0]?.date}: ${r.reduce((n, x) => n + x.sent, 0)} grants sent in ${r.length} invocation(s)`),
+    onResult: (r) =>
+      console.log(
+        `[rewards] ${r[0]?.date}: ${r.reduce((n, x) => n + x.sent, 0)} grants sent in ${r.length} invocation(s)`,
+      ),
     onError: (e) => console.error('[rewards]', e),
   });
   // The EventBridge rule of the payment reconciler, locally every 10 s. The first pass re-sends every credit
@@ -66,24 +75,38 @@ async function main(): Promise<void> {
   const reconciler = createPaymentReconcilerHandler(config, { resendAfterMs: 30_000 });
   const reconcile = (): Promise<unknown> =>
     reconciler({}, lambdaContext('gamekeep-payment-reconciler', 60_000))
-      .then((r) => r.sent > 0 && console.log(`[payments] reconciled ${r.checked} open payments, ${r.sent} credits sent`))
+      .then(
+        (r) => r.sent > 0 && console.log(`[payments] reconciled ${r.checked} open payments, ${r.sent} credits sent`),
+      )
       .catch((e: unknown) => console.error('[payments]', e));
-  await createPaymentReconcilerHandler(config, { resendAfterMs: 0 })({}, lambdaContext('gamekeep-payment-reconciler', 60_000)).catch((e: unknown) => console.error('[payments]', e));
+  await createPaymentReconcilerHandler(config, { resendAfterMs: 0 })(
+    {},
+    lambdaContext('gamekeep-payment-reconciler', 60_000),
+  ).catch((e: unknown) => console.error('[payments]', e));
   const reconciliation = setInterval(() => void reconcile(), 10_000);
   writeFileSync(stackFile, JSON.stringify(config, null, 2), { mode: 0o600 });
 
   console.log('Gamekeep is running locally.');
   console.log(`  HTTP API         ${gateway.url}/v1  (OpenAPI: ${gateway.url}/v1/openapi.json)`);
-  console.log(`  DynamoDB Local   ${stack.config.dynamoDbEndpoint}  (table ${stack.config.tableName}, data in .gamekeep/dynamodb)`);
+  console.log(
+    `  DynamoDB Local   ${stack.config.dynamoDbEndpoint}  (table ${stack.config.tableName}, data in .gamekeep/dynamodb)`,
+  );
   console.log(`  SQS (fauxqs)     ${stack.config.sqsEndpoint}  (queue ${stack.commandQueue.url})`);
-  console.log(`  Redis            ${config.redisUrl}  (${redis ? 'redis-server, nothing persisted' : 'REDIS_URL'}; player views and leaderboards, fed by the table stream)`);
-  console.log('  Payments         reconciled every 10 s (queued credits settled or re-sent, unmatched credited once the player exists)');
-  console.log(`  Daily rewards    next run ${scheduler.next().toISOString()}; now: npm run reward -- --date YYYY-MM-DD`);
+  console.log(
+    `  Redis            ${config.redisUrl}  (${redis ? 'redis-server, nothing persisted' : 'REDIS_URL'}; player views and leaderboards, fed by the table stream)`,
+  );
+  console.log(
+    '  Payments         reconciled every 10 s (queued credits settled or re-sent, unmatched credited once the player exists)',
+  );
+  console.log(
+    `  Daily rewards    next run ${scheduler.next().toISOString()}; now: npm run reward -- --date YYYY-MM-DD`,
+  );
   console.log(`  Secrets          ${secretsFile} (environment variables override them)`);
   console.log(`    game service   Authorization: Bearer ${secrets.serviceToken}`);
   console.log(`    operator (GM)  Authorization: Bearer ${secrets.adminToken}`);
   console.log('    player token   npm run token -- <playerId>   (HS256 JWT, sub = the player)');
-  for (const [provider, list] of Object.entries(secrets.webhookSecrets)) console.log(`    webhook ${provider.padEnd(7)} ${list.join(', ')}`);
+  for (const [provider, list] of Object.entries(secrets.webhookSecrets))
+    console.log(`    webhook ${provider.padEnd(7)} ${list.join(', ')}`);
   console.log(`  Try: curl -s ${gateway.url}/v1/health`);
   console.log('Ctrl-C drains the queue, lets the projection catch up and stops.');
 
@@ -104,7 +127,9 @@ async function main(): Promise<void> {
     try {
       await projection.poller.caughtUp(10_000);
     } catch (error) {
-      console.error(`the projection did not catch up: ${String(error)}; \`npm run rebuild -- leaderboards\` restores the boards`);
+      console.error(
+        `the projection did not catch up: ${String(error)}; \`npm run rebuild -- leaderboards\` restores the boards`,
+      );
     }
     await projection.stop();
     await reads.close();

@@ -5,7 +5,8 @@ import { z } from 'zod';
  * tests set the endpoints of the stand-ins. Everything else receives a typed `Config`.
  */
 /** An endpoint or queue URL. Not zod's `url()`: it refuses the emulator's `sqs.<region>.127.0.0.1` host names. */
-const endpoint = (schemes: string) => z.string().regex(new RegExp(`^(${schemes})://[^\\s/?#]+(?:[/?#]\\S*)?$`), `must be a ${schemes} URL`);
+const endpoint = (schemes: string) =>
+  z.string().regex(new RegExp(`^(${schemes})://[^\\s/?#]+(?:[/?#]\\S*)?$`), `must be a ${schemes} URL`);
 
 const Env = z.object({
   AWS_REGION: z.string().default('us-east-1'),
@@ -91,7 +92,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhookSecrets: Object.fromEntries(
       Object.entries(env)
         .filter(([k, v]) => k.startsWith(WEBHOOK_SECRET_PREFIX) && v)
-        .map(([k, v]) => [k.slice(WEBHOOK_SECRET_PREFIX.length).toLowerCase(), v!.split(',').map((s) => s.trim()).filter(Boolean)]),
+        .map(([k, v]) => [
+          k.slice(WEBHOOK_SECRET_PREFIX.length).toLowerCase(),
+          v!
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+        ]),
     ),
     redisUrl: e.REDIS_URL,
     ...(e.GAMEKEEP_SERVICE_ROLES ? { serviceRoles: list(e.GAMEKEEP_SERVICE_ROLES) } : {}),
@@ -100,12 +107,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ...(e.GAMEKEEP_WEBHOOK_SECRETS_ARN ? { webhookSecretsArn: e.GAMEKEEP_WEBHOOK_SECRETS_ARN } : {}),
     ...(e.GAMEKEEP_REDIS_SECRET_ARN ? { redisSecretArn: e.GAMEKEEP_REDIS_SECRET_ARN } : {}),
     ...(e.GAMEKEEP_VIEW_TTL_SECONDS !== undefined ? { viewTtlSeconds: e.GAMEKEEP_VIEW_TTL_SECONDS } : {}),
-    ...(e.GAMEKEEP_LEADERBOARD_RETENTION_DAYS !== undefined ? { leaderboardRetentionDays: e.GAMEKEEP_LEADERBOARD_RETENTION_DAYS } : {}),
+    ...(e.GAMEKEEP_LEADERBOARD_RETENTION_DAYS !== undefined
+      ? { leaderboardRetentionDays: e.GAMEKEEP_LEADERBOARD_RETENTION_DAYS }
+      : {}),
   };
 }
 
 function list(value: string): string[] {
-  return value.split(',').map((s) => s.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** The environment a process needs to reach a given stack: what the CDK sets on AWS, and the local runtime here. */
@@ -124,7 +136,8 @@ export function configEnvironment(c: Config): Record<string, string> {
   if (c.jwtSecret) env.GAMEKEEP_JWT_SECRET = c.jwtSecret;
   if (c.serviceToken) env.GAMEKEEP_SERVICE_TOKEN = c.serviceToken;
   if (c.adminToken) env.GAMEKEEP_ADMIN_TOKEN = c.adminToken;
-  for (const [provider, secrets] of Object.entries(c.webhookSecrets)) env[`${WEBHOOK_SECRET_PREFIX}${provider.toUpperCase()}`] = secrets.join(',');
+  for (const [provider, secrets] of Object.entries(c.webhookSecrets))
+    env[`${WEBHOOK_SECRET_PREFIX}${provider.toUpperCase()}`] = secrets.join(',');
   if (c.redisUrl) env.REDIS_URL = c.redisUrl;
   if (c.serviceRoles) env.GAMEKEEP_SERVICE_ROLES = c.serviceRoles.join(',');
   if (c.operatorRoles) env.GAMEKEEP_OPERATOR_ROLES = c.operatorRoles.join(',');
@@ -132,6 +145,7 @@ export function configEnvironment(c: Config): Record<string, string> {
   if (c.webhookSecretsArn) env.GAMEKEEP_WEBHOOK_SECRETS_ARN = c.webhookSecretsArn;
   if (c.redisSecretArn) env.GAMEKEEP_REDIS_SECRET_ARN = c.redisSecretArn;
   if (c.viewTtlSeconds !== undefined) env.GAMEKEEP_VIEW_TTL_SECONDS = String(c.viewTtlSeconds);
-  if (c.leaderboardRetentionDays !== undefined) env.GAMEKEEP_LEADERBOARD_RETENTION_DAYS = String(c.leaderboardRetentionDays);
+  if (c.leaderboardRetentionDays !== undefined)
+    env.GAMEKEEP_LEADERBOARD_RETENTION_DAYS = String(c.leaderboardRetentionDays);
   return env;
 }

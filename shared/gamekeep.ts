@@ -28,7 +28,9 @@ export function commandProcessor(config: Config, log: ProcessorLog, clients: Cli
     store: eventStore(config, clients),
     registry: entityRegistry(),
     log,
-    ...(config.deadLetterQueueUrl ? { deadLetters: new DeadLetters(clients.sqs ?? sqsClient(config), config.deadLetterQueueUrl) } : {}),
+    ...(config.deadLetterQueueUrl
+      ? { deadLetters: new DeadLetters(clients.sqs ?? sqsClient(config), config.deadLetterQueueUrl) }
+      : {}),
     commandRecordDays: config.commandRecordDays,
     maxCommitAttempts: config.maxCommitAttempts,
   });

@@ -4,7 +4,8 @@ let client: SecretsManagerClient | undefined;
 
 /** The string value of a Secrets Manager secret (webhook signing secrets, the cache's credentials). */
 export async function secretString(arn: string): Promise<string> {
-  const out = await (client ??= new SecretsManagerClient({})).send(new GetSecretValueCommand({ SecretId: arn }));
+  client ??= new SecretsManagerClient({});
+  const out = await client.send(new GetSecretValueCommand({ SecretId: arn }));
   if (!out.SecretString) throw new Error(`secret ${arn} has no string value`);
   return out.SecretString;
 }

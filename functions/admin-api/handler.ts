@@ -12,7 +12,15 @@ import { noRoute } from '../../shared/http/errors.js';
 import { routeHandlers, type RouteHandler, type RouteKeyOf } from '../../shared/http/routes.js';
 import httpRouterHandler from '@middy/http-router';
 import { httpErrors } from '../../shared/http/middleware.js';
-import { adjustBalance, creditPayment, dismissPayment, getPayment, listOpenPayments, reconcilePayments, triggerRewardRun } from '../../shared/http/adminApi.js';
+import {
+  adjustBalance,
+  creditPayment,
+  dismissPayment,
+  getPayment,
+  listOpenPayments,
+  reconcilePayments,
+  triggerRewardRun,
+} from '../../shared/http/adminApi.js';
 import { reconcileOpenPayments } from '../../shared/payments/reconciler.js';
 import { runDailyRewards, type RunOptions } from '../../shared/rewards/dailyRewards.js';
 
@@ -26,7 +34,12 @@ export function createAdminApiHandler(config: Config, clients: Clients & RunOpti
   const store = eventStore(config, { ...clients, db });
   const gateway = { store, queue: commandQueue(config, clients), now: () => new Date() };
   const paymentDesk = { db, tableName: config.tableName, store, queue: gateway.queue, now: () => new Date() };
-  const rewardDesk = { db, tableName: config.tableName, queue: new CommandQueue(clients.sqs ?? sqsClient(config), config.queueUrl!, 16), now: () => new Date() };
+  const rewardDesk = {
+    db,
+    tableName: config.tableName,
+    queue: new CommandQueue(clients.sqs ?? sqsClient(config), config.queueUrl!, 16),
+    now: () => new Date(),
+  };
 
   // Work that runs inside the request (reconciliation, reward runs) stops below API Gateway's 30 s timeout.
   const budgetOf = (context: Context): (() => number) => {
@@ -42,18 +55,30 @@ export function createAdminApiHandler(config: Config, clients: Clients & RunOpti
     'GET /v1/admin/payments/queued': (event) => listOpenPayments(paymentDesk, 'queued', event, caller(event)),
     'GET /v1/admin/payments/{provider}/{orderId}': (event) => getPayment(paymentDesk, event, caller(event)),
     'POST /v1/admin/payments/{provider}/{orderId}/credit': (event) => creditPayment(paymentDesk, event, caller(event)),
-    'POST /v1/admin/payments/{provider}/{orderId}/dismiss': (event) => dismissPayment(paymentDesk, event, caller(event)),
+    'POST /v1/admin/payments/{provider}/{orderId}/dismiss': (event) =>
+      dismissPayment(paymentDesk, event, caller(event)),
     // By hand an operator wants every credit without an outcome re-sent now, not after the scheduled grace.
     'POST /v1/admin/payments/reconciliations': (event, context) =>
-      reconcilePayments(() => reconcileOpenPayments(paymentDesk, { resendAfterMs: 0, remainingMs: budgetOf(context) }), event, caller(event)),
+      reconcilePayments(
+        () => reconcileOpenPayments(paymentDesk, { resendAfterMs: 0, remainingMs: budgetOf(context) }),
+        event,
+        caller(event),
+      ),
     // The run resumes at its checkpoint, so a 202 means "call again (or let the schedule finish it)".
     'POST /v1/admin/rewards/runs': (event, context) => {
       const remaining = budgetOf(context);
-      return triggerRewardRun((date) => runDailyRewards(rewardDesk, date, remaining, { reserveMs: 5_000, ...clients }), event, caller(event), () => new Date());
+      return triggerRewardRun(
+        (date) => runDailyRewards(rewardDesk, date, remaining, { reserveMs: 5_000, ...clients }),
+        event,
+        caller(event),
+        () => new Date(),
+      );
     },
   };
 
-  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(httpRouterHandler({ routes: routeHandlers('admin-api', route), notFoundResponse: noRoute }))
+  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(
+    httpRouterHandler({ routes: routeHandlers('admin-api', route), notFoundResponse: noRoute }),
+  )
     .use(httpHeaderNormalizer())
     .use(injectLambdaContext(logger))
     .use(httpErrors(logger));

@@ -7,7 +7,13 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { Config } from '../../shared/config.js';
 import { commandQueue, eventStore, type Clients } from '../../shared/gamekeep.js';
-import { cacheMetricsRecorder, cacheTotalsFlusher, readSide, type CacheLog, type ReadSide } from '../../shared/readside/index.js';
+import {
+  cacheMetricsRecorder,
+  cacheTotalsFlusher,
+  readSide,
+  type CacheLog,
+  type ReadSide,
+} from '../../shared/readside/index.js';
 import { callerOf } from '../../shared/http/caller.js';
 import { json, noRoute } from '../../shared/http/errors.js';
 import { routeHandlers, type RouteHandler, type RouteKeyOf } from '../../shared/http/routes.js';
@@ -32,7 +38,8 @@ export function createApiHandler(config: Config, deps: ApiDependencies = {}) {
   const store = eventStore(config, deps);
   const gateway = { store, queue: commandQueue(config, deps), now: () => new Date() };
   const log: CacheLog = { warn: (message, details) => logger.warn(message, details ?? {}) };
-  const side = deps.readSide ?? (config.redisUrl ? readSide(config, { ...(deps.db ? { db: deps.db } : {}), log }) : undefined);
+  const side =
+    deps.readSide ?? (config.redisUrl ? readSide(config, { ...(deps.db ? { db: deps.db } : {}), log }) : undefined);
   const views = side ?? tablePlayerViews(store);
   const document = openApiDocument();
 
@@ -48,12 +55,19 @@ export function createApiHandler(config: Config, deps: ApiDependencies = {}) {
     'GET /v1/admin/stats': (event) => getStats(side, event, callerOf(event, config)),
   };
 
-  const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(httpRouterHandler({ routes: routeHandlers('api', route), notFoundResponse: noRoute }))
+  const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(
+    httpRouterHandler({ routes: routeHandlers('api', route), notFoundResponse: noRoute }),
+  )
     .use(httpHeaderNormalizer())
     .use(injectLambdaContext(logger));
   // Cache hits, misses and fallbacks of each invocation, flushed as CloudWatch metrics (EMF) by logMetrics.
   if (side) {
-    handler.use(logMetrics(metrics)).use(invocationMetrics(metrics, cacheMetricsRecorder(() => side.cacheStats())));
+    handler.use(logMetrics(metrics)).use(
+      invocationMetrics(
+        metrics,
+        cacheMetricsRecorder(() => side.cacheStats()),
+      ),
+    );
     // And into Redis, where GET /v1/admin/stats sums every instance's counts.
     const flush = cacheTotalsFlusher(() => side.cacheStats(), side.redis);
     handler.use({ after: flush, onError: flush });

@@ -21,7 +21,8 @@ export function createCommandProcessorHandler(config: Config, hooks: HandlerHook
 
   return middy(async (event: SQSEvent): Promise<SQSBatchResponse> => {
     const report = await processor.processBatch(event.Records);
-    for (const [kind, count] of Object.entries(report.counts)) if (count > 0) metrics.addMetric(`commands_${kind}`, MetricUnit.Count, count);
+    for (const [kind, count] of Object.entries(report.counts))
+      if (count > 0) metrics.addMetric(`commands_${kind}`, MetricUnit.Count, count);
     for (const ms of report.latenciesMs) metrics.addMetric('enqueue_to_decided_ms', MetricUnit.Milliseconds, ms);
     hooks.onReport?.(report);
     return { batchItemFailures: report.batchItemFailures };

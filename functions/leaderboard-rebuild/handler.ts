@@ -37,7 +37,15 @@ export function createLeaderboardRebuildHandler(config: Config, clients: Leaderb
     try {
       if (!(await redisReady(side.redis, 5000))) throw new Error('Redis is unreachable');
       const report = await rebuildReadSide(
-        { db, tableName: config.tableName, redis: side.redis, cache: side.cache, leaderboards: side.leaderboards, marker: side.marker, ...(config.leaderboardRetentionDays !== undefined ? { retentionDays: config.leaderboardRetentionDays } : {}) },
+        {
+          db,
+          tableName: config.tableName,
+          redis: side.redis,
+          cache: side.cache,
+          leaderboards: side.leaderboards,
+          marker: side.marker,
+          ...(config.leaderboardRetentionDays !== undefined ? { retentionDays: config.leaderboardRetentionDays } : {}),
+        },
         () => context.getRemainingTimeInMillis(),
         { ...options, ...(event?.runId ? { runId: event.runId } : {}), ...(event?.resume ? { resume: true } : {}) },
       );
@@ -53,7 +61,13 @@ export function createLeaderboardRebuildHandler(config: Config, clients: Leaderb
 
 /** On AWS: an asynchronous invocation of this very function (its ARN is in the context) continues the run. */
 async function invokeSelfAsync(input: { runId: string }, context: Context): Promise<void> {
-  await lambda().send(new InvokeCommand({ FunctionName: context.invokedFunctionArn, InvocationType: 'Event', Payload: JSON.stringify(input) }));
+  await lambda().send(
+    new InvokeCommand({
+      FunctionName: context.invokedFunctionArn,
+      InvocationType: 'Event',
+      Payload: JSON.stringify(input),
+    }),
+  );
 }
 
 let lambdaClient: LambdaClient | undefined;

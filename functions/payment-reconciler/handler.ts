@@ -19,7 +19,13 @@ export interface PaymentReconcilerOptions extends Clients {
 export function createPaymentReconcilerHandler(config: Config, options: PaymentReconcilerOptions = {}) {
   const logger = new Logger({ serviceName: 'payment-reconciler' });
   const db = options.db ?? dynamoDbClient(config);
-  const desk = { db, tableName: config.tableName, store: eventStore(config, { ...options, db }), queue: commandQueue(config, options), now: () => new Date() };
+  const desk = {
+    db,
+    tableName: config.tableName,
+    store: eventStore(config, { ...options, db }),
+    queue: commandQueue(config, options),
+    now: () => new Date(),
+  };
 
   return middy(async (_event: unknown, context: Context): Promise<ReconciliationReport> => {
     const report = await reconcileOpenPayments(desk, {

@@ -19,10 +19,19 @@ export interface PaymentWebhookClients extends Clients {
 export function createPaymentWebhookHandler(config: Config, clients: PaymentWebhookClients = {}) {
   const logger = new Logger({ serviceName: 'payment-webhook' });
   const db = clients.db ?? dynamoDbClient(config);
-  const desk = { db, tableName: config.tableName, store: eventStore(config, { ...clients, db }), queue: commandQueue(config, clients), now: () => new Date() };
+  const desk = {
+    db,
+    tableName: config.tableName,
+    store: eventStore(config, { ...clients, db }),
+    queue: commandQueue(config, clients),
+    now: () => new Date(),
+  };
   const secrets: WebhookSecrets = clients.webhookSecrets ?? webhookSecretsFrom(config);
 
-  return middy(async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => receivePayment(desk, secrets, event))
+  return middy(
+    async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> =>
+      receivePayment(desk, secrets, event),
+  )
     .use(httpHeaderNormalizer())
     .use(injectLambdaContext(logger))
     .use(httpErrors(logger));

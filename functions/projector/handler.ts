@@ -7,7 +7,6 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import type { Config } from '../../shared/config.js';
 import { dynamoDbClient } from '../../shared/clients.js';
-import { eventStore } from '../../shared/gamekeep.js';
 import { readSide, type ReadSide, type ReadSideClients } from '../../shared/readside/index.js';
 import type { ProjectionReport } from '../../shared/readside/projector.js';
 import { claimHeal, healEpoch, DEFAULT_LEASE_MS } from '../../shared/readside/heal.js';
@@ -51,14 +50,23 @@ export interface ProjectorFunction {
 export function createProjectorHandler(config: Config, hooks: ProjectorHooks = {}): ProjectorFunction {
   const logger = new Logger({ serviceName: 'projector' });
   const metrics = new Metrics({ namespace: 'Gamekeep', serviceName: 'projector' });
-  const side = readSide(config, { ...hooks, log: hooks.log ?? { warn: (message, details) => logger.warn(message, details ?? {}) } });
+  const side = readSide(config, {
+    ...hooks,
+    log: hooks.log ?? { warn: (message, details) => logger.warn(message, details ?? {}) },
+  });
   const leaseMs = hooks.healLeaseMs ?? DEFAULT_LEASE_MS;
   let lambda: LambdaClient | undefined;
   const invokeHeal =
     hooks.invokeHeal ??
     (async (event: HealEvent, context: Context) => {
       lambda ??= new LambdaClient({ region: config.region });
-      await lambda.send(new InvokeCommand({ FunctionName: context.invokedFunctionArn, InvocationType: 'Event', Payload: JSON.stringify(event) }));
+      await lambda.send(
+        new InvokeCommand({
+          FunctionName: context.invokedFunctionArn,
+          InvocationType: 'Event',
+          Payload: JSON.stringify(event),
+        }),
+      );
     });
 
   /** One step of a heal: the checkpointed rebuild for this invocation's time, then the next step or the epoch completed. */
@@ -70,45 +78,77 @@ export function createProjectorHandler(config: Config, hooks: ProjectorHooks = {
         leaseMs,
         log: { warn: (m, d) => logger.warn(m, d ?? {}), info: (m, d) => logger.info(m, d ?? {}) },
         rebuild: async () => {
-          const deps = { db, tableName: config.tableName, redis: side.redis, cache: side.cache, leaderboards: side.leaderboards, ...(config.leaderboardRetentionDays !== undefined ? { retentionDays: config.leaderboardRetentionDays } : {}) };
+          const deps = {
+            db,
+            tableName: config.tableName,
+            redis: side.redis,
+            cache: side.cache,
+            leaderboards: side.leaderboards,
+            ...(config.leaderboardRetentionDays !== undefined
+              ? { retentionDays: config.leaderboardRetentionDays }
+              : {}),
+          };
           // A new run for a new epoch (never one started before the loss), the same run for its continuations.
-          const report = await rebuildReadSide(deps, () => context.getRemainingTimeInMillis(), event.runId ? { runId: event.runId } : {});
+          const report = await rebuildReadSide(
+            deps,
+            () => context.getRemainingTimeInMillis(),
+            event.runId ? { runId: event.runId } : {},
+          );
           return { done: report.status === 'done', runId: report.runId };
         },
       });
-      if (outcome.status === 'continue') await invokeHeal({ gamekeep: 'heal', epoch: event.epoch, runId: outcome.runId }, context);
-      if (outcome.status === 'abandoned') logger.info('heal step ended', { epoch: event.epoch, reason: outcome.reason });
+      if (outcome.status === 'continue')
+        await invokeHeal({ gamekeep: 'heal', epoch: event.epoch, runId: outcome.runId }, context);
+      if (outcome.status === 'abandoned')
+        logger.info('heal step ended', { epoch: event.epoch, reason: outcome.reason });
       return outcome.status === 'completed';
     } finally {
       if (!hooks.db) db.destroy();
     }
   };
 
-  const handler = middy(async (event: DynamoDBStreamEvent | HealEvent, context: Context): Promise<DynamoDBBatchResponse | { healed: boolean }> => {
-    if (isHealEvent(event)) {
-      const started = Date.now();
-      const healed = await heal(event, context);
-      metrics.addMetric(healed ? 'read_side_heal_ms' : 'read_side_heal_abandoned_ms', MetricUnit.Milliseconds, Date.now() - started);
-      return { healed };
-    }
-    const report = await side.projector.project(event.Records);
-    metrics.addMetric('records_projected', MetricUnit.Count, report.projected);
-    metrics.addMetric('score_writes_skipped', MetricUnit.Count, report.scoreWritesSkipped);
-    for (const ms of report.lagMs) metrics.addMetric('projection_lag_ms', MetricUnit.Milliseconds, ms);
-    for (const ms of report.streamLagMs) metrics.addMetric('stream_lag_ms', MetricUnit.Milliseconds, ms);
-    for (const error of report.errors) logger.error('projection failed; the batch is retried from the failed record', { error: String(error) });
-    // Of every instance that notices a lost dataset, the one that takes the lease starts the heal.
-    if (report.epoch && (await claimHeal(side.marker, report.epoch, leaseMs).catch(() => false))) {
-      logger.warn('read side data lost or incomplete: healing', { epoch: report.epoch.id, opened: report.epoch.opened });
-      metrics.addMetric('read_side_heals', MetricUnit.Count, 1);
-      await invokeHeal({ gamekeep: 'heal', epoch: report.epoch.id }, context).catch((error: unknown) => logger.error('could not start the heal; retried when the lease ends', { error: String(error) }));
-    }
-    hooks.onReport?.(report);
-    return { batchItemFailures: report.batchItemFailures };
-  })
+  const handler = middy(
+    async (
+      event: DynamoDBStreamEvent | HealEvent,
+      context: Context,
+    ): Promise<DynamoDBBatchResponse | { healed: boolean }> => {
+      if (isHealEvent(event)) {
+        const started = Date.now();
+        const healed = await heal(event, context);
+        metrics.addMetric(
+          healed ? 'read_side_heal_ms' : 'read_side_heal_abandoned_ms',
+          MetricUnit.Milliseconds,
+          Date.now() - started,
+        );
+        return { healed };
+      }
+      const report = await side.projector.project(event.Records);
+      metrics.addMetric('records_projected', MetricUnit.Count, report.projected);
+      metrics.addMetric('score_writes_skipped', MetricUnit.Count, report.scoreWritesSkipped);
+      for (const ms of report.lagMs) metrics.addMetric('projection_lag_ms', MetricUnit.Milliseconds, ms);
+      for (const ms of report.streamLagMs) metrics.addMetric('stream_lag_ms', MetricUnit.Milliseconds, ms);
+      for (const error of report.errors)
+        logger.error('projection failed; the batch is retried from the failed record', { error: String(error) });
+      // Of every instance that notices a lost dataset, the one that takes the lease starts the heal.
+      if (report.epoch && (await claimHeal(side.marker, report.epoch, leaseMs).catch(() => false))) {
+        logger.warn('read side data lost or incomplete: healing', {
+          epoch: report.epoch.id,
+          opened: report.epoch.opened,
+        });
+        metrics.addMetric('read_side_heals', MetricUnit.Count, 1);
+        await invokeHeal({ gamekeep: 'heal', epoch: report.epoch.id }, context).catch((error: unknown) =>
+          logger.error('could not start the heal; retried when the lease ends', { error: String(error) }),
+        );
+      }
+      hooks.onReport?.(report);
+      return { batchItemFailures: report.batchItemFailures };
+    },
+  )
     .use(injectLambdaContext(logger))
     .use(publishMetrics(metrics));
-  return Object.assign((event: DynamoDBStreamEvent | HealEvent, context: Context) => handler(event, context), { readSide: side }) as ProjectorFunction;
+  return Object.assign((event: DynamoDBStreamEvent | HealEvent, context: Context) => handler(event, context), {
+    readSide: side,
+  }) as ProjectorFunction;
 }
 
 /**

@@ -26,7 +26,12 @@ export function createRewardSchedulerHandler(config: Config, clients: RewardSche
   const logger = new Logger({ serviceName: 'reward-scheduler' });
   if (!config.queueUrl) throw new Error('GAMEKEEP_QUEUE_URL is not set');
   // More batches in flight than the API's producer: a run sends a whole Scan page at once.
-  const desk = { db: clients.db ?? dynamoDbClient(config), tableName: config.tableName, queue: new CommandQueue(clients.sqs ?? sqsClient(config), config.queueUrl, 16), now: () => new Date() };
+  const desk = {
+    db: clients.db ?? dynamoDbClient(config),
+    tableName: config.tableName,
+    queue: new CommandQueue(clients.sqs ?? sqsClient(config), config.queueUrl, 16),
+    now: () => new Date(),
+  };
   const continueRun = clients.continueRun ?? invokeSelfAsync;
 
   return middy(async (event: RewardSchedulerInput, context: Context): Promise<RunResult> => {
@@ -40,7 +45,13 @@ export function createRewardSchedulerHandler(config: Config, clients: RewardSche
 
 /** On AWS: an asynchronous invocation of this very function (its ARN is in the context) continues the run. */
 async function invokeSelfAsync(input: { date: string }, context: Context): Promise<void> {
-  await lambda().send(new InvokeCommand({ FunctionName: context.invokedFunctionArn, InvocationType: 'Event', Payload: JSON.stringify(input) }));
+  await lambda().send(
+    new InvokeCommand({
+      FunctionName: context.invokedFunctionArn,
+      InvocationType: 'Event',
+      Payload: JSON.stringify(input),
+    }),
+  );
 }
 
 let lambdaClient: LambdaClient | undefined;

@@ -1,4 +1,4 @@
-import { CfnResource, Duration } from 'aws-cdk-lib';
+import { type CfnResource, Duration } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { acknowledge } from '../nag.js';
@@ -28,7 +28,8 @@ export class CommandQueues extends Construct {
     });
     (this.deadLetterQueue.node.defaultChild as CfnResource).overrideLogicalId('CommandDeadLetterQueue4E581A99');
     acknowledge(this.deadLetterQueue, {
-      'AwsSolutions-SQS3': 'This is the dead-letter queue of the command queue; its depth is alarmed and it is replayed by hand.',
+      'AwsSolutions-SQS3':
+        'This is the dead-letter queue of the command queue; its depth is alarmed and it is replayed by hand.',
     });
 
     this.queue = new sqs.Queue(this, 'CommandQueue', {

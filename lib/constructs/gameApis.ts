@@ -91,15 +91,23 @@ export class GameApis extends Construct {
       assumedBy: new iam.AccountRootPrincipal(),
       description: `Gamekeep ${settings.stage}: game servers calling the internal API`,
     });
-    this.gameServiceRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['execute-api:Invoke'], resources: [execute(this.internalApi, '/v1/*')] }));
     this.gameServiceRole.addToPrincipalPolicy(
-      new iam.PolicyStatement({ effect: iam.Effect.DENY, actions: ['execute-api:Invoke'], resources: [execute(this.internalApi, '/v1/admin/*')] }),
+      new iam.PolicyStatement({ actions: ['execute-api:Invoke'], resources: [execute(this.internalApi, '/v1/*')] }),
+    );
+    this.gameServiceRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        effect: iam.Effect.DENY,
+        actions: ['execute-api:Invoke'],
+        resources: [execute(this.internalApi, '/v1/admin/*')],
+      }),
     );
     this.operatorRole = new iam.Role(this, 'OperatorRole', {
       assumedBy: new iam.AccountRootPrincipal(),
       description: `Gamekeep ${settings.stage}: operators calling the internal API (including /v1/admin/*)`,
     });
-    this.operatorRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['execute-api:Invoke'], resources: [execute(this.internalApi, '/v1/*')] }));
+    this.operatorRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['execute-api:Invoke'], resources: [execute(this.internalApi, '/v1/*')] }),
+    );
     const internalApiId = Stack.of(this).getLogicalId(this.internalApi.node.defaultChild as CfnElement);
     for (const role of [this.gameServiceRole, this.operatorRole]) {
       acknowledge(role, {

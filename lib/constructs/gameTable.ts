@@ -1,4 +1,4 @@
-import { Aws, CfnResource } from 'aws-cdk-lib';
+import { Aws, type CfnResource } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -99,19 +99,28 @@ export class GameTable extends Construct {
     this.grant(grantee, ENTITY_LISTING, `${this.table.tableArn}/index/${ENTITY_INDEX.name}`);
   }
 
-  private grant(grantee: iam.IGrantable, actions: readonly string[], resource: string, leadingKeys?: readonly string[]): void {
+  private grant(
+    grantee: iam.IGrantable,
+    actions: readonly string[],
+    resource: string,
+    leadingKeys?: readonly string[],
+  ): void {
     grantee.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: [...actions],
         resources: [resource],
-        ...(leadingKeys ? { conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...leadingKeys] } } } : {}),
+        ...(leadingKeys
+          ? { conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...leadingKeys] } } }
+          : {}),
       }),
     );
     const writes = actions.some((a) => !(TABLE_READ as readonly string[]).includes(a));
     if (writes && Construct.isConstruct(grantee)) {
       acknowledge(grantee, {
-        'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': 'Table key use, on the table key only and only through DynamoDB (kms:ViaService condition).',
-        'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': 'Table key use, on the table key only and only through DynamoDB (kms:ViaService condition).',
+        'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]':
+          'Table key use, on the table key only and only through DynamoDB (kms:ViaService condition).',
+        'AwsSolutions-IAM5[Action::kms:ReEncrypt*]':
+          'Table key use, on the table key only and only through DynamoDB (kms:ViaService condition).',
       });
     }
     grantee.grantPrincipal.addToPrincipalPolicy(

@@ -17,7 +17,10 @@ export class PaymentReconciliation extends Construct {
 
   constructor(scope: Construct, id: string, props: { readonly reconciler: lambda.IFunction }) {
     super(scope, id);
-    props.reconciler.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(PAYMENT_RECONCILIATION_MINUTES) });
+    props.reconciler.configureAsyncInvoke({
+      retryAttempts: 0,
+      maxEventAge: Duration.minutes(PAYMENT_RECONCILIATION_MINUTES),
+    });
     this.rule = new events.Rule(this, 'Rule', {
       description: `Gamekeep: payment reconciliation every ${PAYMENT_RECONCILIATION_MINUTES} minutes`,
       schedule: events.Schedule.rate(Duration.minutes(PAYMENT_RECONCILIATION_MINUTES)),

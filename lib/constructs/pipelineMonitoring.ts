@@ -54,7 +54,11 @@ export class PipelineMonitoring extends Construct {
     });
     // CloudWatch publishes to an encrypted topic only if the key lets it.
     topicKey.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
-    this.topic = new sns.Topic(this, 'AlarmTopic', { displayName: `Gamekeep ${settings.stage} alarms`, masterKey: topicKey, enforceSSL: true });
+    this.topic = new sns.Topic(this, 'AlarmTopic', {
+      displayName: `Gamekeep ${settings.stage} alarms`,
+      masterKey: topicKey,
+      enforceSSL: true,
+    });
     if (settings.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(settings.alarmEmail));
 
     const alarm = (id: string, metric: cloudwatch.IMetric, threshold: number, description: string): void => {
@@ -73,7 +77,12 @@ export class PipelineMonitoring extends Construct {
     };
 
     for (const [name, queue] of Object.entries(props.deadLetterQueues)) {
-      alarm(`${name}NotEmpty`, queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }), 1, `${name} holds messages.`);
+      alarm(
+        `${name}NotEmpty`,
+        queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+        1,
+        `${name} holds messages.`,
+      );
     }
     alarm(
       'CommandBacklogAge',
@@ -89,15 +98,37 @@ export class PipelineMonitoring extends Construct {
     );
     for (const [name, fn] of Object.entries(functions)) {
       const id = name.charAt(0).toUpperCase() + name.slice(1);
-      alarm(`${id}Errors`, fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }), 1, `${name} invocations failed.`);
-      alarm(`${id}Throttles`, fn.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }), 1, `${name} invocations were throttled.`);
+      alarm(
+        `${id}Errors`,
+        fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+        1,
+        `${name} invocations failed.`,
+      );
+      alarm(
+        `${id}Throttles`,
+        fn.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }),
+        1,
+        `${name} invocations were throttled.`,
+      );
     }
     for (const [name, api] of Object.entries(props.apis)) {
-      alarm(`${name}ServerErrors`, api.metricServerError({ period: Duration.minutes(5), statistic: 'Sum' }), settings.api5xxThreshold, `${name} answered 5xx.`);
+      alarm(
+        `${name}ServerErrors`,
+        api.metricServerError({ period: Duration.minutes(5), statistic: 'Sum' }),
+        settings.api5xxThreshold,
+        `${name} answered 5xx.`,
+      );
     }
 
     const pm = (m: { service: string; name: string }, statistic = 'Sum', label?: string): cloudwatch.Metric =>
-      new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: m.name, dimensionsMap: { service: m.service }, statistic, period: Duration.minutes(1), ...(label ? { label } : {}) });
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: m.name,
+        dimensionsMap: { service: m.service },
+        statistic,
+        period: Duration.minutes(1),
+        ...(label ? { label } : {}),
+      });
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: `gamekeep-${settings.stage}-pipeline`,
@@ -108,7 +139,10 @@ export class PipelineMonitoring extends Construct {
         title: 'Commands: in, applied, rejected, duplicate, malformed',
         width: 12,
         left: [
-          props.commandQueue.metricNumberOfMessagesSent({ period: Duration.minutes(1), label: 'in (sent to commands.fifo)' }),
+          props.commandQueue.metricNumberOfMessagesSent({
+            period: Duration.minutes(1),
+            label: 'in (sent to commands.fifo)',
+          }),
           pm(PIPELINE_METRICS.applied, 'Sum', 'applied'),
           pm(PIPELINE_METRICS.rejected, 'Sum', 'rejected'),
           pm(PIPELINE_METRICS.duplicate, 'Sum', 'duplicate'),
@@ -118,7 +152,9 @@ export class PipelineMonitoring extends Construct {
       new cloudwatch.GraphWidget({
         title: 'Queue backlog and enqueue-to-decided latency',
         width: 12,
-        left: [props.commandQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), label: 'queued' })],
+        left: [
+          props.commandQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), label: 'queued' }),
+        ],
         right: [pm(PIPELINE_METRICS.decideLatency, 'p99', 'p99 enqueue to decided (ms)')],
       }),
     );
@@ -127,7 +163,11 @@ export class PipelineMonitoring extends Construct {
         title: 'Projection lag',
         width: 12,
         left: [
-          functions.projector.metric('IteratorAge', { period: Duration.minutes(1), statistic: 'Maximum', label: 'stream iterator age (ms)' }),
+          functions.projector.metric('IteratorAge', {
+            period: Duration.minutes(1),
+            statistic: 'Maximum',
+            label: 'stream iterator age (ms)',
+          }),
           pm(PIPELINE_METRICS.projectionLag, 'p99', 'p99 commit to projected (ms)'),
         ],
       }),
@@ -162,7 +202,9 @@ export class PipelineMonitoring extends Construct {
       new cloudwatch.GraphWidget({
         title: 'API 5xx',
         width: 12,
-        left: Object.entries(props.apis).map(([n, api]) => api.metricServerError({ period: Duration.minutes(5), label: n })),
+        left: Object.entries(props.apis).map(([n, api]) =>
+          api.metricServerError({ period: Duration.minutes(5), label: n }),
+        ),
       }),
     );
     this.dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', width: 24, alarms: this.alarms }));

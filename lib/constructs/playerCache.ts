@@ -1,6 +1,6 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -32,7 +32,10 @@ export class PrivateNetwork extends Construct {
         Rejected: {
           trafficType: ec2.FlowLogTrafficType.REJECT,
           destination: ec2.FlowLogDestination.toCloudWatchLogs(
-            new logs.LogGroup(this, 'FlowLogs', { retention: settings.logRetention, removalPolicy: settings.statefulRemovalPolicy }),
+            new logs.LogGroup(this, 'FlowLogs', {
+              retention: settings.logRetention,
+              removalPolicy: settings.statefulRemovalPolicy,
+            }),
           ),
         },
       },
@@ -51,7 +54,11 @@ export class PrivateNetwork extends Construct {
       description: 'Gamekeep interface endpoints (SQS, Secrets Manager)',
       allowAllOutbound: false,
     });
-    endpointSecurityGroup.addIngressRule(this.functionSecurityGroup, ec2.Port.tcp(443), 'HTTPS from the Gamekeep functions');
+    endpointSecurityGroup.addIngressRule(
+      this.functionSecurityGroup,
+      ec2.Port.tcp(443),
+      'HTTPS from the Gamekeep functions',
+    );
     for (const [name, service] of [
       ['Sqs', ec2.InterfaceVpcEndpointAwsService.SQS],
       ['SecretsManager', ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER],
@@ -80,7 +87,11 @@ export class PlayerCache extends Construct {
   /** `rediss://host:port` without credentials (they come from `authSecret`). */
   readonly url: string;
 
-  constructor(scope: Construct, id: string, props: { readonly settings: StageSettings; readonly network: PrivateNetwork }) {
+  constructor(
+    scope: Construct,
+    id: string,
+    props: { readonly settings: StageSettings; readonly network: PrivateNetwork },
+  ) {
     super(scope, id);
     const { settings, network } = props;
 
@@ -113,7 +124,10 @@ export class PlayerCache extends Construct {
       userName: CACHE_USER_NAME,
       // Every key and command: ElastiCache Serverless already refuses the administrative ones.
       accessString: 'on ~* &* +@all',
-      authenticationMode: { Type: 'password', Passwords: [this.authSecret.secretValueFromJson('password').unsafeUnwrap()] },
+      authenticationMode: {
+        Type: 'password',
+        Passwords: [this.authSecret.secretValueFromJson('password').unsafeUnwrap()],
+      },
     });
     const userGroup = new elasticache.CfnUserGroup(this, 'UserGroup', {
       engine: 'valkey',

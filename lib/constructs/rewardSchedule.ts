@@ -19,7 +19,11 @@ export class RewardSchedule extends Construct {
   /** Events EventBridge could not deliver after every retry, and runs that failed all of Lambda's async retries. */
   readonly deadLetterQueue: sqs.Queue;
 
-  constructor(scope: Construct, id: string, props: { readonly rewardScheduler: lambda.IFunction; readonly hourUtc: number }) {
+  constructor(
+    scope: Construct,
+    id: string,
+    props: { readonly rewardScheduler: lambda.IFunction; readonly hourUtc: number },
+  ) {
     super(scope, id);
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       retentionPeriod: Duration.days(14),
@@ -27,7 +31,8 @@ export class RewardSchedule extends Construct {
       enforceSSL: true,
     });
     acknowledge(this.deadLetterQueue, {
-      'AwsSolutions-SQS3': 'This queue is itself the dead-letter queue of the daily reward rule target; its depth is alarmed.',
+      'AwsSolutions-SQS3':
+        'This queue is itself the dead-letter queue of the daily reward rule target; its depth is alarmed.',
     });
     // EventBridge's retries cover delivery; a run that fails inside the function is retried by Lambda's async
     // invocation (also the self-continuations) and then lands in the same queue.

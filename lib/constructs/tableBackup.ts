@@ -52,7 +52,9 @@ export class TableBackup extends Construct {
             startWindow: Duration.hours(1),
             completionWindow: Duration.hours(8),
             deleteAfter: Duration.days(tier.keepDays),
-            ...(copyTo ? { copyActions: [{ destinationBackupVault: copyTo, deleteAfter: Duration.days(tier.keepDays) }] } : {}),
+            ...(copyTo
+              ? { copyActions: [{ destinationBackupVault: copyTo, deleteAfter: Duration.days(tier.keepDays) }] }
+              : {}),
           }),
       ),
     });
@@ -61,10 +63,20 @@ export class TableBackup extends Construct {
       allowRestores: true,
     });
     // Backing up and restoring a table encrypted with a customer-managed key uses that key on the role's behalf.
-    table.key.grant(selection, 'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*', 'kms:CreateGrant');
+    table.key.grant(
+      selection,
+      'kms:Decrypt',
+      'kms:DescribeKey',
+      'kms:Encrypt',
+      'kms:GenerateDataKey*',
+      'kms:ReEncrypt*',
+      'kms:CreateGrant',
+    );
     acknowledge(selection, {
-      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': 'Key use on the table key only, by the AWS Backup role of this plan.',
-      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': 'Key use on the table key only, by the AWS Backup role of this plan.',
+      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]':
+        'Key use on the table key only, by the AWS Backup role of this plan.',
+      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]':
+        'Key use on the table key only, by the AWS Backup role of this plan.',
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]':
         'The AWS Backup service role policy is what AWS Backup documents for taking DynamoDB backups; the selection limits it to this table.',
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores]':

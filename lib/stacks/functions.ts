@@ -61,35 +61,40 @@ export const FUNCTIONS = {
   },
   adminApi: {
     dir: 'admin-api',
-    description: 'Operator routes under /v1/admin/ (stats is served by the api function, which reaches the cache) (IAM only)',
+    description:
+      'Operator routes under /v1/admin/ (stats is served by the api function, which reaches the cache) (IAM only)',
     timeout: Duration.seconds(29),
     memorySize: 512,
     inVpc: false,
   },
   rewardScheduler: {
     dir: 'reward-scheduler',
-    description: 'Daily reward run: lists players in segments, enqueues rewards, confirms them, continues itself from a checkpoint',
+    description:
+      'Daily reward run: lists players in segments, enqueues rewards, confirms them, continues itself from a checkpoint',
     timeout: Duration.minutes(5),
     memorySize: 512,
     inVpc: false,
   },
   paymentReconciler: {
     dir: 'payment-reconciler',
-    description: 'Every few minutes: settles queued payment credits from their outcome, re-sends those without one, credits unmatched payments whose player appeared',
+    description:
+      'Every few minutes: settles queued payment credits from their outcome, re-sends those without one, credits unmatched payments whose player appeared',
     timeout: Duration.minutes(2),
     memorySize: 512,
     inVpc: false,
   },
   projector: {
     dir: 'projector',
-    description: 'The single table-stream consumer: player views and leaderboards in the cache; heals them when the cache lost its data',
+    description:
+      'The single table-stream consumer: player views and leaderboards in the cache; heals them when the cache lost its data',
     timeout: Duration.seconds(60),
     memorySize: 512,
     inVpc: true,
   },
   leaderboardRebuild: {
     dir: 'leaderboard-rebuild',
-    description: 'Rebuilds cached views and leaderboards from the table (operators, the heal); checkpointed, continues itself',
+    description:
+      'Rebuilds cached views and leaderboards from the table (operators, the heal); checkpointed, continues itself',
     timeout: Duration.minutes(15),
     memorySize: 1024,
     inVpc: true,
@@ -101,7 +106,8 @@ export type FunctionName = keyof typeof FUNCTIONS;
 export const entryOf = (name: FunctionName): string => fromRepoRoot(`functions/${FUNCTIONS[name].dir}/index.ts`);
 
 /** Entries that do not exist (yet): synthesis needs every one of them. */
-export const missingEntries = (): FunctionName[] => (Object.keys(FUNCTIONS) as FunctionName[]).filter((n) => !existsSync(entryOf(n)));
+export const missingEntries = (): FunctionName[] =>
+  (Object.keys(FUNCTIONS) as FunctionName[]).filter((n) => !existsSync(entryOf(n)));
 
 /** UTC hour of the daily reward run: the EventBridge rule and the code's notion of "the day" agree on it. */
 export const DAILY_REWARD_HOUR_UTC = 0;
@@ -112,7 +118,12 @@ export const PAYMENT_WRITES = ['dynamodb:PutItem', 'dynamodb:DeleteItem'] as con
 export const REWARD_RUN_ITEMS = ['REWARDRUN#*'] as const;
 
 /** Stream consumer settings the projection guarantees (G4) rely on. */
-export const PROJECTOR_STREAM = { batchSize: 100, retryAttempts: 10, maxRecordAge: Duration.days(1), parallelizationFactor: 2 } as const;
+export const PROJECTOR_STREAM = {
+  batchSize: 100,
+  retryAttempts: 10,
+  maxRecordAge: Duration.days(1),
+  parallelizationFactor: 2,
+} as const;
 
 export interface GameFunctionsProps {
   readonly settings: StageSettings;
@@ -136,7 +147,9 @@ export class GameFunctions extends Construct {
 
     const missing = missingEntries();
     if (missing.length > 0) {
-      throw new Error(`Missing Lambda entries (functions/<name>/index.ts): ${missing.map((n) => FUNCTIONS[n].dir).join(', ')}`);
+      throw new Error(
+        `Missing Lambda entries (functions/<name>/index.ts): ${missing.map((n) => FUNCTIONS[n].dir).join(', ')}`,
+      );
     }
 
     const make = (name: FunctionName): NodejsFunction => {
@@ -158,7 +171,11 @@ export class GameFunctions extends Construct {
         logGroup,
         tracing: lambda.Tracing.ACTIVE,
         ...(spec.inVpc
-          ? { vpc: network.vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, securityGroups: [network.functionSecurityGroup] }
+          ? {
+              vpc: network.vpc,
+              vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+              securityGroups: [network.functionSecurityGroup],
+            }
           : {}),
         environment: {
           GAMEKEEP_TABLE: table.table.tableName,
@@ -181,20 +198,27 @@ export class GameFunctions extends Construct {
         },
       });
       acknowledge(fn, {
-        'AwsSolutions-L1': 'Node.js 22 is the runtime the issue and the code target (ESM bundle tested on it); moving to a newer one is a deliberate upgrade.',
-        [LAMBDA_BASIC_EXECUTION]: 'AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch Logs; the CDK default for every Lambda.',
-        'AwsSolutions-IAM5[Resource::*]': 'X-Ray PutTraceSegments/PutTelemetryRecords have no resource-level permissions (Tracing.ACTIVE).',
+        'AwsSolutions-L1':
+          'Node.js 22 is the runtime the issue and the code target (ESM bundle tested on it); moving to a newer one is a deliberate upgrade.',
+        [LAMBDA_BASIC_EXECUTION]:
+          'AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch Logs; the CDK default for every Lambda.',
+        'AwsSolutions-IAM5[Resource::*]':
+          'X-Ray PutTraceSegments/PutTelemetryRecords have no resource-level permissions (Tracing.ACTIVE).',
         ...(spec.inVpc
-          ? { [LAMBDA_VPC_EXECUTION]: 'AWSLambdaVPCAccessExecutionRole only manages the function\'s ENIs in the VPC (ec2:*NetworkInterface*).' }
+          ? {
+              [LAMBDA_VPC_EXECUTION]:
+                "AWSLambdaVPCAccessExecutionRole only manages the function's ENIs in the VPC (ec2:*NetworkInterface*).",
+            }
           : {}),
       });
       return fn;
     };
 
-    const fns = (this.functions = Object.fromEntries((Object.keys(FUNCTIONS) as FunctionName[]).map((n) => [n, make(n)])) as Record<
+    const fns = Object.fromEntries((Object.keys(FUNCTIONS) as FunctionName[]).map((n) => [n, make(n)])) as Record<
       FunctionName,
       NodejsFunction
-    >);
+    >;
+    this.functions = fns;
 
     const producer = (fn: NodejsFunction): void => {
       fn.addEnvironment('GAMEKEEP_QUEUE_URL', queues.queue.queueUrl);
@@ -216,7 +240,11 @@ export class GameFunctions extends Construct {
     queues.deadLetterQueue.grantSendMessages(processor);
     // Also grants consume rights on the queue (receive, delete, change visibility), not send.
     processor.addEventSource(
-      new SqsEventSource(queues.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: settings.processorMaxConcurrency }),
+      new SqsEventSource(queues.queue, {
+        batchSize: 10,
+        reportBatchItemFailures: true,
+        maxConcurrency: settings.processorMaxConcurrency,
+      }),
     );
 
     // API (both HTTP APIs): reads the table and the cache, sends commands; never writes the table.
@@ -238,7 +266,8 @@ export class GameFunctions extends Construct {
       removalPolicy: settings.statefulRemovalPolicy,
     });
     acknowledge(this.webhookSecrets, {
-      'AwsSolutions-SMG4': 'Signing secrets are issued by the payment providers; they are rotated on the provider side and pasted in (docs/operations.md), never generated here.',
+      'AwsSolutions-SMG4':
+        'Signing secrets are issued by the payment providers; they are rotated on the provider side and pasted in (docs/operations.md), never generated here.',
     });
     const webhook = fns.paymentWebhook;
     paymentDesk(webhook);
@@ -275,7 +304,8 @@ export class GameFunctions extends Construct {
       enforceSSL: true,
     });
     acknowledge(this.projectorFailures, {
-      'AwsSolutions-SQS3': 'This queue is itself the on-failure destination of the stream event source; its depth is alarmed.',
+      'AwsSolutions-SQS3':
+        'This queue is itself the on-failure destination of the stream event source; its depth is alarmed.',
     });
     const projector = fns.projector;
     cacheClient(projector);
@@ -322,7 +352,11 @@ export class GameFunctions extends Construct {
       description: 'Gamekeep Lambda API endpoint (the read-side rebuild and the projector heal invoke themselves)',
       allowAllOutbound: false,
     });
-    lambdaEndpointSecurityGroup.addIngressRule(network.functionSecurityGroup, ec2.Port.tcp(443), 'HTTPS from the Gamekeep functions');
+    lambdaEndpointSecurityGroup.addIngressRule(
+      network.functionSecurityGroup,
+      ec2.Port.tcp(443),
+      'HTTPS from the Gamekeep functions',
+    );
     network.vpc.addInterfaceEndpoint('Lambda', {
       service: ec2.InterfaceVpcEndpointAwsService.LAMBDA,
       privateDnsEnabled: true,

@@ -38,7 +38,10 @@ export class GamekeepStack extends Stack {
     // On every taggable resource (cost allocation, ownership). While a restored table is imported it must be
     // declared as it is (untagged), so that the deploy after the import sees the tags as a change and adds them.
     const importingTable = settings.tableRestore?.phase === 'import';
-    for (const [key, value] of [['project', 'gamekeep'], ['stage', settings.stage]] as const) {
+    for (const [key, value] of [
+      ['project', 'gamekeep'],
+      ['stage', settings.stage],
+    ] as const) {
       Tags.of(this).add(key, value, importingTable ? { excludeResourceTypes: ['AWS::DynamoDB::GlobalTable'] } : {});
     }
 
@@ -46,7 +49,13 @@ export class GamekeepStack extends Stack {
     this.queues = new CommandQueues(this, 'Messaging', { consumerTimeout: FUNCTIONS.commandProcessor.timeout });
     const network = new PrivateNetwork(this, 'Network', settings);
     const cache = new PlayerCache(this, 'Cache', { settings, network });
-    this.functions = new GameFunctions(this, 'Functions', { settings, table: this.table, queues: this.queues, network, cache });
+    this.functions = new GameFunctions(this, 'Functions', {
+      settings,
+      table: this.table,
+      queues: this.queues,
+      network,
+      cache,
+    });
     const fns = this.functions.functions;
     this.apis = new GameApis(this, 'Api', {
       settings,
@@ -57,8 +66,13 @@ export class GamekeepStack extends Stack {
       fn.addEnvironment('GAMEKEEP_SERVICE_ROLES', this.apis.gameServiceRole.roleName);
       fn.addEnvironment('GAMEKEEP_OPERATOR_ROLES', this.apis.operatorRole.roleName);
     }
-    this.schedule = new RewardSchedule(this, 'Schedules', { rewardScheduler: fns.rewardScheduler, hourUtc: DAILY_REWARD_HOUR_UTC });
-    this.paymentReconciliation = new PaymentReconciliation(this, 'PaymentReconciliation', { reconciler: fns.paymentReconciler });
+    this.schedule = new RewardSchedule(this, 'Schedules', {
+      rewardScheduler: fns.rewardScheduler,
+      hourUtc: DAILY_REWARD_HOUR_UTC,
+    });
+    this.paymentReconciliation = new PaymentReconciliation(this, 'PaymentReconciliation', {
+      reconciler: fns.paymentReconciler,
+    });
     this.backup = new TableBackup(this, 'Backup', { settings, table: this.table });
     this.monitoring = new PipelineMonitoring(this, 'Monitoring', {
       settings,
@@ -73,17 +87,34 @@ export class GamekeepStack extends Stack {
       cacheName: cache.cache.ref,
     });
 
-    const output = (name: string, value: string, description: string): CfnOutput => new CfnOutput(this, name, { value, description });
+    const output = (name: string, value: string, description: string): CfnOutput =>
+      new CfnOutput(this, name, { value, description });
     output('TableName', this.table.table.tableName, 'The DynamoDB table');
     output('CommandQueueUrl', this.queues.queue.queueUrl, 'The FIFO command queue');
-    output('CommandDeadLetterQueueUrl', this.queues.deadLetterQueue.queueUrl, 'Its dead-letter queue (replay: docs/operations.md)');
+    output(
+      'CommandDeadLetterQueueUrl',
+      this.queues.deadLetterQueue.queueUrl,
+      'Its dead-letter queue (replay: docs/operations.md)',
+    );
     output('PublicApiUrl', this.apis.publicStage.url, 'Players (JWT) and payment webhooks');
     output('InternalApiUrl', this.apis.internalStage.url, 'Game services and operators (SigV4)');
-    output('WebhookSecretsArn', this.functions.webhookSecrets.secretArn, 'Payment webhook signing secrets (set by ops)');
+    output(
+      'WebhookSecretsArn',
+      this.functions.webhookSecrets.secretArn,
+      'Payment webhook signing secrets (set by ops)',
+    );
     output('LeaderboardRebuildFunction', fns.leaderboardRebuild.functionName, 'Invoke to rebuild the leaderboards');
     output('RewardSchedulerFunction', fns.rewardScheduler.functionName, 'Invoke to start a reward run by hand');
-    output('GameServiceRoleArn', this.apis.gameServiceRole.roleArn, 'Game servers assume this role to call the internal API');
-    output('OperatorRoleArn', this.apis.operatorRole.roleArn, 'Operators assume this role to call the internal API, /v1/admin/* included');
+    output(
+      'GameServiceRoleArn',
+      this.apis.gameServiceRole.roleArn,
+      'Game servers assume this role to call the internal API',
+    );
+    output(
+      'OperatorRoleArn',
+      this.apis.operatorRole.roleArn,
+      'Operators assume this role to call the internal API, /v1/admin/* included',
+    );
     output('AlarmTopicArn', this.monitoring.topic.topicArn, 'Subscribe on-call here');
     output('BackupVaultName', this.backup.vault.backupVaultName, 'AWS Backup vault of the table');
   }

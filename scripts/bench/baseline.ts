@@ -23,9 +23,18 @@ export interface BaselineStats {
   latenciesMs: number[];
 }
 
-export function createBaselineHandler(options: { endpoint: string; region: string; tableName: string; idempotencyTableName: string }) {
+export function createBaselineHandler(options: {
+  endpoint: string;
+  region: string;
+  tableName: string;
+  idempotencyTableName: string;
+}) {
   const stats: BaselineStats = { applied: 0, rejected: 0, writeRequests: 0, billedWriteCapacity: 0, latenciesMs: [] };
-  const client = new DynamoDBClient({ region: options.region, endpoint: options.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const client = new DynamoDBClient({
+    region: options.region,
+    endpoint: options.endpoint,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   // Count every write request either side sends: the idempotency records and the state updates.
   client.middlewareStack.add(
     (next, context) => async (args) => {
@@ -40,10 +49,16 @@ export function createBaselineHandler(options: { endpoint: string; region: strin
     { step: 'initialize', name: 'countWrites' },
   );
   const db = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-  const persistenceStore = new DynamoDBPersistenceLayer({ tableName: options.idempotencyTableName, awsSdkV3Client: client });
+  const persistenceStore = new DynamoDBPersistenceLayer({
+    tableName: options.idempotencyTableName,
+    awsSdkV3Client: client,
+  });
   const config = new IdempotencyConfig({ eventKeyJmesPath: 'commandId', expiresAfterSeconds: 14 * 86_400 });
 
-  const applyOnce = makeIdempotent(async (envelope: CommandEnvelope) => applyWithConditionalUpdate(envelope), { persistenceStore, config });
+  const applyOnce = makeIdempotent(async (envelope: CommandEnvelope) => applyWithConditionalUpdate(envelope), {
+    persistenceStore,
+    config,
+  });
 
   async function applyWithConditionalUpdate(envelope: CommandEnvelope): Promise<{ status: string; code?: string }> {
     const parsed = player.commandSchema.safeParse(envelope.command);
@@ -51,8 +66,22 @@ export function createBaselineHandler(options: { endpoint: string; region: strin
     const command = parsed.data;
     const ids = [envelope.entityId, ...(player.related?.(command, envelope.entityId) ?? [])];
     for (let attempt = 1; ; attempt++) {
-      const out = await db.send(new BatchGetCommand({ RequestItems: { [options.tableName]: { Keys: ids.map((id) => ({ pk: entityPk('P', id), sk: STATE_SK })), ConsistentRead: true } } }));
-      const found = new Map((out.Responses?.[options.tableName] ?? []).map((i) => [i.pk as string, i as { state: PlayerState; version: number }]));
+      const out = await db.send(
+        new BatchGetCommand({
+          RequestItems: {
+            [options.tableName]: {
+              Keys: ids.map((id) => ({ pk: entityPk('P', id), sk: STATE_SK })),
+              ConsistentRead: true,
+            },
+          },
+        }),
+      );
+      const found = new Map(
+        (out.Responses?.[options.tableName] ?? []).map((i) => [
+          i.pk as string,
+          i as { state: PlayerState; version: number },
+        ]),
+      );
       const current = (id: string) => found.get(entityPk('P', id)) ?? { state: player.initialState(), version: 0 };
       const decision = player.decide(command, current(envelope.entityId).state, {
         now: envelope.issuedAt,
@@ -62,20 +91,30 @@ export function createBaselineHandler(options: { endpoint: string; region: strin
         related: Object.fromEntries(ids.slice(1).map((id) => [id, current(id).state])),
       });
       if (decision.outcome === 'rejected') return { status: 'rejected', code: decision.code };
-      const puts = [[envelope.entityId, decision.events] as const, ...Object.entries(decision.related)].map(([id, events]) => {
-        const { state, version } = current(id);
-        return {
-          TableName: options.tableName,
-          Item: { pk: entityPk('P', id), sk: STATE_SK, version: version + 1, state: events.reduce(player.evolve, state) },
-          ...(version === 0 ? { ConditionExpression: 'attribute_not_exists(pk)' } : { ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': version } }),
-        };
-      });
+      const puts = [[envelope.entityId, decision.events] as const, ...Object.entries(decision.related)].map(
+        ([id, events]) => {
+          const { state, version } = current(id);
+          return {
+            TableName: options.tableName,
+            Item: {
+              pk: entityPk('P', id),
+              sk: STATE_SK,
+              version: version + 1,
+              state: events.reduce(player.evolve, state),
+            },
+            ...(version === 0
+              ? { ConditionExpression: 'attribute_not_exists(pk)' }
+              : { ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': version } }),
+          };
+        },
+      );
       try {
         if (puts.length === 1) await db.send(new PutCommand(puts[0]!));
         else await db.send(new TransactWriteCommand({ TransactItems: puts.map((Put) => ({ Put })) }));
         return { status: 'applied' };
       } catch (error) {
-        const conflict = error instanceof ConditionalCheckFailedException || error instanceof TransactionCanceledException;
+        const conflict =
+          error instanceof ConditionalCheckFailedException || error instanceof TransactionCanceledException;
         if (!conflict || attempt >= 8) throw error;
       }
     }

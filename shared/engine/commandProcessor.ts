@@ -82,7 +82,10 @@ export class CommandProcessor {
       try {
         await this.options.deadLetters.forward(record, parsed.reason);
       } catch (error) {
-        this.options.log.error('could not forward to the dead-letter queue', { messageId: record.messageId, error: String(error) });
+        this.options.log.error('could not forward to the dead-letter queue', {
+          messageId: record.messageId,
+          error: String(error),
+        });
         failures.add(record.messageId);
       }
     }
@@ -114,7 +117,8 @@ export class CommandProcessor {
         together = [];
       } catch (error) {
         if (!(error instanceof CommitConflict) || error.failedKeys.size === 0) {
-          if (!(error instanceof CommitConflict || error instanceof TooLarge)) this.options.log.warn('group commit failed; committing per group', { error: String(error) });
+          if (!(error instanceof CommitConflict || error instanceof TooLarge))
+            this.options.log.warn('group commit failed; committing per group', { error: String(error) });
           break;
         }
         const lost = together.filter((units) => keysToLoad(units).some((k) => error.failedKeys.has(k.pk)));
@@ -132,7 +136,9 @@ export class CommandProcessor {
             settle(units, await this.commitWithRetry(units, usage));
             return;
           } catch (error) {
-            this.options.log.warn('group commit of one message group failed; committing one by one', { error: String(error) });
+            this.options.log.warn('group commit of one message group failed; committing one by one', {
+              error: String(error),
+            });
           }
         }
         for (let i = 0; i < units.length; i++) {
@@ -167,15 +173,35 @@ export class CommandProcessor {
       return { ok: false, reason: 'body is not JSON' };
     }
     const envelope = CommandEnvelope.safeParse(body);
-    if (!envelope.success) return { ok: false, reason: `not a command envelope: ${envelope.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`.slice(0, 1000) };
+    if (!envelope.success)
+      return {
+        ok: false,
+        reason:
+          `not a command envelope: ${envelope.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`.slice(
+            0,
+            1000,
+          ),
+      };
     const env = envelope.data;
     const type = this.options.registry.get(env.entityType);
     if (!type) return { ok: false, reason: `unknown entity type ${env.entityType}` };
-    if (!type.idPattern.test(env.entityId)) return { ok: false, reason: `${env.entityType} id does not match ${type.idPattern}` };
+    if (!type.idPattern.test(env.entityId))
+      return { ok: false, reason: `${env.entityType} id does not match ${type.idPattern}` };
     const group = messageGroupIdFor(env.entityType, env.entityId);
     const sentGroup = record.attributes.MessageGroupId;
-    if (sentGroup !== undefined && sentGroup !== group) return { ok: false, reason: `message group ${sentGroup} is not the group of ${env.entityType} ${env.entityId}` };
-    return { ok: true, group, unit: { messageId: record.messageId, envelope: env, type, payloadHash: payloadHashOf(env), command: parseCommand(type, env.command) } };
+    if (sentGroup !== undefined && sentGroup !== group)
+      return { ok: false, reason: `message group ${sentGroup} is not the group of ${env.entityType} ${env.entityId}` };
+    return {
+      ok: true,
+      group,
+      unit: {
+        messageId: record.messageId,
+        envelope: env,
+        type,
+        payloadHash: payloadHashOf(env),
+        command: parseCommand(type, env.command),
+      },
+    };
   }
 
   private async commitWithRetry(units: readonly CommandUnit[], usage: Usage): Promise<Outcome[]> {
@@ -192,7 +218,11 @@ export class CommandProcessor {
   /** Load, decide, commit: one consistent read round and one transaction. */
   private async commitOnce(units: readonly CommandUnit[], usage: Usage): Promise<Outcome[]> {
     const loaded = await this.options.store.getMany(keysToLoad(units));
-    const plan = planCommit(units, loaded, { tableName: this.options.store.tableName, now: this.clock(), commandRecordDays: this.options.commandRecordDays });
+    const plan = planCommit(units, loaded, {
+      tableName: this.options.store.tableName,
+      now: this.clock(),
+      commandRecordDays: this.options.commandRecordDays,
+    });
     if (plan.items.length > MAX_TRANSACTION_ITEMS) throw new TooLarge(plan.items.length);
     if (plan.items.length > 0) usage.writeRequests++;
     const capacity = await this.options.store.commit(plan.items);

@@ -31,7 +31,12 @@ export interface DecideContext<S, Cfg> {
  * Everything the engine needs to know about one kind of entity. The engine never looks inside states,
  * commands or events: a new entity type is a new declaration, registered next to the player.
  */
-export interface EntityType<S = unknown, C extends { type: string } = { type: string }, E extends { type: string } = { type: string }, Cfg = unknown> {
+export interface EntityType<
+  S = unknown,
+  C extends { type: string } = { type: string },
+  E extends { type: string } = { type: string },
+  Cfg = unknown,
+> {
   /** Name used in envelopes and records, e.g. `player`. */
   readonly name: string;
   /** Partition-key prefix of the entity's items, e.g. `P` gives `P#<id>`. */
@@ -53,7 +58,7 @@ export interface EntityType<S = unknown, C extends { type: string } = { type: st
 }
 
 /** Widened form the engine stores in its registry. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: the registry holds every entity type; each is used through its own typed declaration
 export type AnyEntityType = EntityType<any, any, any, any>;
 
 export function defineEntityType<S, C extends { type: string }, E extends { type: string }, Cfg>(

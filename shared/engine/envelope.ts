@@ -5,7 +5,12 @@ import { z } from 'zod';
 export const SourceKind = z.enum(['client', 'service', 'payment', 'schedule', 'operator', 'system']);
 export type SourceKind = z.infer<typeof SourceKind>;
 
-const opaqueId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/, 'must be 1-128 of A-Z a-z 0-9 _ . : @ - and start with a letter or digit');
+const opaqueId = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/,
+    'must be 1-128 of A-Z a-z 0-9 _ . : @ - and start with a letter or digit',
+  );
 
 export const COMMAND_ID_PATTERN = /^c[0-9a-f]{40}$/;
 
@@ -63,7 +68,9 @@ export function payloadHashOf(envelope: Pick<CommandEnvelope, 'entityType' | 'en
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
     v !== null && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
       : v,
   );
 }

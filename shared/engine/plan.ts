@@ -23,14 +23,22 @@ export interface CommandUnit {
   readonly type: AnyEntityType;
   readonly payloadHash: string;
   /** The command parsed once by its entity type's schema, or why it is invalid (recorded as INVALID_COMMAND). */
-  readonly command: { readonly valid: true; readonly value: { type: string } } | { readonly valid: false; readonly problem: string };
+  readonly command:
+    | { readonly valid: true; readonly value: { type: string } }
+    | { readonly valid: false; readonly problem: string };
 }
 
 /** Parses a command against its entity type's schema, once per message. */
 export function parseCommand(type: AnyEntityType, command: unknown): CommandUnit['command'] {
   const parsed = type.commandSchema.safeParse(command);
   if (parsed.success) return { valid: true, value: parsed.data as { type: string } };
-  return { valid: false, problem: parsed.error.issues.map((i) => `${i.path.join('.') || 'command'}: ${i.message}`).join('; ').slice(0, 500) };
+  return {
+    valid: false,
+    problem: parsed.error.issues
+      .map((i) => `${i.path.join('.') || 'command'}: ${i.message}`)
+      .join('; ')
+      .slice(0, 500),
+  };
 }
 
 export type Outcome =
@@ -60,9 +68,13 @@ export function keysToLoad(units: readonly CommandUnit[]): Key[] {
   const keys: Key[] = [];
   for (const u of units) {
     const { envelope: env, type } = u;
-    keys.push({ pk: entityPk(type.keyPrefix, env.entityId), sk: STATE_SK }, { pk: commandPk(env.commandId), sk: COMMAND_SK });
+    keys.push(
+      { pk: entityPk(type.keyPrefix, env.entityId), sk: STATE_SK },
+      { pk: commandPk(env.commandId), sk: COMMAND_SK },
+    );
     if (!u.command.valid) continue;
-    for (const id of relatedIds(type, u.command.value, env.entityId)) keys.push({ pk: entityPk(type.keyPrefix, id), sk: STATE_SK });
+    for (const id of relatedIds(type, u.command.value, env.entityId))
+      keys.push({ pk: entityPk(type.keyPrefix, id), sk: STATE_SK });
     for (const c of type.claims?.(u.command.value, env.entityId) ?? []) keys.push(claimKey(c));
   }
   return keys;
@@ -85,7 +97,11 @@ interface Working {
  * read together for a decision that changed neither (a refused trade) get a condition check, so no outcome
  * rests on two reads from different moments. Pure: no I/O, the clock arrives in `options`.
  */
-export function planCommit(units: readonly CommandUnit[], loaded: ReadonlyMap<string, Record<string, unknown>>, options: PlanOptions): Plan {
+export function planCommit(
+  units: readonly CommandUnit[],
+  loaded: ReadonlyMap<string, Record<string, unknown>>,
+  options: PlanOptions,
+): Plan {
   const { tableName, now } = options;
   const nowIso = now.toISOString();
   const recordTtl = Math.floor(now.getTime() / 1000) + options.commandRecordDays * 86_400;
@@ -103,13 +119,24 @@ export function planCommit(units: readonly CommandUnit[], loaded: ReadonlyMap<st
     let w = working.get(pk);
     if (!w) {
       const item = loaded.get(keyString({ pk, sk: STATE_SK })) as StateItem | undefined;
-      w = { type, entityId, pk, loadedVersion: item?.version ?? 0, version: item?.version ?? 0, state: item ? item.state : type.initialState(), lastCommandId: item?.lastCommandId ?? '' };
+      w = {
+        type,
+        entityId,
+        pk,
+        loadedVersion: item?.version ?? 0,
+        version: item?.version ?? 0,
+        state: item ? item.state : type.initialState(),
+        lastCommandId: item?.lastCommandId ?? '',
+      };
       working.set(pk, w);
     }
     return w;
   };
 
-  const putRecord = (u: CommandUnit, fields: Pick<CommandRecord, 'status' | 'version'> & Partial<CommandRecord>): void => {
+  const putRecord = (
+    u: CommandUnit,
+    fields: Pick<CommandRecord, 'status' | 'version'> & Partial<CommandRecord>,
+  ): void => {
     const env = u.envelope;
     const record: CommandRecord = {
       pk: commandPk(env.commandId),
@@ -130,7 +157,10 @@ export function planCommit(units: readonly CommandUnit[], loaded: ReadonlyMap<st
 
   for (const u of units) {
     const { envelope: env, type } = u;
-    const earlierHash = seen.get(env.commandId) ?? (loaded.get(keyString({ pk: commandPk(env.commandId), sk: COMMAND_SK })) as CommandRecord | undefined)?.payloadHash;
+    const earlierHash =
+      seen.get(env.commandId) ??
+      (loaded.get(keyString({ pk: commandPk(env.commandId), sk: COMMAND_SK })) as CommandRecord | undefined)
+        ?.payloadHash;
     if (earlierHash !== undefined) {
       if (earlierHash === u.payloadHash) {
         outcomes.push({ kind: 'duplicate' });
@@ -172,7 +202,10 @@ export function planCommit(units: readonly CommandUnit[], loaded: ReadonlyMap<st
     }
     const command = u.command.value;
     const claims = type.claims?.(command, env.entityId) ?? [];
-    const holders = claims.map((c) => claimed.get(keyString(claimKey(c))) ?? (loaded.get(keyString(claimKey(c))) as ClaimItem | undefined)?.commandId);
+    const holders = claims.map(
+      (c) =>
+        claimed.get(keyString(claimKey(c))) ?? (loaded.get(keyString(claimKey(c))) as ClaimItem | undefined)?.commandId,
+    );
     if (holders.some((h) => h === env.commandId)) {
       // Its claim is ours: applied long ago, and its record has expired since. A replay changes nothing.
       outcomes.push({ kind: 'duplicate' });
@@ -222,7 +255,10 @@ export function planCommit(units: readonly CommandUnit[], loaded: ReadonlyMap<st
     apply(w, decision.events);
     for (const [id, events] of Object.entries(decision.related)) {
       const other = others.find((o) => o.entityId === id);
-      if (!other) throw new Error(`${type.name} decider returned events for ${id}, which ${command.type} does not name as related`);
+      if (!other)
+        throw new Error(
+          `${type.name} decider returned events for ${id}, which ${command.type} does not name as related`,
+        );
       apply(other, events);
       relatedVersions[id] = other.version;
     }
@@ -239,7 +275,11 @@ export function planCommit(units: readonly CommandUnit[], loaded: ReadonlyMap<st
       };
       items.push({ Put: { TableName: tableName, Item: claim, ConditionExpression: 'attribute_not_exists(pk)' } });
     }
-    putRecord(u, { status: 'applied', version: w.version, ...(Object.keys(relatedVersions).length ? { relatedVersions } : {}) });
+    putRecord(u, {
+      status: 'applied',
+      version: w.version,
+      ...(Object.keys(relatedVersions).length ? { relatedVersions } : {}),
+    });
     outcomes.push({ kind: 'applied', version: w.version });
   }
 
@@ -250,14 +290,25 @@ export function planCommit(units: readonly CommandUnit[], loaded: ReadonlyMap<st
     const condition =
       w.loadedVersion === 0
         ? { ConditionExpression: 'attribute_not_exists(pk)' }
-        : { ConditionExpression: '#v = :v', ExpressionAttributeNames: { '#v': 'version' }, ExpressionAttributeValues: { ':v': w.loadedVersion } };
+        : {
+            ConditionExpression: '#v = :v',
+            ExpressionAttributeNames: { '#v': 'version' },
+            ExpressionAttributeValues: { ':v': w.loadedVersion },
+          };
     if (w.version === w.loadedVersion) {
       items.push({ ConditionCheck: { TableName: tableName, Key: { pk, sk: STATE_SK }, ...condition } });
     } else {
       // `entityShard` puts the state item (and only it) in the sparse index that lists a type's entities.
       const state: StateItem & { entityShard: string } = {
-        pk, sk: STATE_SK, entityType: w.type.name, entityId: w.entityId, entityShard: entityShardOf(w.type.name, w.entityId),
-        version: w.version, state: w.state, updatedAt: nowIso, lastCommandId: w.lastCommandId,
+        pk,
+        sk: STATE_SK,
+        entityType: w.type.name,
+        entityId: w.entityId,
+        entityShard: entityShardOf(w.type.name, w.entityId),
+        version: w.version,
+        state: w.state,
+        updatedAt: nowIso,
+        lastCommandId: w.lastCommandId,
       };
       items.push({ Put: { TableName: tableName, Item: state, ...condition } });
     }
@@ -268,6 +319,8 @@ export function planCommit(units: readonly CommandUnit[], loaded: ReadonlyMap<st
 
 function relatedIds(type: AnyEntityType, command: { type: string }, entityId: string): string[] {
   const ids = [...new Set(type.related?.(command, entityId) ?? [])].filter((id) => id !== entityId);
-  for (const id of ids) if (!type.idPattern.test(id)) throw new Error(`${type.name} id ${JSON.stringify(id)} does not match ${type.idPattern}`);
+  for (const id of ids)
+    if (!type.idPattern.test(id))
+      throw new Error(`${type.name} id ${JSON.stringify(id)} does not match ${type.idPattern}`);
   return ids;
 }

@@ -1,4 +1,9 @@
-import { QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import {
+  QueryCommand,
+  type DynamoDBDocumentClient,
+  type QueryCommandInput,
+  type QueryCommandOutput,
+} from '@aws-sdk/lib-dynamodb';
 import type { EventStore } from '../persistence/eventStore.js';
 import { ENTITY_INDEX, entityShardKey } from '../persistence/tableDefinition.js';
 import { STATE_SK, entityPk, type EventItem, type StateItem } from '../persistence/tableLayout.js';
@@ -8,7 +13,15 @@ import { COMMAND_ID_PATTERN } from './envelope.js';
 export type CommandStatusView =
   | { commandId: string; status: 'queued' }
   | { commandId: string; status: 'applied'; version: number; entityType: string; entityId: string }
-  | { commandId: string; status: 'rejected'; code: string; message: string; version: number; entityType: string; entityId: string };
+  | {
+      commandId: string;
+      status: 'rejected';
+      code: string;
+      message: string;
+      version: number;
+      entityType: string;
+      entityId: string;
+    };
 
 /** A command's outcome; `queued` until its record exists (it may also never have been sent). */
 export async function commandStatus(store: EventStore, commandId: string): Promise<CommandStatusView> {
@@ -16,11 +29,17 @@ export async function commandStatus(store: EventStore, commandId: string): Promi
   const r = await store.commandRecord(commandId);
   if (!r) return { commandId, status: 'queued' };
   const where = { version: r.version, entityType: r.entityType, entityId: r.entityId };
-  return r.status === 'applied' ? { commandId, status: 'applied', ...where } : { commandId, status: 'rejected', code: r.code ?? 'REJECTED', message: r.message ?? '', ...where };
+  return r.status === 'applied'
+    ? { commandId, status: 'applied', ...where }
+    : { commandId, status: 'rejected', code: r.code ?? 'REJECTED', message: r.message ?? '', ...where };
 }
 
 /** The current state of an entity with its version (strongly consistent), or undefined if it was never written. */
-export async function entityState<S>(store: EventStore, type: AnyEntityType, entityId: string): Promise<{ version: number; state: S } | undefined> {
+export async function entityState<S>(
+  store: EventStore,
+  type: AnyEntityType,
+  entityId: string,
+): Promise<{ version: number; state: S } | undefined> {
   if (!type.idPattern.test(entityId)) throw new Error(`${type.name} id does not match ${type.idPattern}`);
   const item = await store.item<StateItem<S>>({ pk: entityPk(type.keyPrefix, entityId), sk: STATE_SK });
   return item ? { version: item.version, state: item.state } : undefined;
@@ -77,15 +96,25 @@ interface PagePosition {
  * pages of all segments; ids are ordered within a shard, not across shards. The index is eventually consistent,
  * as every DynamoDB global secondary index: an entity created a moment ago may not be listed yet.
  */
-export async function listEntityIds(table: EntityTable, type: AnyEntityType, options: ListEntityIdsOptions = {}): Promise<EntityIdPage> {
+export async function listEntityIds(
+  table: EntityTable,
+  type: AnyEntityType,
+  options: ListEntityIdsOptions = {},
+): Promise<EntityIdPage> {
   const segments = options.segments ?? 1;
   const segment = options.segment ?? 0;
   const limit = options.limit ?? 1000;
-  if (!Number.isInteger(segments) || segments < 1 || segments > ENTITY_INDEX.shards) throw new RangeError(`segments must be an integer from 1 to ${ENTITY_INDEX.shards}`);
-  if (!Number.isInteger(segment) || segment < 0 || segment >= segments) throw new RangeError(`segment must be an integer from 0 to ${segments - 1}`);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new RangeError('limit must be an integer from 1 to 1000');
-  let position: PagePosition = options.pageToken ? readPageToken(options.pageToken) : { type: type.name, segment, segments, shard: segment };
-  if (position.type !== type.name || position.segment !== segment || position.segments !== segments) throw new RangeError('the page token belongs to another listing');
+  if (!Number.isInteger(segments) || segments < 1 || segments > ENTITY_INDEX.shards)
+    throw new RangeError(`segments must be an integer from 1 to ${ENTITY_INDEX.shards}`);
+  if (!Number.isInteger(segment) || segment < 0 || segment >= segments)
+    throw new RangeError(`segment must be an integer from 0 to ${segments - 1}`);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+    throw new RangeError('limit must be an integer from 1 to 1000');
+  let position: PagePosition = options.pageToken
+    ? readPageToken(options.pageToken)
+    : { type: type.name, segment, segments, shard: segment };
+  if (position.type !== type.name || position.segment !== segment || position.segments !== segments)
+    throw new RangeError('the page token belongs to another listing');
 
   const entityIds: string[] = [];
   // Fill the page across this segment's shards; stop at the limit with a token saying where to go on.
@@ -117,7 +146,10 @@ async function queryIndex(table: EntityTable, input: QueryCommandInput): Promise
   } catch (error) {
     // A table created before the index (an old local .gamekeep/dynamodb): say how to add it.
     if ((error as Error).name === 'ValidationException' && /index/i.test(String((error as Error).message)))
-      throw new Error(`table ${table.tableName} has no ${ENTITY_INDEX.name} index: run \`npm run backfill\` (docs/engine.md, "Listing entities")`, { cause: error });
+      throw new Error(
+        `table ${table.tableName} has no ${ENTITY_INDEX.name} index: run \`npm run backfill\` (docs/engine.md, "Listing entities")`,
+        { cause: error },
+      );
     throw error;
   }
 }
@@ -129,7 +161,15 @@ function pageToken(position: PagePosition): string {
 function readPageToken(token: string): PagePosition {
   try {
     const p = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as PagePosition;
-    if (typeof p.type === 'string' && Number.isInteger(p.segment) && Number.isInteger(p.segments) && Number.isInteger(p.shard) && p.shard >= 0 && p.shard < ENTITY_INDEX.shards) return p;
+    if (
+      typeof p.type === 'string' &&
+      Number.isInteger(p.segment) &&
+      Number.isInteger(p.segments) &&
+      Number.isInteger(p.shard) &&
+      p.shard >= 0 &&
+      p.shard < ENTITY_INDEX.shards
+    )
+      return p;
   } catch {
     // fall through
   }

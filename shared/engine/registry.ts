@@ -11,7 +11,8 @@ export class EntityRegistry {
   register(type: AnyEntityType): this {
     if (this.types.has(type.name)) throw new Error(`entity type ${type.name} is registered already`);
     for (const other of this.types.values())
-      if (other.keyPrefix === type.keyPrefix) throw new Error(`entity types ${other.name} and ${type.name} share key prefix ${type.keyPrefix}`);
+      if (other.keyPrefix === type.keyPrefix)
+        throw new Error(`entity types ${other.name} and ${type.name} share key prefix ${type.keyPrefix}`);
     this.types.set(type.name, type);
     return this;
   }

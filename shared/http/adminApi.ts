@@ -3,7 +3,17 @@ import { parseBody, parseJson, parseQuery, parseWith, pathParameters, preferredW
 import { requireCaller, type Caller } from './caller.js';
 import { outcomeBody, submitPlayerCommand, type CommandGateway } from './commands.js';
 import { answer, optionalIdempotencyKey } from './playerApi.js';
-import { adjustmentBody, noQuery, opaqueIdSchema, paymentCreditBody, paymentDismissalBody, playerIdSchema, providerSchema, rewardRunBody, unmatchedQuery } from './schemas.js';
+import {
+  adjustmentBody,
+  noQuery,
+  opaqueIdSchema,
+  paymentCreditBody,
+  paymentDismissalBody,
+  playerIdSchema,
+  providerSchema,
+  rewardRunBody,
+  unmatchedQuery,
+} from './schemas.js';
 import { settledPayment, type PaymentDesk } from '../payments/intake.js';
 import { listPayments, paymentRecord, type ListedStatus, type PaymentRecord } from '../payments/paymentRecords.js';
 import type { ReconciliationReport } from '../payments/reconciler.js';
@@ -25,7 +35,12 @@ export async function adjustBalance(gw: CommandGateway, event: APIGatewayProxyEv
   parseQuery(event, noQuery);
   const body = parseBody(event, adjustmentBody);
   const key = optionalIdempotencyKey(event) ?? `ticket:${body.ticket}`;
-  const command = parseWith(playerCommandSchema, { type: 'AdjustBalance', ...body, operator: operator.id }, 'body', 'INVALID_COMMAND');
+  const command = parseWith(
+    playerCommandSchema,
+    { type: 'AdjustBalance', ...body, operator: operator.id },
+    'body',
+    'INVALID_COMMAND',
+  );
   const { envelope, outcome } = await submitPlayerCommand(gw, operator, playerId, command, key, preferredWaitMs(event));
   return answer(event, outcomeBody(outcome), envelope.commandId, outcome.status);
 }
@@ -34,7 +49,12 @@ export async function adjustBalance(gw: CommandGateway, event: APIGatewayProxyEv
  * GET /v1/admin/payments/{unmatched|disputed|queued}: the open payments of one status, by provider and order, with
  * a cursor. Unmatched: the player did not exist when it arrived; disputed: it cannot be credited without an operator.
  */
-export async function listOpenPayments(desk: PaymentDesk, status: ListedStatus, event: APIGatewayProxyEventV2, caller: Caller): Result {
+export async function listOpenPayments(
+  desk: PaymentDesk,
+  status: ListedStatus,
+  event: APIGatewayProxyEventV2,
+  caller: Caller,
+): Result {
   requireCaller(caller, 'operator');
   const { limit = 50, after } = parseQuery(event, unmatchedQuery);
   const page = await listPayments(desk, status, limit, after);
@@ -72,7 +92,11 @@ export async function dismissPayment(desk: PaymentDesk, event: APIGatewayProxyEv
 }
 
 /** POST /v1/admin/payments/reconciliations: one reconciliation pass now (it also runs on a schedule). */
-export async function reconcilePayments(run: () => Promise<ReconciliationReport>, event: APIGatewayProxyEventV2, caller: Caller): Result {
+export async function reconcilePayments(
+  run: () => Promise<ReconciliationReport>,
+  event: APIGatewayProxyEventV2,
+  caller: Caller,
+): Result {
   requireCaller(caller, 'operator');
   parseQuery(event, noQuery);
   if (rawBody(event).length > 0) parseWith(noQuery, parseJson(rawBody(event)), 'body');
@@ -101,7 +125,12 @@ function resolved(result: ResolutionResult): Awaited<Result> {
  * POST /v1/admin/rewards/runs: runs (or resumes) a day's reward run for as long as the request may last. 200 only
  * once every grant of the day has an outcome; 202 while grants are still being sent or confirmed (call again).
  */
-export async function triggerRewardRun(run: (date: string) => Promise<RunResult>, event: APIGatewayProxyEventV2, caller: Caller, today: () => Date): Result {
+export async function triggerRewardRun(
+  run: (date: string) => Promise<RunResult>,
+  event: APIGatewayProxyEventV2,
+  caller: Caller,
+  today: () => Date,
+): Result {
   requireCaller(caller, 'operator');
   parseQuery(event, noQuery);
   const body = rawBody(event).length === 0 ? {} : parseWith(rewardRunBody, parseJson(rawBody(event)), 'body');

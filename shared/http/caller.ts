@@ -30,7 +30,10 @@ interface AuthorizerContext {
  * Both HTTP APIs invoke the same functions: the public one with a JWT authorizer (players), the internal one with
  * IAM (game services, operators by role). The handler only reads what the authorizer established.
  */
-export function callerOf(event: APIGatewayProxyEventV2, config: Pick<Config, 'serviceRoles' | 'operatorRoles'>): Caller {
+export function callerOf(
+  event: APIGatewayProxyEventV2,
+  config: Pick<Config, 'serviceRoles' | 'operatorRoles'>,
+): Caller {
   const authorizer = (event.requestContext as { authorizer?: AuthorizerContext }).authorizer;
   const sub = authorizer?.jwt?.claims?.sub;
   if (sub !== undefined) {
@@ -41,8 +44,10 @@ export function callerOf(event: APIGatewayProxyEventV2, config: Pick<Config, 'se
   const arn = authorizer?.iam?.userArn;
   if (arn) {
     const role = roleOf(arn);
-    if (role && (config.operatorRoles ?? DEFAULT_OPERATOR_ROLES).includes(role.name)) return { kind: 'operator', id: role.actor };
-    if (role && (config.serviceRoles ?? DEFAULT_SERVICE_ROLES).includes(role.name)) return { kind: 'service', id: role.actor };
+    if (role && (config.operatorRoles ?? DEFAULT_OPERATOR_ROLES).includes(role.name))
+      return { kind: 'operator', id: role.actor };
+    if (role && (config.serviceRoles ?? DEFAULT_SERVICE_ROLES).includes(role.name))
+      return { kind: 'service', id: role.actor };
     throw forbidden('this principal is neither a game service nor an operator');
   }
   return { kind: 'anonymous' };
@@ -52,7 +57,10 @@ export function callerOf(event: APIGatewayProxyEventV2, config: Pick<Config, 'se
 function roleOf(arn: string): { name: string; actor: string } | undefined {
   const match = /:(?:assumed-role|role)\/(?:[^/]+\/)*?([\w+=,.@-]+)(?:\/([\w+=,.@-]+))?$/.exec(arn);
   if (!match?.[1]) return undefined;
-  const actor = (match[2] ?? match[1]).replace(/[^A-Za-z0-9_.:-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 128);
+  const actor = (match[2] ?? match[1])
+    .replace(/[^A-Za-z0-9_.:-]/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, 128);
   return { name: match[1], actor: actor || match[1] };
 }
 

@@ -48,7 +48,11 @@ export async function submitPlayerCommand(
  * The outcome of this request's payload: the record may be another payload's under the same key (a reuse in
  * flight), whose outcome is never reported as this one's.
  */
-async function outcomeOfThisRequest(store: EventStore, envelope: CommandEnvelope, record: CommandRecord | undefined): Promise<CommandStatusView> {
+async function outcomeOfThisRequest(
+  store: EventStore,
+  envelope: CommandEnvelope,
+  record: CommandRecord | undefined,
+): Promise<CommandStatusView> {
   if (!record) return { commandId: envelope.commandId, status: 'queued' };
   if (record.payloadHash !== payloadHashOf(envelope))
     throw new HttpError(409, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was already used for another request');
@@ -70,5 +74,11 @@ async function awaitRecord(store: EventStore, commandId: string, waitMs: number)
 export function outcomeBody(view: CommandStatusView): Record<string, unknown> {
   if (view.status === 'queued') return { commandId: view.commandId, status: 'queued' };
   if (view.status === 'applied') return { commandId: view.commandId, status: 'applied', version: view.version };
-  return { commandId: view.commandId, status: 'rejected', code: view.code, message: view.message, version: view.version };
+  return {
+    commandId: view.commandId,
+    status: 'rejected',
+    code: view.code,
+    message: view.message,
+    version: view.version,
+  };
 }

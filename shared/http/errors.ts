@@ -21,7 +21,11 @@ export const noRoute = ({ method, path }: { method: string; path: string }): nev
   throw notFound('NOT_FOUND', `no route ${method} ${path}`);
 };
 
-export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyStructuredResultV2 {
+export function json(
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): APIGatewayProxyStructuredResultV2 {
   return { statusCode, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
 }
 

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { badRequest, HttpError } from './errors.js';
 
 /** Bodies above this are refused with 413 before any parsing. */
@@ -9,7 +9,8 @@ export const MAX_BODY_BYTES = 64 * 1024;
 export function rawBody(event: APIGatewayProxyEventV2): Buffer {
   if (event.body === undefined || event.body === null) return Buffer.alloc(0);
   const bytes = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
-  if (bytes.length > MAX_BODY_BYTES) throw new HttpError(413, 'PAYLOAD_TOO_LARGE', `bodies are limited to ${MAX_BODY_BYTES} bytes`);
+  if (bytes.length > MAX_BODY_BYTES)
+    throw new HttpError(413, 'PAYLOAD_TOO_LARGE', `bodies are limited to ${MAX_BODY_BYTES} bytes`);
   return bytes;
 }
 
@@ -28,7 +29,12 @@ export function parseJson(bytes: Buffer): unknown {
   }
 }
 
-export function parseWith<S extends z.ZodType>(schema: S, value: unknown, where: string, code = 'INVALID_REQUEST'): z.infer<S> {
+export function parseWith<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  where: string,
+  code = 'INVALID_REQUEST',
+): z.infer<S> {
   const result = schema.safeParse(value);
   if (!result.success) throw badRequest(code, describeIssue(where, result.error));
   return result.data;
@@ -62,7 +68,11 @@ export function preferredWaitMs(event: APIGatewayProxyEventV2): number {
     .map((preference) => (preference.split(';')[0] ?? '').split('='))
     .find(([name]) => name?.trim().toLowerCase() === 'wait');
   if (!wait) return 0;
-  const seconds = wait.slice(1).join('=').trim().replace(/^"(.*)"$/, '$1');
+  const seconds = wait
+    .slice(1)
+    .join('=')
+    .trim()
+    .replace(/^"(.*)"$/, '$1');
   if (!/^\d{1,2}$/.test(seconds) || Number(seconds) > 10)
     throw badRequest('INVALID_REQUEST', 'header.Prefer: wait must be an integer number of seconds from 0 to 10');
   return Number(seconds) * 1000;

@@ -19,7 +19,10 @@ export function httpErrors(log: Log): middy.MiddlewareObj<APIGatewayProxyEventV2
         request.response = errorResponse(error.statusCode, error.code, error.message);
         return;
       }
-      log.error('unhandled error', { error: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error) });
+      log.error('unhandled error', {
+        error:
+          error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error),
+      });
       request.response = errorResponse(500, 'INTERNAL', 'internal error');
     },
   };
@@ -29,7 +32,10 @@ export function httpErrors(log: Log): middy.MiddlewareObj<APIGatewayProxyEventV2
  * Adds what `record` measured during the invocation (the player cache's counters) to `metrics`, answer or error;
  * `.use` it after Powertools' `logMetrics`, whose flush then runs after it.
  */
-export function invocationMetrics(metrics: Metrics, record: (metrics: Metrics) => void): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
+export function invocationMetrics(
+  metrics: Metrics,
+  record: (metrics: Metrics) => void,
+): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
   const add = (): void => record(metrics);
   return { after: add, onError: add };
 }

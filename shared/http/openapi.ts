@@ -4,22 +4,42 @@ import * as s from './schemas.js';
 
 /** JSON Schema of a zod schema as the caller sends it (the input side of transforms). */
 const schema = (t: z.ZodType): Record<string, unknown> => {
-  const { $schema: _drop, ...rest } = z.toJSONSchema(t, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const { $schema: _drop, ...rest } = z.toJSONSchema(t, { io: 'input', unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
   return rest;
 };
 
-const error = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
-const ok = (description: string, body?: z.ZodType) => ({ description, ...(body ? { content: { 'application/json': { schema: schema(body) } } } : {}) });
+const error = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+});
+const ok = (description: string, body?: z.ZodType) => ({
+  description,
+  ...(body ? { content: { 'application/json': { schema: schema(body) } } } : {}),
+});
 const pathParam = (name: string, t: z.ZodType) => ({ name, in: 'path', required: true, schema: schema(t) });
 const queryParams = (t: z.ZodObject) =>
-  Object.entries(t.shape).map(([name, field]) => ({ name, in: 'query', required: false, schema: schema(field as z.ZodType) }));
-const idempotencyKey = (required: boolean) => ({ name: 'Idempotency-Key', in: 'header', required, schema: schema(s.idempotencyKeySchema) });
+  Object.entries(t.shape).map(([name, field]) => ({
+    name,
+    in: 'query',
+    required: false,
+    schema: schema(field as z.ZodType),
+  }));
+const idempotencyKey = (required: boolean) => ({
+  name: 'Idempotency-Key',
+  in: 'header',
+  required,
+  schema: schema(s.idempotencyKeySchema),
+});
 const prefer = {
   name: 'Prefer',
   in: 'header',
   required: false,
   schema: { type: 'string' },
-  description: 'wait=N, N an integer 0-10 (seconds): answer with the outcome (200) once known, else 202; the answer carries Preference-Applied: wait=N. Another wait value is 400; other preferences are ignored',
+  description:
+    'wait=N, N an integer 0-10 (seconds): answer with the outcome (200) once known, else 202; the answer carries Preference-Applied: wait=N. Another wait value is 400; other preferences are ignored',
 };
 const PAYMENT_PATH = [pathParam('provider', s.providerSchema), pathParam('orderId', s.opaqueIdSchema)];
 const jsonBody = (t: z.ZodType) => ({ required: true, content: { 'application/json': { schema: schema(t) } } });
@@ -31,21 +51,35 @@ const refusals = {
 };
 
 const operations: Record<string, Record<string, unknown>> = {
-  'GET /v1/health': { summary: 'Liveness', security: [], responses: { '200': ok('up', z.object({ status: z.literal('ok') })) } },
+  'GET /v1/health': {
+    summary: 'Liveness',
+    security: [],
+    responses: { '200': ok('up', z.object({ status: z.literal('ok') })) },
+  },
   'GET /v1/openapi.json': { summary: 'This document', security: [], responses: { '200': ok('OpenAPI 3.1') } },
   'POST /v1/players': {
     summary: 'Create a player (a player creates themself: playerId defaults to the token subject)',
     security: [{ playerJwt: [] }, { iam: [] }],
     parameters: [idempotencyKey(false), prefer],
     requestBody: jsonBody(s.createPlayerBody),
-    responses: { '202': ok('queued', s.acceptedAnswer.extend({ playerId: s.playerIdSchema })), '200': ok('decided (Prefer: wait)'), '409': error('Idempotency-Key reused'), ...refusals },
+    responses: {
+      '202': ok('queued', s.acceptedAnswer.extend({ playerId: s.playerIdSchema })),
+      '200': ok('decided (Prefer: wait)'),
+      '409': error('Idempotency-Key reused'),
+      ...refusals,
+    },
   },
   'POST /v1/players/{playerId}/commands': {
     summary: `Submit a command. Players, for themselves: ${s.PLAYER_SAFE_COMMANDS.join(', ')}; game services: the server-authoritative commands`,
     security: [{ playerJwt: [] }, { iam: [] }],
     parameters: [pathParam('playerId', s.playerIdSchema), idempotencyKey(true), prefer],
     requestBody: jsonBody(s.commandBody),
-    responses: { '202': ok('queued', s.acceptedAnswer), '200': ok('decided (Prefer: wait)', s.commandStatusAnswer), '409': error('Idempotency-Key reused with another payload'), ...refusals },
+    responses: {
+      '202': ok('queued', s.acceptedAnswer),
+      '200': ok('decided (Prefer: wait)', s.commandStatusAnswer),
+      '409': error('Idempotency-Key reused with another payload'),
+      ...refusals,
+    },
   },
   'GET /v1/commands/{commandId}': {
     summary: 'Outcome of a command',
@@ -60,11 +94,18 @@ const operations: Record<string, Record<string, unknown>> = {
     responses: {
       '200': {
         ...ok('the player', s.playerViewAnswer),
-        headers: { 'X-Cache': { description: 'cache: served by Redis; table: read from DynamoDB (strongly consistent)', schema: { type: 'string', enum: ['cache', 'table'] } } },
+        headers: {
+          'X-Cache': {
+            description: 'cache: served by Redis; table: read from DynamoDB (strongly consistent)',
+            schema: { type: 'string', enum: ['cache', 'table'] },
+          },
+        },
       },
       '404': error('no such player'),
       '409': {
-        ...error('minVersion not reached (VERSION_NOT_REACHED); the message names the current version, 0 if the player does not exist yet'),
+        ...error(
+          'minVersion not reached (VERSION_NOT_REACHED); the message names the current version, 0 if the player does not exist yet',
+        ),
         headers: { 'X-Player-Version': { description: 'the version the player is at', schema: { type: 'integer' } } },
       },
       ...refusals,
@@ -77,23 +118,30 @@ const operations: Record<string, Record<string, unknown>> = {
     responses: { '200': ok('a page of event items and nextAfterVersion (null at the end)'), ...refusals },
   },
   'GET /v1/leaderboards/{board}': {
-    summary: 'A leaderboard page: the top `limit` (default 10, at most 100) or the page around a player. Ties rank by player id; period (periodic boards only) defaults to the current UTC day or ISO week',
+    summary:
+      'A leaderboard page: the top `limit` (default 10, at most 100) or the page around a player. Ties rank by player id; period (periodic boards only) defaults to the current UTC day or ISO week',
     security: [{ playerJwt: [] }, { iam: [] }],
     parameters: [pathParam('board', s.boardSchema), ...queryParams(s.leaderboardQuery)],
     responses: {
       '200': ok('entries best first (rank 1); with around, the player entry (null if not ranked)', s.leaderboardAnswer),
       '404': error('unknown board (UNKNOWN_BOARD)'),
       '503': {
-        ...error('leaderboards unavailable (LEADERBOARDS_UNAVAILABLE): Redis unreachable or not configured; retry later'),
+        ...error(
+          'leaderboards unavailable (LEADERBOARDS_UNAVAILABLE): Redis unreachable or not configured; retry later',
+        ),
         headers: { 'Retry-After': { description: 'seconds', schema: { type: 'integer' } } },
       },
       ...refusals,
     },
   },
   'POST /v1/webhooks/payments/{provider}': {
-    summary: 'Payment notification. Gamekeep-Signature: t=<unix s>,v1=<hex HMAC-SHA256 of "<t>.<body>">; provider "stripe" takes Stripe events signed with Stripe-Signature',
+    summary:
+      'Payment notification. Gamekeep-Signature: t=<unix s>,v1=<hex HMAC-SHA256 of "<t>.<body>">; provider "stripe" takes Stripe events signed with Stripe-Signature',
     security: [],
-    parameters: [pathParam('provider', s.providerSchema), { name: 'Gamekeep-Signature', in: 'header', required: false, schema: { type: 'string' } }],
+    parameters: [
+      pathParam('provider', s.providerSchema),
+      { name: 'Gamekeep-Signature', in: 'header', required: false, schema: { type: 'string' } },
+    ],
     requestBody: jsonBody(s.paymentNoticeBody),
     responses: {
       '200': ok(
@@ -111,19 +159,32 @@ const operations: Record<string, Record<string, unknown>> = {
     security: [{ iam: [] }],
     parameters: [pathParam('playerId', s.playerIdSchema), idempotencyKey(false), prefer],
     requestBody: jsonBody(s.adjustmentBody),
-    responses: { '202': ok('queued', s.acceptedAnswer), '200': ok('decided (Prefer: wait)', s.commandStatusAnswer), '409': error('ticket / key reused'), ...refusals },
+    responses: {
+      '202': ok('queued', s.acceptedAnswer),
+      '200': ok('decided (Prefer: wait)', s.commandStatusAnswer),
+      '409': error('ticket / key reused'),
+      ...refusals,
+    },
   },
   'GET /v1/admin/payments/unmatched': {
-    summary: 'Payments for players that did not exist when they arrived; each is credited by the reconciler once its player exists, or by an operator',
+    summary:
+      'Payments for players that did not exist when they arrived; each is credited by the reconciler once its player exists, or by an operator',
     security: [{ iam: [] }],
     parameters: queryParams(s.unmatchedQuery),
-    responses: { '200': ok('a page of unmatched payments and next (null at the end)', s.paymentPageAnswer), ...refusals },
+    responses: {
+      '200': ok('a page of unmatched payments and next (null at the end)', s.paymentPageAnswer),
+      ...refusals,
+    },
   },
   'GET /v1/admin/payments/disputed': {
-    summary: 'Paid notices that cannot be credited without an operator (unknown SKU, currency not sold, amount outside the policy, a rejected credit)',
+    summary:
+      'Paid notices that cannot be credited without an operator (unknown SKU, currency not sold, amount outside the policy, a rejected credit)',
     security: [{ iam: [] }],
     parameters: queryParams(s.unmatchedQuery),
-    responses: { '200': ok('a page of disputed payments and next (null at the end)', s.paymentPageAnswer), ...refusals },
+    responses: {
+      '200': ok('a page of disputed payments and next (null at the end)', s.paymentPageAnswer),
+      ...refusals,
+    },
   },
   'GET /v1/admin/payments/queued': {
     summary: 'Payments whose credit was sent and has no outcome yet (the reconciler settles or re-sends them)',
@@ -135,10 +196,15 @@ const operations: Record<string, Record<string, unknown>> = {
     summary: 'One payment: its status, problem, credit command and history',
     security: [{ iam: [] }],
     parameters: PAYMENT_PATH,
-    responses: { '200': ok('the payment', s.paymentAnswer), '404': error('no such payment (PAYMENT_NOT_FOUND)'), ...refusals },
+    responses: {
+      '200': ok('the payment', s.paymentAnswer),
+      '404': error('no such payment (PAYMENT_NOT_FOUND)'),
+      ...refusals,
+    },
   },
   'POST /v1/admin/payments/{provider}/{orderId}/credit': {
-    summary: 'Credit a disputed or unmatched payment (optionally to another player), recording the operator, reason and ticket in the credit event',
+    summary:
+      'Credit a disputed or unmatched payment (optionally to another player), recording the operator, reason and ticket in the credit event',
     security: [{ iam: [] }],
     parameters: PAYMENT_PATH,
     requestBody: jsonBody(s.paymentCreditBody),
@@ -150,28 +216,39 @@ const operations: Record<string, Record<string, unknown>> = {
     },
   },
   'POST /v1/admin/payments/{provider}/{orderId}/dismiss': {
-    summary: 'Close a disputed or unmatched payment without crediting it (refunded, fraud, a test), with reason and ticket',
+    summary:
+      'Close a disputed or unmatched payment without crediting it (refunded, fraud, a test), with reason and ticket',
     security: [{ iam: [] }],
     parameters: PAYMENT_PATH,
     requestBody: jsonBody(s.paymentDismissalBody),
-    responses: { '200': ok('the payment, now dismissed', s.paymentAnswer), '404': error('no such payment (PAYMENT_NOT_FOUND)'), '409': error('not disputed or unmatched (PAYMENT_NOT_OPEN)'), ...refusals },
+    responses: {
+      '200': ok('the payment, now dismissed', s.paymentAnswer),
+      '404': error('no such payment (PAYMENT_NOT_FOUND)'),
+      '409': error('not disputed or unmatched (PAYMENT_NOT_OPEN)'),
+      ...refusals,
+    },
   },
   'POST /v1/admin/payments/reconciliations': {
-    summary: 'Reconcile every open payment now (it also runs on a schedule): settle queued credits, re-send those without an outcome, credit unmatched payments whose player exists',
+    summary:
+      'Reconcile every open payment now (it also runs on a schedule): settle queued credits, re-send those without an outcome, credit unmatched payments whose player exists',
     security: [{ iam: [] }],
     responses: { '200': ok('what the pass did', s.reconciliationAnswer), ...refusals },
   },
   'GET /v1/admin/stats': {
-    summary: 'Player-cache counters of the whole system (scope: system, summed in Redis by every API instance, at most a second late each) or, when Redis cannot be read, of the answering instance (scope: instance); instance: the answering instance alone; cache is null without Redis',
+    summary:
+      'Player-cache counters of the whole system (scope: system, summed in Redis by every API instance, at most a second late each) or, when Redis cannot be read, of the answering instance (scope: instance); instance: the answering instance alone; cache is null without Redis',
     security: [{ iam: [] }],
     responses: { '200': ok('counters since the process started', s.statsAnswer), ...refusals },
   },
   'POST /v1/admin/rewards/runs': {
-    summary: "Trigger the daily reward run of a date (default today, UTC); grants once per player whatever happens",
+    summary: 'Trigger the daily reward run of a date (default today, UTC); grants once per player whatever happens',
     security: [{ iam: [] }],
     requestBody: { required: false, content: { 'application/json': { schema: schema(s.rewardRunBody) } } },
     responses: {
-      '202': ok('not done yet (call again): grants still being sent, or sent without an outcome yet (re-sent while they have none)', s.rewardRunAnswer),
+      '202': ok(
+        'not done yet (call again): grants still being sent, or sent without an outcome yet (re-sent while they have none)',
+        s.rewardRunAnswer,
+      ),
       '200': ok('done: every grant of the day has an outcome', s.rewardRunAnswer),
       ...refusals,
     },
@@ -188,24 +265,50 @@ export function openApiDocument(): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes as readonly Route[]) {
     // A route added without its description still appears (a test insists every route is described).
-    const op = operations[`${r.method} ${r.path}`] ?? { summary: `${r.method} ${r.path}`, responses: { '200': ok('ok'), ...refusals } };
-    (paths[r.path] ??= {})[r.method.toLowerCase()] = { operationId: operationId(r), ...op };
+    const op = operations[`${r.method} ${r.path}`] ?? {
+      summary: `${r.method} ${r.path}`,
+      responses: { '200': ok('ok'), ...refusals },
+    };
+    const path = paths[r.path] ?? {};
+    path[r.method.toLowerCase()] = { operationId: operationId(r), ...op };
+    paths[r.path] = path;
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'Gamekeep HTTP API', version: '1.0.0', description: 'Errors are {"error": {"code", "message"}}; bad input is a 4xx and writes nothing.' },
+    info: {
+      title: 'Gamekeep HTTP API',
+      version: '1.0.0',
+      description: 'Errors are {"error": {"code", "message"}}; bad input is a 4xx and writes nothing.',
+    },
     servers: [{ url: 'http://127.0.0.1:3000', description: 'npm start' }],
     paths,
     components: {
       schemas: { Error: schema(s.errorAnswer) },
       securitySchemes: {
-        playerJwt: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'players: sub = playerId (HS256 locally)' },
-        iam: { type: 'http', scheme: 'bearer', description: 'AWS: SigV4 (IAM) on the internal API; locally the service or admin token' },
+        playerJwt: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: 'players: sub = playerId (HS256 locally)',
+        },
+        iam: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'AWS: SigV4 (IAM) on the internal API; locally the service or admin token',
+        },
       },
     },
   };
 }
 
 function operationId(r: Route): string {
-  return (r.method.toLowerCase() + r.path.replace(/[{}]/g, '').split(/[/.]/).filter((p) => p && p !== 'v1').map((p) => p[0]!.toUpperCase() + p.slice(1)).join('')).replace(/-(\w)/g, (_m, c: string) => c.toUpperCase());
+  return (
+    r.method.toLowerCase() +
+    r.path
+      .replace(/[{}]/g, '')
+      .split(/[/.]/)
+      .filter((p) => p && p !== 'v1')
+      .map((p) => p[0]!.toUpperCase() + p.slice(1))
+      .join('')
+  ).replace(/-(\w)/g, (_m, c: string) => c.toUpperCase());
 }

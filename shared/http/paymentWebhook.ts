@@ -11,7 +11,11 @@ import { stripeDelivery } from '../payments/stripe.js';
  * POST /v1/webhooks/payments/{provider}: unauthenticated at the gateway, so the signature is the authority. It
  * answers as soon as the credit is enqueued (or the payment recorded as unmatched).
  */
-export async function receivePayment(desk: PaymentDesk, secrets: WebhookSecrets, event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+export async function receivePayment(
+  desk: PaymentDesk,
+  secrets: WebhookSecrets,
+  event: APIGatewayProxyEventV2,
+): Promise<APIGatewayProxyStructuredResultV2> {
   const provider = parseWith(providerSchema, pathParameters(event).provider, 'path.provider');
   const known = await secrets(provider);
   if (known.length === 0) throw notFound('UNKNOWN_PROVIDER', `no payment provider ${provider}`);

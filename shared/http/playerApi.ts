@@ -1,7 +1,13 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { EventStore } from '../persistence/eventStore.js';
 import { commandStatus, entityEvents } from '../engine/queries.js';
-import { ownerViewOfEvent, ownerViewOfSource, player, playerCommandSchema, type PlayerEvent } from '../domain/player/index.js';
+import {
+  ownerViewOfEvent,
+  ownerViewOfSource,
+  player,
+  playerCommandSchema,
+  type PlayerEvent,
+} from '../domain/player/index.js';
 import { badRequest, forbidden, json, notFound } from './errors.js';
 import { parseBody, parseQuery, parseWith, pathParameters, preferredWaitMs, parseJson, rawBody } from './input.js';
 import { requireAccessTo, requireCaller, type Caller } from './caller.js';
@@ -52,7 +58,8 @@ export async function submitCommand(gw: CommandGateway, event: APIGatewayProxyEv
   if (!(allowed as readonly string[]).includes(type)) throw forbidden(`${who.kind} callers may not send ${type}`);
   const command = parseWith(playerCommandSchema, raw, 'body', 'INVALID_COMMAND');
   // An operator's resolution of a payment names the operator: only the operators' payment routes may write one.
-  if (command.type === 'CreditPurchase' && command.resolution !== undefined) throw forbidden('only operators resolve payments (POST /v1/admin/payments/…/credit)');
+  if (command.type === 'CreditPurchase' && command.resolution !== undefined)
+    throw forbidden('only operators resolve payments (POST /v1/admin/payments/…/credit)');
   const { envelope, outcome } = await submitPlayerCommand(gw, who, playerId, command, key, preferredWaitMs(event));
   return answer(event, outcomeBody(outcome), envelope.commandId, outcome.status);
 }
@@ -63,7 +70,8 @@ export async function getCommand(store: EventStore, event: APIGatewayProxyEventV
   const commandId = parseWith(commandIdSchema, pathParameters(event).commandId, 'path.commandId');
   parseQuery(event, noQuery);
   const view = await commandStatus(store, commandId);
-  if (who.kind === 'player' && view.status !== 'queued' && view.entityId !== who.id) throw notFound('COMMAND_NOT_FOUND', `no command ${commandId}`);
+  if (who.kind === 'player' && view.status !== 'queued' && view.entityId !== who.id)
+    throw notFound('COMMAND_NOT_FOUND', `no command ${commandId}`);
   return json(200, outcomeBody(view));
 }
 
@@ -102,7 +110,12 @@ export function optionalIdempotencyKey(event: APIGatewayProxyEventV2): string | 
  * then 200 with it. A retry of a decided command without Prefer still says 202, with the status it reached.
  * An honoured wait is echoed in `Preference-Applied` (RFC 7240), also when it ran out (202).
  */
-export function answer(event: APIGatewayProxyEventV2, body: Record<string, unknown>, commandId: string, status: string): APIGatewayProxyStructuredResultV2 {
+export function answer(
+  event: APIGatewayProxyEventV2,
+  body: Record<string, unknown>,
+  commandId: string,
+  status: string,
+): APIGatewayProxyStructuredResultV2 {
   const waitMs = preferredWaitMs(event);
   const headers: Record<string, string> = { location: `/v1/commands/${commandId}` };
   if (waitMs > 0) headers['preference-applied'] = `wait=${waitMs / 1000}`;

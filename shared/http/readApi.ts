@@ -2,7 +2,17 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import type { EventStore } from '../persistence/eventStore.js';
 import { STATE_SK, entityPk, type StateItem } from '../persistence/tableLayout.js';
 import { player, type PlayerState } from '../domain/player/index.js';
-import { cacheTotals, isBoardName, isPeriodFor, isPeriodic, playerViewOf, redisReady, type CacheLog, type PlayerViewRead, type ReadSide } from '../readside/index.js';
+import {
+  cacheTotals,
+  isBoardName,
+  isPeriodFor,
+  isPeriodic,
+  playerViewOf,
+  redisReady,
+  type CacheLog,
+  type PlayerViewRead,
+  type ReadSide,
+} from '../readside/index.js';
 import { badRequest, json, notFound } from './errors.js';
 import { parseQuery, parseWith, pathParameters } from './input.js';
 import { requireAccessTo, requireCaller, type Caller } from './caller.js';
@@ -44,7 +54,12 @@ export async function getPlayer(views: PlayerViews, event: APIGatewayProxyEventV
     case 'version-not-reached':
       return json(
         409,
-        { error: { code: 'VERSION_NOT_REACHED', message: `player ${playerId} is at version ${read.version}, below ${minVersion}` } },
+        {
+          error: {
+            code: 'VERSION_NOT_REACHED',
+            message: `player ${playerId} is at version ${read.version}, below ${minVersion}`,
+          },
+        },
         { 'x-player-version': String(read.version) },
       );
   }
@@ -55,19 +70,32 @@ export async function getPlayer(views: PlayerViews, event: APIGatewayProxyEventV
  * player, with `rebuilding` (and `X-Leaderboard-Status: rebuilding`) while the boards heal after a cache loss. Leaderboards live only in Redis, so this is the one route that answers 503 (LEADERBOARDS_UNAVAILABLE)
  * when Redis is unreachable or not configured; every input is checked first, so bad input is still a 4xx.
  */
-export async function getLeaderboard(side: ReadSide | undefined, event: APIGatewayProxyEventV2, caller: Caller, log: CacheLog): Result {
+export async function getLeaderboard(
+  side: ReadSide | undefined,
+  event: APIGatewayProxyEventV2,
+  caller: Caller,
+  log: CacheLog,
+): Result {
   requireCaller(caller, 'player', 'service', 'operator');
   const board = pathParameters(event).board ?? '';
   if (!isBoardName(board)) throw notFound('UNKNOWN_BOARD', `no leaderboard ${board.slice(0, 64)}`);
   const { period, limit, around } = parseQuery(event, leaderboardQuery);
-  if (period !== undefined && !isPeriodic(board)) throw badRequest('INVALID_REQUEST', `query.period: the ${board} board has no periods`);
+  if (period !== undefined && !isPeriodic(board))
+    throw badRequest('INVALID_REQUEST', `query.period: the ${board} board has no periods`);
   if (period !== undefined && isPeriodic(board) && !isPeriodFor(board, period))
-    throw badRequest('INVALID_REQUEST', `query.period: ${board} periods are ${board === 'experience-daily' ? 'UTC days (YYYY-MM-DD)' : 'ISO weeks (YYYY-Www)'}`);
+    throw badRequest(
+      'INVALID_REQUEST',
+      `query.period: ${board} periods are ${board === 'experience-daily' ? 'UTC days (YYYY-MM-DD)' : 'ISO weeks (YYYY-Www)'}`,
+    );
   if (!side) return unavailable('leaderboards are not configured here (no REDIS_URL)');
   try {
     // A connection still being established (a cold start) is worth a short wait; a lost one is not.
     if (['wait', 'connecting', 'connect'].includes(side.redis.status)) await redisReady(side.redis, 1000);
-    const page = await side.leaderboardPage(board, { ...(period !== undefined ? { period } : {}), ...(limit !== undefined ? { limit } : {}), ...(around !== undefined ? { around } : {}) });
+    const page = await side.leaderboardPage(board, {
+      ...(period !== undefined ? { period } : {}),
+      ...(limit !== undefined ? { limit } : {}),
+      ...(around !== undefined ? { around } : {}),
+    });
     // While the boards are rebuilt after Redis lost its data, a page may be partial: the answer says so.
     return json(200, page, { 'x-leaderboard-status': page.rebuilding ? 'rebuilding' : 'complete' });
   } catch (error) {
@@ -87,7 +115,11 @@ export async function getStats(side: ReadSide | undefined, event: APIGatewayProx
   if (!side) return json(200, { cache: null, scope: 'system', instance: null });
   // The system's figures are what every API instance flushed to Redis; without Redis, only this instance's are known.
   const totals = await cacheTotals(side.redis);
-  return json(200, { cache: totals ?? side.cacheStats(), scope: totals ? 'system' : 'instance', instance: side.cacheStats() });
+  return json(200, {
+    cache: totals ?? side.cacheStats(),
+    scope: totals ? 'system' : 'instance',
+    instance: side.cacheStats(),
+  });
 }
 
 function unavailable(message: string): APIGatewayProxyStructuredResultV2 {

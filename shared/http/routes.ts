@@ -28,15 +28,51 @@ export const routes = [
   { method: 'GET', path: '/v1/players/{playerId}', fn: 'api', authorized: true, audience: 'both' },
   { method: 'GET', path: '/v1/players/{playerId}/events', fn: 'api', authorized: true, audience: 'both' },
   { method: 'GET', path: '/v1/leaderboards/{board}', fn: 'api', authorized: true, audience: 'both' },
-  { method: 'POST', path: '/v1/webhooks/payments/{provider}', fn: 'payment-webhook', authorized: false, audience: 'public' },
-  { method: 'POST', path: '/v1/admin/players/{playerId}/adjustments', fn: 'admin-api', authorized: true, audience: 'internal' },
+  {
+    method: 'POST',
+    path: '/v1/webhooks/payments/{provider}',
+    fn: 'payment-webhook',
+    authorized: false,
+    audience: 'public',
+  },
+  {
+    method: 'POST',
+    path: '/v1/admin/players/{playerId}/adjustments',
+    fn: 'admin-api',
+    authorized: true,
+    audience: 'internal',
+  },
   { method: 'GET', path: '/v1/admin/payments/unmatched', fn: 'admin-api', authorized: true, audience: 'internal' },
   { method: 'GET', path: '/v1/admin/payments/disputed', fn: 'admin-api', authorized: true, audience: 'internal' },
   { method: 'GET', path: '/v1/admin/payments/queued', fn: 'admin-api', authorized: true, audience: 'internal' },
-  { method: 'GET', path: '/v1/admin/payments/{provider}/{orderId}', fn: 'admin-api', authorized: true, audience: 'internal' },
-  { method: 'POST', path: '/v1/admin/payments/{provider}/{orderId}/credit', fn: 'admin-api', authorized: true, audience: 'internal' },
-  { method: 'POST', path: '/v1/admin/payments/{provider}/{orderId}/dismiss', fn: 'admin-api', authorized: true, audience: 'internal' },
-  { method: 'POST', path: '/v1/admin/payments/reconciliations', fn: 'admin-api', authorized: true, audience: 'internal' },
+  {
+    method: 'GET',
+    path: '/v1/admin/payments/{provider}/{orderId}',
+    fn: 'admin-api',
+    authorized: true,
+    audience: 'internal',
+  },
+  {
+    method: 'POST',
+    path: '/v1/admin/payments/{provider}/{orderId}/credit',
+    fn: 'admin-api',
+    authorized: true,
+    audience: 'internal',
+  },
+  {
+    method: 'POST',
+    path: '/v1/admin/payments/{provider}/{orderId}/dismiss',
+    fn: 'admin-api',
+    authorized: true,
+    audience: 'internal',
+  },
+  {
+    method: 'POST',
+    path: '/v1/admin/payments/reconciliations',
+    fn: 'admin-api',
+    authorized: true,
+    audience: 'internal',
+  },
   { method: 'POST', path: '/v1/admin/rewards/runs', fn: 'admin-api', authorized: true, audience: 'internal' },
   // Served by the API function: the counters are those of the processes that serve player reads (and reach Redis).
   { method: 'GET', path: '/v1/admin/stats', fn: 'api', authorized: true, audience: 'internal' },
@@ -44,9 +80,17 @@ export const routes = [
 
 type RouteOf<F extends FunctionName> = Extract<(typeof routes)[number], { fn: F }>;
 /** `GET /v1/health`, … : the route keys a function serves. */
-export type RouteKeyOf<F extends FunctionName> = RouteOf<F> extends infer R ? (R extends { method: infer M extends string; path: infer P extends string } ? `${M} ${P}` : never) : never;
+export type RouteKeyOf<F extends FunctionName> =
+  RouteOf<F> extends infer R
+    ? R extends { method: infer M extends string; path: infer P extends string }
+      ? `${M} ${P}`
+      : never
+    : never;
 
-export type RouteHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+export type RouteHandler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyStructuredResultV2>;
 
 /** A function's routes with their handlers, as `@middy/http-router` takes them. */
 export function routeHandlers<F extends FunctionName>(
@@ -61,7 +105,10 @@ export function routeHandlers<F extends FunctionName>(
 export const routeKey = (r: Pick<Route, 'method' | 'path'>): string => `${r.method} ${r.path}`;
 
 /** Matches a request path against the route templates; `{name}` takes one non-empty segment, decoded. */
-export function matchRoute(method: string, path: string): { route: Route; pathParameters: Record<string, string> } | 'method-not-allowed' | undefined {
+export function matchRoute(
+  method: string,
+  path: string,
+): { route: Route; pathParameters: Record<string, string> } | 'method-not-allowed' | undefined {
   const segments = path.split('/');
   let pathMatched = false;
   for (const route of routes) {

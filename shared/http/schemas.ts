@@ -11,10 +11,17 @@ import { boardNames } from '../readside/leaderboards.js';
 
 export { playerIdSchema };
 export const commandIdSchema = z.string().regex(COMMAND_ID_PATTERN, 'must be c followed by 40 hex digits');
-export const providerSchema = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be 1-32 of a-z 0-9 - and start with a letter');
+export const providerSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be 1-32 of a-z 0-9 - and start with a letter');
 /** Ids that reach a key: letters, digits and `_ . : -` only, never `#`. */
 export { opaqueIdSchema };
-export const idempotencyKeySchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, 'must be 1-128 of A-Z a-z 0-9 _ . : - and start with a letter or digit');
+export const idempotencyKeySchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/,
+    'must be 1-128 of A-Z a-z 0-9 _ . : - and start with a letter or digit',
+  );
 export const isoDateSchema = z.iso.date();
 
 /** A non-negative integer in a query string; its digit pattern derives from `max`, so the OpenAPI document agrees. */
@@ -34,7 +41,13 @@ export const createPlayerBody = z.strictObject({
  * Commands a player may send for themself: they only spend or use what the player already has, or propose an
  * action the server decides (cultivation's experience comes from the server's clock and the technique's capped rate).
  */
-export const PLAYER_SAFE_COMMANDS: readonly PlayerCommandType[] = ['PurchaseItem', 'UseItem', 'ConsumeEnergy', 'StartCultivation', 'CompleteCultivation'];
+export const PLAYER_SAFE_COMMANDS: readonly PlayerCommandType[] = [
+  'PurchaseItem',
+  'UseItem',
+  'ConsumeEnergy',
+  'StartCultivation',
+  'CompleteCultivation',
+];
 /** Server-authoritative commands a game service may send (creation has its own route; adjustments are the operators'). */
 export const SERVICE_COMMANDS: readonly PlayerCommandType[] = [
   'CreditPurchase',
@@ -70,7 +83,9 @@ export const eventsQuery = z.strictObject({
 export const boardSchema = z.enum(boardNames);
 export const isoWeekSchema = z.string().regex(/^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$/, 'must be an ISO week like 2026-W48');
 export const leaderboardQuery = z.strictObject({
-  period: z.union([isoDateSchema, isoWeekSchema], { error: 'must be a UTC day (YYYY-MM-DD) or an ISO week (YYYY-Www)' }).optional(),
+  period: z
+    .union([isoDateSchema, isoWeekSchema], { error: 'must be a UTC day (YYYY-MM-DD) or an ISO week (YYYY-Www)' })
+    .optional(),
   limit: counter(100).pipe(z.int().min(1)).optional(),
   around: playerIdSchema.optional(),
 });
@@ -91,11 +106,18 @@ export const adjustmentBody = adjustBalanceSchema.omit({ type: true, operator: t
 
 export const unmatchedQuery = z.strictObject({
   limit: counter(100).pipe(z.int().min(1)).optional(),
-  after: z.string().regex(/^[a-z][a-z0-9-]{0,31}:[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, 'is not a cursor').optional(),
+  after: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,31}:[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, 'is not a cursor')
+    .optional(),
 });
 
 /** An operator's resolution of an open payment: why, under which ticket, and (to credit) optionally another player. */
-export const paymentCreditBody = z.strictObject({ reason: operatorReason, ticket: opaqueIdSchema, playerId: playerIdSchema.optional() });
+export const paymentCreditBody = z.strictObject({
+  reason: operatorReason,
+  ticket: opaqueIdSchema,
+  playerId: playerIdSchema.optional(),
+});
 export const paymentDismissalBody = z.strictObject({ reason: operatorReason, ticket: opaqueIdSchema });
 
 export const paymentStatusSchema = z.enum(['queued', 'credited', 'unmatched', 'disputed', 'dismissed']);
@@ -112,10 +134,27 @@ export const paymentAnswer = z.object({
   problem: z.object({ code: z.string(), message: z.string() }).optional(),
   commandId: commandIdSchema,
   creditedTo: z.string(),
-  resolution: z.object({ action: z.enum(['credit', 'dismiss']), operator: z.string(), reason: z.string(), ticket: z.string(), at: z.string() }).optional(),
+  resolution: z
+    .object({
+      action: z.enum(['credit', 'dismiss']),
+      operator: z.string(),
+      reason: z.string(),
+      ticket: z.string(),
+      at: z.string(),
+    })
+    .optional(),
   receivedAt: z.string(),
   updatedAt: z.string(),
-  history: z.array(z.object({ at: z.string(), status: paymentStatusSchema, by: z.string(), note: z.string().optional(), reason: z.string().optional(), ticket: z.string().optional() })),
+  history: z.array(
+    z.object({
+      at: z.string(),
+      status: paymentStatusSchema,
+      by: z.string(),
+      note: z.string().optional(),
+      reason: z.string().optional(),
+      ticket: z.string().optional(),
+    }),
+  ),
 });
 export const paymentPageAnswer = z.object({ items: z.array(paymentAnswer), next: z.string().nullable() });
 export const webhookAnswer = z.object({
@@ -146,7 +185,10 @@ export const rewardRunBody = z.strictObject({ date: isoDateSchema.optional() });
 
 /** Answers, for the OpenAPI document. */
 export const errorAnswer = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
-export const acceptedAnswer = z.object({ commandId: commandIdSchema, status: z.enum(['queued', 'applied', 'rejected']) });
+export const acceptedAnswer = z.object({
+  commandId: commandIdSchema,
+  status: z.enum(['queued', 'applied', 'rejected']),
+});
 const statistics = z.object({
   cultivation: z.object({ sessions: z.int(), seconds: z.int(), experience: z.int() }),
   combat: z.object({ fought: z.int(), wins: z.int(), losses: z.int(), draws: z.int(), winRate: z.number() }),
@@ -168,7 +210,13 @@ export const playerViewAnswer = z.object({
   cultivating: z.object({ sessionId: z.string(), techniqueId: z.string(), startedAt: z.string() }).nullable(),
   statistics,
 });
-const leaderboardEntry = z.object({ rank: z.int(), playerId: playerIdSchema, score: z.number(), level: z.int().optional(), experience: z.int().optional() });
+const leaderboardEntry = z.object({
+  rank: z.int(),
+  playerId: playerIdSchema,
+  score: z.number(),
+  level: z.int().optional(),
+  experience: z.int().optional(),
+});
 export const leaderboardAnswer = z.object({
   board: boardSchema,
   period: z.string().optional(),

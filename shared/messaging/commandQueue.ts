@@ -54,7 +54,10 @@ export class CommandQueue {
             Id,
             MessageBody: JSON.stringify(envelope),
             MessageGroupId: messageGroupIdFor(envelope.entityType, envelope.entityId),
-            MessageDeduplicationId: deduplicationIdFor(replay ? `${envelope.commandId}#replay:${replay}` : envelope.commandId, payloadHashOf(envelope)),
+            MessageDeduplicationId: deduplicationIdFor(
+              replay ? `${envelope.commandId}#replay:${replay}` : envelope.commandId,
+              payloadHashOf(envelope),
+            ),
           })),
         }),
       );

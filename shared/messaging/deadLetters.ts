@@ -23,7 +23,10 @@ export class DeadLetters {
           'gamekeep-source-message-id': { DataType: 'String', StringValue: record.messageId },
         },
         ...(fifo
-          ? { MessageGroupId: record.attributes.MessageGroupId ?? 'malformed', MessageDeduplicationId: `malformed-${record.messageId}`.slice(0, 128) }
+          ? {
+              MessageGroupId: record.attributes.MessageGroupId ?? 'malformed',
+              MessageDeduplicationId: `malformed-${record.messageId}`.slice(0, 128),
+            }
           : {}),
       }),
     );

@@ -63,7 +63,11 @@ export function settledPayment(desk: PaymentDesk, record: PaymentRecord): Promis
  * (rejected); a queued credit without an outcome is re-sent when it was last sent more than `resendAfterMs` ago;
  * an unmatched payment whose player now exists is queued and sent. Safe to run anywhere, any number of times.
  */
-export async function reconcilePayment(desk: PaymentDesk, record: PaymentRecord, options: ReconcileOptions): Promise<PaymentRecord> {
+export async function reconcilePayment(
+  desk: PaymentDesk,
+  record: PaymentRecord,
+  options: ReconcileOptions,
+): Promise<PaymentRecord> {
   let current = record;
   for (let attempt = 0; attempt < 5; attempt++) {
     const next = await nextStep(desk, current, options);
@@ -88,11 +92,16 @@ export interface ReconcileOptions {
 type Step = { kind: 'move'; record: Omit<PaymentRecord, 'revision'> } | { kind: 'send'; record: PaymentRecord };
 
 /** What the payment needs now, or undefined when it is up to date. */
-async function nextStep(desk: PaymentDesk, record: PaymentRecord, options: ReconcileOptions): Promise<Step | undefined> {
+async function nextStep(
+  desk: PaymentDesk,
+  record: PaymentRecord,
+  options: ReconcileOptions,
+): Promise<Step | undefined> {
   const at = desk.now().toISOString();
   if (record.status === 'queued') {
     const outcome = await desk.store.commandRecord(record.credit.commandId);
-    if (outcome?.status === 'applied') return move(record, 'credited', at, 'reconciler', { note: `credited at version ${outcome.version}` });
+    if (outcome?.status === 'applied')
+      return move(record, 'credited', at, 'reconciler', { note: `credited at version ${outcome.version}` });
     if (outcome?.status === 'rejected') {
       const problem = { code: outcome.code ?? 'REJECTED', message: outcome.message ?? 'the credit was rejected' };
       return move(record, 'disputed', at, 'reconciler', { note: `${problem.code}: ${problem.message}` }, problem);
@@ -118,7 +127,14 @@ export function move(
   const { revision: _revision, problem: _problem, ...rest } = record;
   return {
     kind: 'move',
-    record: { ...rest, ...(problem && status !== 'queued' && status !== 'credited' ? { problem } : {}), ...changes, status, updatedAt: at, history: [...record.history, { at, status, by, ...entry }] },
+    record: {
+      ...rest,
+      ...(problem && status !== 'queued' && status !== 'credited' ? { problem } : {}),
+      ...changes,
+      status,
+      updatedAt: at,
+      history: [...record.history, { at, status, by, ...entry }],
+    },
   };
 }
 
@@ -136,11 +152,21 @@ async function firstRecord(desk: PaymentDesk, notice: PaidNotice): Promise<Payme
   const check = paymentCheck(gameConfig, notice);
   if (!check.ok) {
     const problem = { code: check.code, message: check.message };
-    return { ...base, status: 'disputed', problem, history: [{ at, status: 'disputed', by: 'intake', note: `${check.code}: ${check.message}` }] };
+    return {
+      ...base,
+      status: 'disputed',
+      problem,
+      history: [{ at, status: 'disputed', by: 'intake', note: `${check.code}: ${check.message}` }],
+    };
   }
   if (!(await playerExists(desk, notice.playerId))) {
     const problem = { code: 'PLAYER_NOT_FOUND', message: `player ${notice.playerId} does not exist (yet)` };
-    return { ...base, status: 'unmatched', problem, history: [{ at, status: 'unmatched', by: 'intake', note: problem.message }] };
+    return {
+      ...base,
+      status: 'unmatched',
+      problem,
+      history: [{ at, status: 'unmatched', by: 'intake', note: problem.message }],
+    };
   }
   return { ...base, status: 'queued', history: [{ at, status: 'queued', by: 'intake' }] };
 }
@@ -169,7 +195,10 @@ export function creditCommand(
       ...(resolution ? { resolution } : {}),
     },
     source: resolution ? { kind: 'operator', actor: resolution.operator } : { kind: 'payment', actor: notice.provider },
-    identity: attempt === 0 ? ['payment', notice.provider, notice.orderId] : ['payment', notice.provider, notice.orderId, `attempt:${attempt}`],
+    identity:
+      attempt === 0
+        ? ['payment', notice.provider, notice.orderId]
+        : ['payment', notice.provider, notice.orderId, `attempt:${attempt}`],
     issuedAt: now,
     correlationId: notice.eventId,
   });
@@ -186,5 +215,12 @@ export function withoutRevision(record: PaymentRecord): Omit<PaymentRecord, 'rev
 }
 
 function outcomeOf(record: PaymentRecord, duplicate: boolean): PaymentOutcome {
-  return { status: record.status, duplicate, commandId: record.credit.commandId, ...(record.problem && record.status !== 'credited' && record.status !== 'queued' ? { problem: record.problem } : {}) };
+  return {
+    status: record.status,
+    duplicate,
+    commandId: record.credit.commandId,
+    ...(record.problem && record.status !== 'credited' && record.status !== 'queued'
+      ? { problem: record.problem }
+      : {}),
+  };
 }

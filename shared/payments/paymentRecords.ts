@@ -1,4 +1,10 @@
-import { BatchGetCommand, GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { CommandEnvelope } from '../engine/envelope.js';
@@ -66,20 +72,36 @@ export interface PaymentTable {
 
 const recordKey = (provider: string, orderId: string) => ({ pk: `PAYIN#${provider}#${orderId}`, sk: 'PAYIN' });
 const indexPk = (status: ListedStatus) => `PAYMENTS#${status}`;
-const indexKey = (status: ListedStatus, provider: string, orderId: string) => ({ pk: indexPk(status), sk: `${provider}#${orderId}` });
-const isListed = (status: PaymentStatus): status is ListedStatus => (LISTED_STATUSES as readonly string[]).includes(status);
+const indexKey = (status: ListedStatus, provider: string, orderId: string) => ({
+  pk: indexPk(status),
+  sk: `${provider}#${orderId}`,
+});
+const isListed = (status: PaymentStatus): status is ListedStatus =>
+  (LISTED_STATUSES as readonly string[]).includes(status);
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
-export async function paymentRecord(t: PaymentTable, provider: string, orderId: string): Promise<PaymentRecord | undefined> {
-  const out = await t.db.send(new GetCommand({ TableName: t.tableName, Key: recordKey(provider, orderId), ConsistentRead: true }));
+export async function paymentRecord(
+  t: PaymentTable,
+  provider: string,
+  orderId: string,
+): Promise<PaymentRecord | undefined> {
+  const out = await t.db.send(
+    new GetCommand({ TableName: t.tableName, Key: recordKey(provider, orderId), ConsistentRead: true }),
+  );
   return out.Item ? strip(out.Item) : undefined;
 }
 
 /** Stores a payment seen for the first time with its first status; false if the order was stored already. */
 export async function storePayment(t: PaymentTable, record: PaymentRecord): Promise<boolean> {
   const items: TransactItem[] = [
-    { Put: { TableName: t.tableName, Item: { ...recordKey(record.provider, record.orderId), ...record }, ConditionExpression: 'attribute_not_exists(pk)' } },
+    {
+      Put: {
+        TableName: t.tableName,
+        Item: { ...recordKey(record.provider, record.orderId), ...record },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    },
   ];
   if (isListed(record.status)) items.push({ Put: { TableName: t.tableName, Item: indexItem(record) } });
   return transact(t, items);
@@ -89,7 +111,11 @@ export async function storePayment(t: PaymentTable, record: PaymentRecord): Prom
  * Replaces `from` with `to` if nobody changed it in between (same revision), moving its index item along.
  * Returns the stored record, or undefined when another writer got there first (re-read and decide again).
  */
-export async function replacePayment(t: PaymentTable, from: PaymentRecord, to: Omit<PaymentRecord, 'revision'>): Promise<PaymentRecord | undefined> {
+export async function replacePayment(
+  t: PaymentTable,
+  from: PaymentRecord,
+  to: Omit<PaymentRecord, 'revision'>,
+): Promise<PaymentRecord | undefined> {
   const next: PaymentRecord = { ...to, revision: from.revision + 1 };
   const items: TransactItem[] = [
     {
@@ -101,7 +127,8 @@ export async function replacePayment(t: PaymentTable, from: PaymentRecord, to: O
       },
     },
   ];
-  if (from.status !== next.status && isListed(from.status)) items.push({ Delete: { TableName: t.tableName, Key: indexKey(from.status, from.provider, from.orderId) } });
+  if (from.status !== next.status && isListed(from.status))
+    items.push({ Delete: { TableName: t.tableName, Key: indexKey(from.status, from.provider, from.orderId) } });
   if (isListed(next.status)) items.push({ Put: { TableName: t.tableName, Item: indexItem(next) } });
   return (await transact(t, items)) ? next : undefined;
 }
@@ -130,20 +157,32 @@ export async function listPayments(
 }
 
 /** The records behind index items, in the index's order (an index item may briefly outlive its status: skipped). */
-async function recordsOf(t: PaymentTable, refs: readonly { provider: string; orderId: string }[]): Promise<PaymentRecord[]> {
+async function recordsOf(
+  t: PaymentTable,
+  refs: readonly { provider: string; orderId: string }[],
+): Promise<PaymentRecord[]> {
   if (refs.length === 0) return [];
   const found = new Map<string, PaymentRecord>();
   let pending: Record<string, unknown>[] = refs.map((r) => recordKey(r.provider, r.orderId));
   while (pending.length > 0) {
-    const out = await t.db.send(new BatchGetCommand({ RequestItems: { [t.tableName]: { Keys: pending, ConsistentRead: true } } }));
+    const out = await t.db.send(
+      new BatchGetCommand({ RequestItems: { [t.tableName]: { Keys: pending, ConsistentRead: true } } }),
+    );
     for (const item of out.Responses?.[t.tableName] ?? []) found.set(String(item.pk), strip(item));
     pending = (out.UnprocessedKeys?.[t.tableName]?.Keys ?? []) as Record<string, unknown>[];
   }
-  return refs.map((r) => found.get(recordKey(r.provider, r.orderId).pk)).filter((r): r is PaymentRecord => r !== undefined);
+  return refs
+    .map((r) => found.get(recordKey(r.provider, r.orderId).pk))
+    .filter((r): r is PaymentRecord => r !== undefined);
 }
 
 function indexItem(record: PaymentRecord): Record<string, unknown> {
-  return { ...indexKey(record.status as ListedStatus, record.provider, record.orderId), provider: record.provider, orderId: record.orderId, since: record.updatedAt };
+  return {
+    ...indexKey(record.status as ListedStatus, record.provider, record.orderId),
+    provider: record.provider,
+    orderId: record.orderId,
+    since: record.updatedAt,
+  };
 }
 
 function strip(item: Record<string, unknown>): PaymentRecord {

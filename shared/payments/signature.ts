@@ -7,7 +7,12 @@ export const SIGNATURE_TOLERANCE_SECONDS = 300;
  * Verifies `Gamekeep-Signature: t=<unix seconds>,v1=<hex>[,v1=<hex>…]`, the HMAC-SHA256 of `<t>.<raw body>`.
  * Any v1 may match any of the provider's secrets (rotation), compared in constant time.
  */
-export function verifySignature(header: string | undefined, rawBody: Buffer, secrets: readonly string[], nowSeconds: number): boolean {
+export function verifySignature(
+  header: string | undefined,
+  rawBody: Buffer,
+  secrets: readonly string[],
+  nowSeconds: number,
+): boolean {
   if (!header || secrets.length === 0) return false;
   let timestamp: number | undefined;
   const signatures: Buffer[] = [];
@@ -35,7 +40,11 @@ export function signatureOf(secret: string, timestamp: number, rawBody: Buffer):
 }
 
 /** The header a provider (or a test) sends: one v1 per secret it signs with. */
-export function signatureHeader(secrets: readonly string[], rawBody: Buffer | string, timestamp = Math.floor(Date.now() / 1000)): string {
+export function signatureHeader(
+  secrets: readonly string[],
+  rawBody: Buffer | string,
+  timestamp = Math.floor(Date.now() / 1000),
+): string {
   const body = typeof rawBody === 'string' ? Buffer.from(rawBody) : rawBody;
   return [`t=${timestamp}`, ...secrets.map((s) => `v1=${signatureOf(s, timestamp, body).toString('hex')}`)].join(',');
 }

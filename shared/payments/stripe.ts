@@ -29,25 +29,40 @@ export type StripeDelivery =
  * paid Checkout Session into a payment notice. The order is the PaymentIntent (the payment itself), so a
  * redelivered event and another event about the same payment credit once.
  */
-export function stripeDelivery(rawBody: Buffer, header: string | undefined, secrets: readonly string[], nowSeconds: number): StripeDelivery {
+export function stripeDelivery(
+  rawBody: Buffer,
+  header: string | undefined,
+  secrets: readonly string[],
+  nowSeconds: number,
+): StripeDelivery {
   if (!header) return { kind: 'bad-signature' };
   // Stripe's library refuses only old timestamps; one far in the future is refused too, as our own scheme does.
   const signedAt = /(?:^|,)\s*t=(\d{1,12})(?:,|$)/.exec(header)?.[1];
-  if (signedAt === undefined || Number(signedAt) - nowSeconds > SIGNATURE_TOLERANCE_SECONDS) return { kind: 'bad-signature' };
+  if (signedAt === undefined || Number(signedAt) - nowSeconds > SIGNATURE_TOLERANCE_SECONDS)
+    return { kind: 'bad-signature' };
   let event: Stripe.Event | undefined;
   for (const secret of secrets) {
     try {
       // The library's clock argument is in milliseconds.
-      event = Stripe.webhooks.constructEvent(rawBody, header, secret, SIGNATURE_TOLERANCE_SECONDS, undefined, nowSeconds * 1000);
+      event = Stripe.webhooks.constructEvent(
+        rawBody,
+        header,
+        secret,
+        SIGNATURE_TOLERANCE_SECONDS,
+        undefined,
+        nowSeconds * 1000,
+      );
       break;
     } catch (error) {
-      if (!(error instanceof Stripe.errors.StripeSignatureVerificationError)) return { kind: 'unreadable', code: 'INVALID_JSON', message: 'the body is not a Stripe event' };
+      if (!(error instanceof Stripe.errors.StripeSignatureVerificationError))
+        return { kind: 'unreadable', code: 'INVALID_JSON', message: 'the body is not a Stripe event' };
     }
   }
   if (!event) return { kind: 'bad-signature' };
   if (!PAID_EVENTS.has(event.type)) return { kind: 'ignored', eventId: event.id };
   const session = checkoutSession.safeParse(event.data.object);
-  if (!session.success) return { kind: 'unreadable', code: 'INVALID_REQUEST', message: firstIssue('data.object', session.error) };
+  if (!session.success)
+    return { kind: 'unreadable', code: 'INVALID_REQUEST', message: firstIssue('data.object', session.error) };
   if (session.data.payment_status !== 'paid') return { kind: 'ignored', eventId: event.id };
   const eventId = opaqueIdSchema.safeParse(event.id);
   if (!eventId.success) return { kind: 'unreadable', code: 'INVALID_REQUEST', message: 'id: is not a Stripe event id' };
@@ -68,5 +83,7 @@ export function stripeDelivery(rawBody: Buffer, header: string | undefined, secr
 
 function firstIssue(where: string, error: z.ZodError): string {
   const issue = error.issues[0];
-  return issue ? `${[where, ...issue.path.map(String)].join('.')}: ${issue.message}`.slice(0, 300) : `${where} is invalid`;
+  return issue
+    ? `${[where, ...issue.path.map(String)].join('.')}: ${issue.message}`.slice(0, 300)
+    : `${where} is invalid`;
 }

@@ -1,14 +1,13 @@
-import { BatchGetCommand, GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import {
-  COMMAND_SK,
-  EVENT_SK_PREFIX,
-  commandPk,
-  type CommandRecord,
-  type EventItem,
-  type Key,
-} from './tableLayout.js';
+import { COMMAND_SK, EVENT_SK_PREFIX, commandPk, type CommandRecord, type EventItem, type Key } from './tableLayout.js';
 import { writeCapacityUnits } from './capacity.js';
 
 export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -60,7 +59,8 @@ export class EventStore {
    */
   async commit(items: readonly TransactItem[]): Promise<{ reported: number; billed: number }> {
     if (items.length === 0) return { reported: 0, billed: 0 };
-    if (items.length > MAX_TRANSACTION_ITEMS) throw new Error(`a transaction holds at most ${MAX_TRANSACTION_ITEMS} items, got ${items.length}`);
+    if (items.length > MAX_TRANSACTION_ITEMS)
+      throw new Error(`a transaction holds at most ${MAX_TRANSACTION_ITEMS} items, got ${items.length}`);
     try {
       const out = await this.db.send(
         new TransactWriteCommand({
@@ -70,7 +70,15 @@ export class EventStore {
       );
       return {
         reported: (out.ConsumedCapacity ?? []).reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0),
-        billed: items.reduce((sum, i) => sum + writeCapacityUnits((i.Put?.Item ?? i.ConditionCheck?.Key ?? i.Update?.Key ?? i.Delete?.Key ?? {}) as Record<string, unknown>, true), 0),
+        billed: items.reduce(
+          (sum, i) =>
+            sum +
+            writeCapacityUnits(
+              (i.Put?.Item ?? i.ConditionCheck?.Key ?? i.Update?.Key ?? i.Delete?.Key ?? {}) as Record<string, unknown>,
+              true,
+            ),
+          0,
+        ),
       };
     } catch (error) {
       if (error instanceof TransactionCanceledException) {
@@ -91,18 +99,28 @@ export class EventStore {
 
   async commandRecord(commandId: string): Promise<CommandRecord | undefined> {
     const out = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: commandPk(commandId), sk: COMMAND_SK }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: commandPk(commandId), sk: COMMAND_SK },
+        ConsistentRead: true,
+      }),
     );
     return out.Item as CommandRecord | undefined;
   }
 
   async item<T>(key: Key): Promise<T | undefined> {
-    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk: key.pk, sk: key.sk }, ConsistentRead: true }));
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: key.pk, sk: key.sk }, ConsistentRead: true }),
+    );
     return out.Item as T | undefined;
   }
 
   /** Event items of one entity after `afterVersion`, oldest first, with a cursor when more remain. */
-  async events<E>(pk: string, afterVersion = 0, limit = 100): Promise<{ items: EventItem<E>[]; nextAfterVersion: number | undefined }> {
+  async events<E>(
+    pk: string,
+    afterVersion = 0,
+    limit = 100,
+  ): Promise<{ items: EventItem<E>[]; nextAfterVersion: number | undefined }> {
     // Versions are keyed as 10 padded digits: none follows the last, and its successor would not sort after it.
     if (afterVersion >= 9_999_999_999) return { items: [], nextAfterVersion: undefined };
     const out = await this.db.send(
@@ -128,7 +146,11 @@ export class EventStore {
     const all: EventItem<E>[] = [];
     let after: number | undefined = 0;
     while (after !== undefined) {
-      const page: { items: EventItem<E>[]; nextAfterVersion: number | undefined } = await this.events<E>(pk, after, 500);
+      const page: { items: EventItem<E>[]; nextAfterVersion: number | undefined } = await this.events<E>(
+        pk,
+        after,
+        500,
+      );
       all.push(...page.items);
       after = page.nextAfterVersion;
     }

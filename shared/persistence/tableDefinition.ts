@@ -18,7 +18,8 @@ export function entityShardOf(entityType: string, entityId: string): string {
   return entityShardKey(entityType, shardNumberOf(entityId));
 }
 
-export const entityShardKey = (entityType: string, shard: number): string => `${entityType}#${String(shard).padStart(2, '0')}`;
+export const entityShardKey = (entityType: string, shard: number): string =>
+  `${entityType}#${String(shard).padStart(2, '0')}`;
 
 export function shardNumberOf(entityId: string): number {
   return createHash('sha256').update(entityId).digest().readUInt32BE(0) % ENTITY_INDEX.shards;

@@ -87,7 +87,11 @@ export class DatasetMarker {
    * watermark advances, and a watermark below one this process already saw reopens the epoch: the data went back.
    */
   async observe(options: { tick?: boolean } = {}): Promise<Epoch> {
-    const raw = (await this.observeScript([MARKER_KEY], [randomUUID(), this.clock(), options.tick ? '1' : '0'])) as (string | number | null)[];
+    const raw = (await this.observeScript([MARKER_KEY], [randomUUID(), this.clock(), options.tick ? '1' : '0'])) as (
+      | string
+      | number
+      | null
+    )[];
     const epoch = epochOf(raw);
     const seen = this.seenTick.get(epoch.id);
     if (options.tick && seen !== undefined && epoch.tick <= seen) {
@@ -102,7 +106,13 @@ export class DatasetMarker {
   async peek(): Promise<Omit<Epoch, 'opened'> | undefined> {
     const [id, since, state, lease, tick] = await this.redis.hmget(MARKER_KEY, 'id', 'since', 'state', 'lease', 'tick');
     if (!id) return undefined;
-    return { id, since: Number(since), state: state === 'complete' ? 'complete' : 'rebuilding', lease: Number(lease ?? 0), tick: Number(tick ?? 0) };
+    return {
+      id,
+      since: Number(since),
+      state: state === 'complete' ? 'complete' : 'rebuilding',
+      lease: Number(lease ?? 0),
+      tick: Number(tick ?? 0),
+    };
   }
 
   /** Takes (or, with `renew`, extends) the rebuild of an epoch for `leaseMs`; false when someone else holds it or it is done. */
@@ -136,7 +146,14 @@ export class DatasetMarker {
 
 function epochOf(raw: (string | number | null)[]): Epoch {
   const [id, since, state, lease, tick, opened] = raw;
-  return { id: String(id), since: Number(since), state: state === 'complete' ? 'complete' : 'rebuilding', lease: Number(lease ?? 0), tick: Number(tick ?? 0), opened: Number(opened) === 1 };
+  return {
+    id: String(id),
+    since: Number(since),
+    state: state === 'complete' ? 'complete' : 'rebuilding',
+    lease: Number(lease ?? 0),
+    tick: Number(tick ?? 0),
+    opened: Number(opened) === 1,
+  };
 }
 
 /**
@@ -150,13 +167,19 @@ export interface HealOptions {
   readonly rebuild: RebuildStep;
   /** How long a healer holds an epoch before another may take over (renewed while it runs). */
   readonly leaseMs?: number;
-  readonly log?: { warn(message: string, details?: Record<string, unknown>): void; info?(message: string, details?: Record<string, unknown>): void };
+  readonly log?: {
+    warn(message: string, details?: Record<string, unknown>): void;
+    info?(message: string, details?: Record<string, unknown>): void;
+  };
 }
 
 export const DEFAULT_LEASE_MS = 60_000;
 
 /** What one heal step came to: the epoch complete, a run to continue, or nothing to do (done, lost again, or failed). */
-export type HealOutcome = { readonly status: 'completed' } | { readonly status: 'continue'; readonly runId: string } | { readonly status: 'abandoned'; readonly reason: string };
+export type HealOutcome =
+  | { readonly status: 'completed' }
+  | { readonly status: 'continue'; readonly runId: string }
+  | { readonly status: 'abandoned'; readonly reason: string };
 
 /**
  * Runs one step of the heal of an epoch: holds the lease while it runs (renewed every third of it) and marks the
@@ -167,18 +190,27 @@ export async function healEpoch(epochId: string, options: HealOptions): Promise<
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   const { marker } = options;
   // The trigger took the lease; renewing it here also covers a continuation on another instance.
-  if (!(await marker.claim(epochId, leaseMs, { renew: true }))) return { status: 'abandoned', reason: 'the epoch is complete or was replaced' };
-  const renewal = setInterval(() => void marker.claim(epochId, leaseMs, { renew: true }).catch(() => undefined), Math.max(1000, leaseMs / 3));
+  if (!(await marker.claim(epochId, leaseMs, { renew: true })))
+    return { status: 'abandoned', reason: 'the epoch is complete or was replaced' };
+  const renewal = setInterval(
+    () => void marker.claim(epochId, leaseMs, { renew: true }).catch(() => undefined),
+    Math.max(1000, leaseMs / 3),
+  );
   try {
     const started = Date.now();
     const step = await options.rebuild();
     if (!step.done) return { status: 'continue', runId: step.runId };
     const completed = await marker.complete(epochId);
     options.log?.info?.('read side healed', { epoch: epochId, completed, ms: Date.now() - started, runId: step.runId });
-    return completed ? { status: 'completed' } : { status: 'abandoned', reason: 'the data was lost again during the heal' };
+    return completed
+      ? { status: 'completed' }
+      : { status: 'abandoned', reason: 'the data was lost again during the heal' };
   } catch (error) {
     // The lease runs out and the next projector batch takes the heal over.
-    options.log?.warn('read side heal failed; it is taken over when the lease ends', { epoch: epochId, error: String(error) });
+    options.log?.warn('read side heal failed; it is taken over when the lease ends', {
+      epoch: epochId,
+      error: String(error),
+    });
     return { status: 'abandoned', reason: String(error) };
   } finally {
     clearInterval(renewal);
@@ -189,7 +221,12 @@ export async function healEpoch(epochId: string, options: HealOptions): Promise<
  * Whether the caller should start a heal for what it observed: an epoch still rebuilding whose lease is free.
  * Taking the lease is atomic, so of all the projector instances that notice, one triggers.
  */
-export async function claimHeal(marker: DatasetMarker, epoch: Epoch, leaseMs = DEFAULT_LEASE_MS, now = Date.now()): Promise<boolean> {
+export async function claimHeal(
+  marker: DatasetMarker,
+  epoch: Epoch,
+  leaseMs = DEFAULT_LEASE_MS,
+  now = Date.now(),
+): Promise<boolean> {
   if (epoch.state === 'complete' || epoch.lease > now) return false;
   return marker.claim(epoch.id, leaseMs);
 }

@@ -44,7 +44,8 @@ export interface ReadSideClients {
 export function readSide(config: Config, clients: ReadSideClients = {}): ReadSide {
   const redisUrl = config.redisUrl;
   if (!clients.redis && !redisUrl) throw new Error('REDIS_URL is not set');
-  const credentials = clients.redisCredentials ?? (config.redisSecretArn ? credentialsFromSecret(config.redisSecretArn) : undefined);
+  const credentials =
+    clients.redisCredentials ?? (config.redisSecretArn ? credentialsFromSecret(config.redisSecretArn) : undefined);
   const redis = clients.redis ?? redisClient(redisUrl!, credentials);
   const marker = new DatasetMarker(redis);
   const cache = new PlayerCache({
@@ -54,7 +55,10 @@ export function readSide(config: Config, clients: ReadSideClients = {}): ReadSid
     ...(config.viewTtlSeconds !== undefined ? { ttlSeconds: config.viewTtlSeconds } : {}),
     ...(clients.log ? { log: clients.log } : {}),
   });
-  const leaderboards = new Leaderboards(redis, config.leaderboardRetentionDays !== undefined ? { retentionDays: config.leaderboardRetentionDays } : {});
+  const leaderboards = new Leaderboards(
+    redis,
+    config.leaderboardRetentionDays !== undefined ? { retentionDays: config.leaderboardRetentionDays } : {},
+  );
   return {
     redis,
     cache,
@@ -75,7 +79,18 @@ export function readSide(config: Config, clients: ReadSideClients = {}): ReadSid
 }
 
 export { PlayerCache, type PlayerViewRead, type CacheStats, type CacheLog } from './playerCache.js';
-export { Leaderboards, boardNames, isBoardName, isPeriodic, isPeriodFor, periodOf, type BoardName, type LeaderboardPage, type LeaderboardEntry, type PageRequest } from './leaderboards.js';
+export {
+  Leaderboards,
+  boardNames,
+  isBoardName,
+  isPeriodic,
+  isPeriodFor,
+  periodOf,
+  type BoardName,
+  type LeaderboardPage,
+  type LeaderboardEntry,
+  type PageRequest,
+} from './leaderboards.js';
 export { Projector, type ProjectionReport } from './projector.js';
 export { DatasetMarker, healEpoch, claimHeal, MARKER_KEY, type Epoch } from './heal.js';
 export { restorePlayer, type PlayerRestore } from './playerRestore.js';

@@ -16,7 +16,8 @@ export type BoardName = (typeof boardNames)[number];
 export type PeriodicBoard = 'experience-daily' | 'experience-weekly';
 
 export const isBoardName = (name: string): name is BoardName => (boardNames as readonly string[]).includes(name);
-export const isPeriodic = (board: BoardName): board is PeriodicBoard => board === 'experience-daily' || board === 'experience-weekly';
+export const isPeriodic = (board: BoardName): board is PeriodicBoard =>
+  board === 'experience-daily' || board === 'experience-weekly';
 
 export type AbsoluteBoard = 'level' | 'wealth' | 'combat-wins';
 export type AbsoluteScores = Record<AbsoluteBoard, number | undefined>;
@@ -42,8 +43,12 @@ export function absoluteScores(view: PlayerView): AbsoluteScores {
 export function scoreChanges(next: PlayerView, previous: PlayerView | undefined): Partial<AbsoluteScores> {
   const now = absoluteScores(next);
   // Nothing before it (a new player): an absent score has no entry to remove.
-  const before: AbsoluteScores = previous ? absoluteScores(previous) : { level: undefined, wealth: undefined, 'combat-wins': undefined };
-  return Object.fromEntries((Object.keys(now) as AbsoluteBoard[]).filter((b) => now[b] !== before[b]).map((b) => [b, now[b]]));
+  const before: AbsoluteScores = previous
+    ? absoluteScores(previous)
+    : { level: undefined, wealth: undefined, 'combat-wins': undefined };
+  return Object.fromEntries(
+    (Object.keys(now) as AbsoluteBoard[]).filter((b) => now[b] !== before[b]).map((b) => [b, now[b]]),
+  );
 }
 
 /** `2026-11-24` (UTC day) and `2026-W48` (ISO week): the period is part of the key, so a reset is a new key. */
@@ -57,7 +62,10 @@ export function periodOf(board: PeriodicBoard, at: Date): string {
   return `${d.getUTCFullYear()}-W${String(week).padStart(2, '0')}`;
 }
 
-const PERIOD_PATTERN: Record<PeriodicBoard, RegExp> = { 'experience-daily': /^\d{4}-\d{2}-\d{2}$/, 'experience-weekly': /^\d{4}-W\d{2}$/ };
+const PERIOD_PATTERN: Record<PeriodicBoard, RegExp> = {
+  'experience-daily': /^\d{4}-\d{2}-\d{2}$/,
+  'experience-weekly': /^\d{4}-W\d{2}$/,
+};
 
 export const isPeriodFor = (board: PeriodicBoard, period: string): boolean => PERIOD_PATTERN[board].test(period);
 
@@ -72,7 +80,11 @@ export function periodEnd(board: PeriodicBoard, at: Date): number {
 const periodicBoards: readonly PeriodicBoard[] = ['experience-daily', 'experience-weekly'];
 
 /** The day and the week an instant falls in, each with the time its board expires; periods already expired are left out. */
-export function periodsOf(at: Date, retentionMs: number, now: Date): { board: PeriodicBoard; period: string; expireAt: number }[] {
+export function periodsOf(
+  at: Date,
+  retentionMs: number,
+  now: Date,
+): { board: PeriodicBoard; period: string; expireAt: number }[] {
   return periodicBoards
     .map((board) => ({ board, period: periodOf(board, at), expireAt: periodEnd(board, at) + retentionMs }))
     .filter((p) => p.expireAt > now.getTime());
@@ -93,10 +105,12 @@ function periodicKey(key: string): { board: PeriodicBoard; period: string } | un
 }
 
 // The hash tag keeps a board, its version hash and its gain hashes in one slot (cluster mode: one script, one slot).
-export const boardKey = (board: BoardName, period?: string): string => (period ? `gk:lb:{${board}:${period}}` : `gk:lb:{${board}}`);
+export const boardKey = (board: BoardName, period?: string): string =>
+  period ? `gk:lb:{${board}:${period}}` : `gk:lb:{${board}}`;
 const appliedKey = (board: AbsoluteBoard): string => `${boardKey(board)}:applied`;
 /** What each version of one player gained in one period: `version → experience`. Not under `gk:lb:`, which holds boards only. */
-export const gainsKey = (board: PeriodicBoard, period: string, playerId: string): string => `gk:xp:{${board}:${period}}:${playerId}`;
+export const gainsKey = (board: PeriodicBoard, period: string, playerId: string): string =>
+  `gk:xp:{${board}:${period}}:${playerId}`;
 
 /** An absolute score at a version: replaces the player's score only if the version is newer than the last applied. */
 const SET_SCORE = `
@@ -222,11 +236,20 @@ export class Leaderboards {
   }
 
   /** Experience one version gained, counted once in the day and the week the command was issued in (still kept). */
-  async applyExperience(playerId: string, version: number, issuedAt: Date, amount: number, now: Date = new Date()): Promise<void> {
+  async applyExperience(
+    playerId: string,
+    version: number,
+    issuedAt: Date,
+    amount: number,
+    now: Date = new Date(),
+  ): Promise<void> {
     if (amount <= 0) return;
     await Promise.all(
       periodsOf(issuedAt, this.retentionMs, now).map(({ board, period, expireAt }) =>
-        this.addGain([boardKey(board, period), gainsKey(board, period, playerId)], [playerId, version, amount, expireAt]),
+        this.addGain(
+          [boardKey(board, period), gainsKey(board, period, playerId)],
+          [playerId, version, amount, expireAt],
+        ),
       ),
     );
   }
@@ -243,7 +266,10 @@ export class Leaderboards {
 
   /** A rebuilt player's gains in one period (`[version, experience]` from the table), merged with the recorded ones. */
   async restoreGains(playerId: string, gains: PeriodGains): Promise<void> {
-    await this.restoreGain([boardKey(gains.board, gains.period), gainsKey(gains.board, gains.period, playerId)], [playerId, gains.expireAt, ...gains.versions.flat()]);
+    await this.restoreGain(
+      [boardKey(gains.board, gains.period), gainsKey(gains.board, gains.period, playerId)],
+      [playerId, gains.expireAt, ...gains.versions.flat()],
+    );
   }
 
   /**
@@ -259,7 +285,8 @@ export class Leaderboards {
   /** The top `limit` entries, or the page around a player, of one board (and period). */
   async page(board: BoardName, request: PageRequest = {}): Promise<LeaderboardPage> {
     const period = isPeriodic(board) ? (request.period ?? periodOf(board, request.now ?? new Date())) : undefined;
-    if (isPeriodic(board) && !isPeriodFor(board, period!)) throw new RangeError(`period ${period} is not a ${board} period`);
+    if (isPeriodic(board) && !isPeriodFor(board, period!))
+      throw new RangeError(`period ${period} is not a ${board} period`);
     const limit = Math.min(Math.max(1, request.limit ?? 10), 100);
     const key = boardKey(board, period);
     let start = 0;
@@ -268,14 +295,28 @@ export class Leaderboards {
       player = await this.rank(board, request.around, period === undefined ? {} : { period });
       if (player) start = Math.max(0, player.rank - 1 - Math.floor(limit / 2));
     }
-    const [raw, total] = await Promise.all([this.redis.zrange(key, String(start), String(start + limit - 1), 'WITHSCORES'), this.redis.zcard(key)]);
+    const [raw, total] = await Promise.all([
+      this.redis.zrange(key, String(start), String(start + limit - 1), 'WITHSCORES'),
+      this.redis.zcard(key),
+    ]);
     const entries: LeaderboardEntry[] = [];
-    for (let i = 0; i < raw.length; i += 2) entries.push(entryOf(board, start + i / 2 + 1, raw[i]!, Number(raw[i + 1])));
-    return { board, ...(period !== undefined ? { period } : {}), total, entries, ...(player !== undefined ? { player } : {}) };
+    for (let i = 0; i < raw.length; i += 2)
+      entries.push(entryOf(board, start + i / 2 + 1, raw[i]!, Number(raw[i + 1])));
+    return {
+      board,
+      ...(period !== undefined ? { period } : {}),
+      total,
+      entries,
+      ...(player !== undefined ? { player } : {}),
+    };
   }
 
   /** A player's rank (1 is the best) and score, or null if the player is not on the board. */
-  async rank(board: BoardName, playerId: string, request: { period?: string; now?: Date } = {}): Promise<LeaderboardEntry | null> {
+  async rank(
+    board: BoardName,
+    playerId: string,
+    request: { period?: string; now?: Date } = {},
+  ): Promise<LeaderboardEntry | null> {
     const period = isPeriodic(board) ? (request.period ?? periodOf(board, request.now ?? new Date())) : undefined;
     const key = boardKey(board, period);
     const [rank, score] = await Promise.all([this.redis.zrank(key, playerId), this.redis.zscore(key, playerId)]);

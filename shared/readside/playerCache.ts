@@ -98,7 +98,15 @@ export class PlayerCache {
   private readonly putAbsent: RedisScript;
   private readonly inFlight = new Map<string, Promise<TableRead>>();
   private lastWarning = 0;
-  private counts = { hits: 0, misses: 0, tableReads: 0, fallbacks: 0, redisErrors: 0, writes: 0, staleWritesRefused: 0 };
+  private counts = {
+    hits: 0,
+    misses: 0,
+    tableReads: 0,
+    fallbacks: 0,
+    redisErrors: 0,
+    writes: 0,
+    staleWritesRefused: 0,
+  };
 
   constructor(options: PlayerCacheOptions) {
     this.redis = options.redis;
@@ -118,7 +126,8 @@ export class PlayerCache {
     let redisUp = true;
     try {
       // A connection still being established (a cold start) is worth a short wait; a lost one is not.
-      if (this.redis.status === 'wait' || this.redis.status === 'connecting' || this.redis.status === 'connect') await redisReady(this.redis, 1000);
+      if (this.redis.status === 'wait' || this.redis.status === 'connecting' || this.redis.status === 'connect')
+        await redisReady(this.redis, 1000);
       const [v, d] = await this.redis.hmget(viewKey(playerId), 'v', 'd');
       if (v !== null) {
         const version = Number(v);
@@ -179,8 +188,13 @@ export class PlayerCache {
     const keys = [...new Set(playerIds)].map((id) => ({ pk: entityPk(player.keyPrefix, id), sk: STATE_SK }));
     this.counts.tableReads += keys.length;
     const items = await this.store.getMany(keys);
-    const views = [...items.values()].map((i) => i as unknown as StateItem<PlayerState>).filter((i) => i.state.exists !== false).map(playerViewOf);
-    const unverified = (await Promise.all(views.map(async (v) => ((await this.put(v)) === 'unverified' ? v : undefined)))).filter((v) => v !== undefined);
+    const views = [...items.values()]
+      .map((i) => i as unknown as StateItem<PlayerState>)
+      .filter((i) => i.state.exists !== false)
+      .map(playerViewOf);
+    const unverified = (
+      await Promise.all(views.map(async (v) => ((await this.put(v)) === 'unverified' ? v : undefined)))
+    ).filter((v) => v !== undefined);
     if (unverified.length === 0 || (await this.marker.peek())?.id !== epoch.id) return;
     await Promise.all(unverified.map((v) => this.put(v, { trusted: true })));
   }
@@ -205,8 +219,12 @@ export class PlayerCache {
       // The epoch before the read: a fill may land where no floor exists only if no loss happened since.
       const epoch = redisUp ? await this.marker.observe().catch(() => undefined) : undefined;
       this.counts.tableReads++;
-      const item = await this.store.item<StateItem<PlayerState>>({ pk: entityPk(player.keyPrefix, playerId), sk: STATE_SK });
-      const found = item && item.state.exists !== false ? { version: item.version, view: playerViewOf(item) } : undefined;
+      const item = await this.store.item<StateItem<PlayerState>>({
+        pk: entityPk(player.keyPrefix, playerId),
+        sk: STATE_SK,
+      });
+      const found =
+        item && item.state.exists !== false ? { version: item.version, view: playerViewOf(item) } : undefined;
       if (epoch) await this.fill(playerId, found, epoch.id);
       return found;
     })().finally(() => this.inFlight.delete(playerId));

@@ -1,7 +1,14 @@
 import type { EventStore } from '../persistence/eventStore.js';
 import { STATE_SK, entityPk, type EventItem, type StateItem } from '../persistence/tableLayout.js';
 import { player, type PlayerEvent, type PlayerState } from '../domain/player/index.js';
-import { absoluteScores, boardKey, periodsOf, type AbsoluteBoard, type Leaderboards, type PeriodGains } from './leaderboards.js';
+import {
+  absoluteScores,
+  boardKey,
+  periodsOf,
+  type AbsoluteBoard,
+  type Leaderboards,
+  type PeriodGains,
+} from './leaderboards.js';
 import { earnedAt, experienceGained } from './projector.js';
 import { playerViewOf } from './playerView.js';
 
@@ -14,8 +21,15 @@ export interface PlayerRestore {
 }
 
 /** The gains of every period a player's events fall in (periods already expired left out), grouped per board and period. */
-export function gainsByPeriod(items: readonly Pick<EventItem<PlayerEvent>, 'version' | 'events' | 'issuedAt' | 'committedAt'>[], retentionMs: number, now: Date): PeriodGains[] {
-  const out = new Map<string, { board: PeriodGains['board']; period: string; expireAt: number; versions: [number, number][] }>();
+export function gainsByPeriod(
+  items: readonly Pick<EventItem<PlayerEvent>, 'version' | 'events' | 'issuedAt' | 'committedAt'>[],
+  retentionMs: number,
+  now: Date,
+): PeriodGains[] {
+  const out = new Map<
+    string,
+    { board: PeriodGains['board']; period: string; expireAt: number; versions: [number, number][] }
+  >();
   for (const item of items) {
     const amount = experienceGained(item.events);
     if (amount <= 0) continue;
@@ -54,11 +68,16 @@ export async function restorePlayer(options: {
     const version = state.version;
     const scores = absoluteScores(playerViewOf(state));
     const periods = gainsByPeriod(events, options.retentionMs, options.now);
-    const [written] = await Promise.all([leaderboards.restoreScores(playerId, version, scores), ...periods.map((gains) => leaderboards.restoreGains(playerId, gains))]);
+    const [written] = await Promise.all([
+      leaderboards.restoreScores(playerId, version, scores),
+      ...periods.map((gains) => leaderboards.restoreGains(playerId, gains)),
+    ]);
     if (written || attempt >= (options.maxAttempts ?? 5)) {
       if (!written) rereads++;
       const boards = [
-        ...(Object.entries(scores) as [AbsoluteBoard, number | undefined][]).filter(([, score]) => score !== undefined).map(([board]) => boardKey(board)),
+        ...(Object.entries(scores) as [AbsoluteBoard, number | undefined][])
+          .filter(([, score]) => score !== undefined)
+          .map(([board]) => boardKey(board)),
         ...periods.map((p) => boardKey(p.board, p.period)),
       ];
       return { version, boards, rereads };

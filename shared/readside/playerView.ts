@@ -24,7 +24,9 @@ export interface PlayerView {
 }
 
 /** The view of one committed state item (from a strongly consistent read or a stream record's new image). */
-export function playerViewOf(item: Pick<StateItem<PlayerState>, 'entityId' | 'version' | 'updatedAt' | 'state'>): PlayerView {
+export function playerViewOf(
+  item: Pick<StateItem<PlayerState>, 'entityId' | 'version' | 'updatedAt' | 'state'>,
+): PlayerView {
   const s = item.state;
   return {
     playerId: item.entityId,

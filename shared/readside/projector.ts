@@ -55,7 +55,13 @@ export class Projector {
       epoch = await this.marker.observe({ tick: true });
     } catch (error) {
       const first = records.find(isPlayerRecord)?.dynamodb?.SequenceNumber;
-      return { batchItemFailures: first ? [{ itemIdentifier: first }] : [], ...counts, lagMs, streamLagMs, errors: [error] };
+      return {
+        batchItemFailures: first ? [{ itemIdentifier: first }] : [],
+        ...counts,
+        lagMs,
+        streamLagMs,
+        errors: [error],
+      };
     }
     let firstFailed = Number.POSITIVE_INFINITY;
     /** Views the cache could not verify (no floor, record older than the epoch): refreshed from the table together. */
@@ -64,7 +70,9 @@ export class Projector {
       records.map(async (record, index) => {
         if (!isPlayerRecord(record)) return;
         try {
-          const committedAt = await this.projectRecord(record, epoch, counts, (playerId) => unverified.set(playerId, Math.min(index, unverified.get(playerId) ?? index)));
+          const committedAt = await this.projectRecord(record, epoch, counts, (playerId) =>
+            unverified.set(playerId, Math.min(index, unverified.get(playerId) ?? index)),
+          );
           const now = Date.now();
           counts.projected++;
           if (committedAt !== undefined) lagMs.push(now - committedAt);
@@ -83,7 +91,14 @@ export class Projector {
       firstFailed = Math.min(firstFailed, ...unverified.values());
     }
     const failed = Number.isFinite(firstFailed) ? records[firstFailed]?.dynamodb?.SequenceNumber : undefined;
-    return { batchItemFailures: failed ? [{ itemIdentifier: failed }] : [], ...counts, lagMs, streamLagMs, errors, epoch };
+    return {
+      batchItemFailures: failed ? [{ itemIdentifier: failed }] : [],
+      ...counts,
+      lagMs,
+      streamLagMs,
+      errors,
+      epoch,
+    };
   }
 
   /** Applies one record; returns its commit time (ms) when it was a player item. */
@@ -99,7 +114,9 @@ export class Projector {
       const state = item as unknown as StateItem<PlayerState>;
       if (state.state.exists === false) return undefined;
       const view = playerViewOf(state);
-      const old = record.dynamodb?.OldImage ? (fromStreamImage(record.dynamodb.OldImage) as unknown as StateItem<PlayerState>) : undefined;
+      const old = record.dynamodb?.OldImage
+        ? (fromStreamImage(record.dynamodb.OldImage) as unknown as StateItem<PlayerState>)
+        : undefined;
       const changes = scoreChanges(view, old && old.state.exists !== false ? playerViewOf(old) : undefined);
       const writes = Object.keys(changes).length;
       counts.scoreWrites += writes;
@@ -115,7 +132,12 @@ export class Projector {
     if (sk.startsWith(EVENT_SK_PREFIX)) {
       const events = item as unknown as EventItem<PlayerEvent>;
       // The period is when the player earned it (the command's time), not when a backlog reached the projector.
-      await this.leaderboards.applyExperience(events.entityId, events.version, earnedAt(events), experienceGained(events.events));
+      await this.leaderboards.applyExperience(
+        events.entityId,
+        events.version,
+        earnedAt(events),
+        experienceGained(events.events),
+      );
       return Date.parse(events.committedAt);
     }
     return undefined;
@@ -123,7 +145,11 @@ export class Projector {
 }
 
 function isPlayerRecord(record: DynamoDBRecord): boolean {
-  return Boolean(record.dynamodb?.Keys?.pk?.S?.startsWith(PLAYER_PK_PREFIX) && record.eventName !== 'REMOVE' && record.dynamodb?.NewImage);
+  return Boolean(
+    record.dynamodb?.Keys?.pk?.S?.startsWith(PLAYER_PK_PREFIX) &&
+      record.eventName !== 'REMOVE' &&
+      record.dynamodb?.NewImage,
+  );
 }
 
 /** Experience a version added, whatever its source (quests, rewards, items, cultivation, combat). */

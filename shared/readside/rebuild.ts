@@ -3,7 +3,15 @@ import type { Redis } from 'ioredis';
 import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { EventStore, keyString, sleep } from '../persistence/eventStore.js';
 import { ENTITY_INDEX } from '../persistence/tableDefinition.js';
-import { EVENT_SK_PREFIX, STATE_SK, entityPk, eventSk, type EventItem, type Key, type StateItem } from '../persistence/tableLayout.js';
+import {
+  EVENT_SK_PREFIX,
+  STATE_SK,
+  entityPk,
+  eventSk,
+  type EventItem,
+  type Key,
+  type StateItem,
+} from '../persistence/tableLayout.js';
 import { listEntityIds } from '../engine/queries.js';
 import { player, type PlayerState } from '../domain/player/index.js';
 import { Leaderboards, boardKey, periodEnd, periodOf, type PeriodicBoard } from './leaderboards.js';
@@ -65,8 +73,16 @@ const PLAYERS_AT_ONCE = 16;
 const SWEEP_PAGE = 500;
 const DAY_MS = 86_400_000;
 
-export async function rebuildReadSide(deps: RebuildDeps, remainingMs: () => number, options: RebuildOptions = {}): Promise<RebuildReport> {
-  const run = await RebuildRun.open(deps.redis, { segments: options.segments ?? ENTITY_INDEX.shards, ...(options.runId ? { runId: options.runId } : {}), ...(options.resume ? { resume: true } : {}) });
+export async function rebuildReadSide(
+  deps: RebuildDeps,
+  remainingMs: () => number,
+  options: RebuildOptions = {},
+): Promise<RebuildReport> {
+  const run = await RebuildRun.open(deps.redis, {
+    segments: options.segments ?? ENTITY_INDEX.shards,
+    ...(options.runId ? { runId: options.runId } : {}),
+    ...(options.resume ? { resume: true } : {}),
+  });
   const reserveMs = options.reserveMs ?? Math.min(30_000, remainingMs() / 4);
   const work: Work = {
     deps,
@@ -79,7 +95,12 @@ export async function rebuildReadSide(deps: RebuildDeps, remainingMs: () => numb
   const owner = randomUUID();
   await Promise.all(Array.from({ length: options.concurrency ?? 4 }, (_, i) => worker(work, `${owner}:${i}`)));
   const state = await run.state();
-  return { runId: run.runId, status: state.phase === 'done' ? 'done' : 'continue', phase: state.phase, ...countersOf(state) };
+  return {
+    runId: run.runId,
+    status: state.phase === 'done' ? 'done' : 'continue',
+    phase: state.phase,
+    ...countersOf(state),
+  };
 }
 
 interface Work {
@@ -97,7 +118,10 @@ async function worker(work: Work, me: string): Promise<void> {
   for (let idle = 0; work.timeLeft() > 0; ) {
     const state = await work.run.state();
     if (state.phase === 'done') return;
-    const units = state.phase === 'players' ? Array.from({ length: state.segments }, (_, s) => segmentUnit(s)) : state.sweepKeys.map(sweepUnit);
+    const units =
+      state.phase === 'players'
+        ? Array.from({ length: state.segments }, (_, s) => segmentUnit(s))
+        : state.sweepKeys.map(sweepUnit);
     const open = units.filter((u) => !state.done.has(u));
     if (open.length === 0) {
       await nextPhase(work, state);
@@ -122,25 +146,44 @@ async function worker(work: Work, me: string): Promise<void> {
 async function restoreSegment(work: Work, me: string, unit: string, segment: number, cursor: string): Promise<void> {
   const { deps, run } = work;
   for (let pageToken = cursor || undefined; ; ) {
-    const page = await listEntityIds({ db: deps.db, tableName: deps.tableName }, player, { segment, segments: run.segments, limit: work.pageSize, ...(pageToken ? { pageToken } : {}) });
+    const page = await listEntityIds({ db: deps.db, tableName: deps.tableName }, player, {
+      segment,
+      segments: run.segments,
+      limit: work.pageSize,
+      ...(pageToken ? { pageToken } : {}),
+    });
     const restored = await restorePage(work, page.entityIds);
     const more = page.nextPageToken !== undefined;
     const goOn = more && work.timeLeft() > 0;
-    const moved = await run.advance(unit, me, { next: page.nextPageToken ?? 'done', holdMs: goOn ? work.leaseMs : 0, ...restored });
+    const moved = await run.advance(unit, me, {
+      next: page.nextPageToken ?? 'done',
+      holdMs: goOn ? work.leaseMs : 0,
+      ...restored,
+    });
     if (!moved || !goOn) return;
     pageToken = page.nextPageToken;
   }
 }
 
 /** Restores one page of players: their states in one batch read, then each player's view and board entries. */
-async function restorePage(work: Work, playerIds: readonly string[]): Promise<{ players: number; rereads: number; views: number; seen: Map<string, number> }> {
+async function restorePage(
+  work: Work,
+  playerIds: readonly string[],
+): Promise<{ players: number; rereads: number; views: number; seen: Map<string, number> }> {
   const { deps } = work;
   const keys = playerIds.map((id): Key => ({ pk: entityPk(player.keyPrefix, id), sk: STATE_SK }));
   const reader = new RebuildReader(deps.db, deps.tableName, work.retentionMs);
   // The epoch before the page's read: if it is still the epoch after, the read is current for it (see restoreView).
   const epoch = await deps.marker?.peek().catch(() => undefined);
   let sameEpoch: Promise<boolean> | undefined;
-  const trusted = (): Promise<boolean> => (sameEpoch ??= epoch && deps.marker ? deps.marker.peek().then((now) => now?.id === epoch.id, () => false) : Promise.resolve(false));
+  const trusted = (): Promise<boolean> =>
+    (sameEpoch ??=
+      epoch && deps.marker
+        ? deps.marker.peek().then(
+            (now) => now?.id === epoch.id,
+            () => false,
+          )
+        : Promise.resolve(false));
   const states = await reader.getMany(keys);
   reader.prefetched(states);
   const seen = new Map<string, number>();
@@ -150,7 +193,13 @@ async function restorePage(work: Work, playerIds: readonly string[]): Promise<{ 
     const state = states.get(keyString(keys[i]!)) as StateItem<PlayerState> | undefined;
     if (!state || state.state.exists === false) return;
     const [restored, viewWritten] = await Promise.all([
-      restorePlayer({ store: reader, leaderboards: deps.leaderboards, playerId, retentionMs: work.retentionMs, now: new Date() }),
+      restorePlayer({
+        store: reader,
+        leaderboards: deps.leaderboards,
+        playerId,
+        retentionMs: work.retentionMs,
+        now: new Date(),
+      }),
       restoreView(deps.cache, state, trusted),
     ]);
     if (viewWritten) views++;
@@ -166,7 +215,11 @@ async function restorePage(work: Work, playerIds: readonly string[]): Promise<{ 
  * no floor for the player (it lost its data) the view may land only if it was read within the current epoch,
  * as the cache's own fills (shared/readside/playerCache.ts); otherwise the cache refreshes it from a read of its own.
  */
-async function restoreView(cache: PlayerCache, state: StateItem<PlayerState>, readWithinEpoch: () => Promise<boolean>): Promise<boolean> {
+async function restoreView(
+  cache: PlayerCache,
+  state: StateItem<PlayerState>,
+  readWithinEpoch: () => Promise<boolean>,
+): Promise<boolean> {
   const view = playerViewOf(state);
   const result = await cache.put(view);
   if (result !== 'unverified') return result === 'written';
@@ -270,7 +323,9 @@ async function pruneAbsolute(work: Work, key: string, members: readonly string[]
     const state = states.get(keyString(keys[i]!)) as StateItem<PlayerState> | undefined;
     return !state || state.state.exists === false;
   });
-  const pruned = await Promise.all(ghosts.map((m) => deps.leaderboards.pruneEntry(key, m, Number(applied[unseen.indexOf(m)] ?? 0))));
+  const pruned = await Promise.all(
+    ghosts.map((m) => deps.leaderboards.pruneEntry(key, m, Number(applied[unseen.indexOf(m)] ?? 0))),
+  );
   return pruned.filter(Boolean).length;
 }
 
@@ -298,13 +353,24 @@ async function boardsToSweep(work: Work): Promise<string[]> {
   }
   const periodic = [...keys];
   const exists = await Promise.all(periodic.map((k) => work.deps.redis.exists(k)));
-  return [boardKey('level'), boardKey('wealth'), boardKey('combat-wins'), ...periodic.filter((_, i) => exists[i] === 1)];
+  return [
+    boardKey('level'),
+    boardKey('wealth'),
+    boardKey('combat-wins'),
+    ...periodic.filter((_, i) => exists[i] === 1),
+  ];
 }
 
 const isPeriodicKey = (key: string): boolean => /^gk:lb:\{experience-(daily|weekly):/.test(key);
 
 function countersOf(state: RunState): RunCounters {
-  return { players: state.players, rereads: state.rereads, views: state.views, removed: state.removed, periods: state.periods };
+  return {
+    players: state.players,
+    rereads: state.rereads,
+    views: state.views,
+    removed: state.removed,
+    periods: state.periods,
+  };
 }
 
 function shuffled<T>(items: readonly T[]): T[] {
@@ -317,7 +383,11 @@ function shuffled<T>(items: readonly T[]): T[] {
 }
 
 /** Runs `task` over `items` with at most `limit` at once. */
-async function eachAtMost<T>(limit: number, items: readonly T[], task: (item: T, index: number) => Promise<void>): Promise<void> {
+async function eachAtMost<T>(
+  limit: number,
+  items: readonly T[],
+  task: (item: T, index: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(limit, items.length) }, async () => {
@@ -334,10 +404,26 @@ async function eachAtMost<T>(limit: number, items: readonly T[], task: (item: T,
  * of their own (the projector's self-heal). A rebuild that must survive a Lambda's timeout uses
  * `rebuildReadSide`, which checkpoints and continues.
  */
-export async function rebuildLeaderboards(options: { db: DynamoDBDocumentClient; store: EventStore; redis: Redis; retentionDays?: number }): Promise<RebuildReport> {
-  const leaderboards = new Leaderboards(options.redis, options.retentionDays !== undefined ? { retentionDays: options.retentionDays } : {});
+export async function rebuildLeaderboards(options: {
+  db: DynamoDBDocumentClient;
+  store: EventStore;
+  redis: Redis;
+  retentionDays?: number;
+}): Promise<RebuildReport> {
+  const leaderboards = new Leaderboards(
+    options.redis,
+    options.retentionDays !== undefined ? { retentionDays: options.retentionDays } : {},
+  );
   const marker = new DatasetMarker(options.redis);
   const cache = new PlayerCache({ redis: options.redis, store: options.store, marker });
-  const deps = { db: options.db, tableName: options.store.tableName, redis: options.redis, cache, leaderboards, marker, ...(options.retentionDays !== undefined ? { retentionDays: options.retentionDays } : {}) };
+  const deps = {
+    db: options.db,
+    tableName: options.store.tableName,
+    redis: options.redis,
+    cache,
+    leaderboards,
+    marker,
+    ...(options.retentionDays !== undefined ? { retentionDays: options.retentionDays } : {}),
+  };
   return rebuildReadSide(deps, () => Number.POSITIVE_INFINITY);
 }

@@ -166,10 +166,21 @@ export class RebuildRun {
    * interrupted), else a new one. A new run is the default: a rebuild asked for now must not skip the work an
    * older run did before the data changed. A run whose checkpoint Redis lost starts afresh under its id.
    */
-  static async open(redis: Redis, options: { runId?: string; resume?: boolean; segments: number }): Promise<RebuildRun> {
+  static async open(
+    redis: Redis,
+    options: { runId?: string; resume?: boolean; segments: number },
+  ): Promise<RebuildRun> {
     const proposed = `${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}Z-${randomUUID().slice(0, 8)}`;
     const runId =
-      options.runId ?? String(await redisScript(redis, 'gkRebuildBegin', 1, BEGIN)([CURRENT_KEY], [proposed, options.resume ? '1' : '0', RUN_TTL_MS]));
+      options.runId ??
+      String(
+        await redisScript(
+          redis,
+          'gkRebuildBegin',
+          1,
+          BEGIN,
+        )([CURRENT_KEY], [proposed, options.resume ? '1' : '0', RUN_TTL_MS]),
+      );
     const segments = Number(await initRun(redis, runId, options.segments));
     return new RebuildRun(redis, runId, segments);
   }
@@ -215,8 +226,19 @@ export class RebuildRun {
 
   /** False when the lease was lost (it ran out and another worker took the unit): stop working on it. */
   async advance(unit: string, owner: string, progress: UnitProgress): Promise<boolean> {
-    const seen = [...(progress.seen ?? new Map<string, number>())].flatMap(([id, version]) => [id, version]);
-    const args = [unit, owner, progress.next === 'done' ? DONE : progress.next, progress.holdMs, RUN_TTL_MS, progress.players ?? 0, progress.rereads ?? 0, progress.views ?? 0, progress.removed ?? 0, ...seen];
+    const seen = [...(progress.seen ?? new Map<string, number>())].flat();
+    const args = [
+      unit,
+      owner,
+      progress.next === 'done' ? DONE : progress.next,
+      progress.holdMs,
+      RUN_TTL_MS,
+      progress.players ?? 0,
+      progress.rereads ?? 0,
+      progress.views ?? 0,
+      progress.removed ?? 0,
+      ...seen,
+    ];
     return (await this.advanceScript([runKey(this.runId), seenKey(this.runId)], args)) === 1;
   }
 
@@ -243,7 +265,12 @@ export class RebuildRun {
 }
 
 function initRun(redis: Redis, runId: string, segments: number): Promise<unknown> {
-  return redisScript(redis, 'gkRebuildInit', 1, INIT)([runKey(runId)], [segments, new Date().toISOString(), RUN_TTL_MS]);
+  return redisScript(
+    redis,
+    'gkRebuildInit',
+    1,
+    INIT,
+  )([runKey(runId)], [segments, new Date().toISOString(), RUN_TTL_MS]);
 }
 
 export const segmentUnit = (segment: number): string => `seg:${segment}`;

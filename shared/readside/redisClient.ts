@@ -70,7 +70,9 @@ export function redisScript(redis: Redis, name: string, numberOfKeys: number, lu
     redis.defineCommand(name, { numberOfKeys, lua });
     names.add(name);
   }
-  const command = (redis as unknown as Record<string, (...args: (string | number)[]) => Promise<unknown>>)[name]!.bind(redis);
+  const command = (redis as unknown as Record<string, (...args: (string | number)[]) => Promise<unknown>>)[name]!.bind(
+    redis,
+  );
   return (keys, args) => {
     if (keys.length !== numberOfKeys) throw new Error(`script ${name} takes ${numberOfKeys} keys, got ${keys.length}`);
     return command(...keys, ...args);

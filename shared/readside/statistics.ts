@@ -5,7 +5,13 @@
  */
 export interface PlayerStatistics {
   readonly cultivation: { readonly sessions: number; readonly seconds: number; readonly experience: number };
-  readonly combat: { readonly fought: number; readonly wins: number; readonly losses: number; readonly draws: number; readonly winRate: number };
+  readonly combat: {
+    readonly fought: number;
+    readonly wins: number;
+    readonly losses: number;
+    readonly draws: number;
+    readonly winRate: number;
+  };
 }
 
 interface StoredStatistics {
@@ -19,7 +25,11 @@ export function playerStatistics(stored: unknown): PlayerStatistics {
   const fought = s.combat?.fought ?? 0;
   const wins = s.combat?.wins ?? 0;
   return {
-    cultivation: { sessions: s.cultivation?.sessions ?? 0, seconds: s.cultivation?.seconds ?? 0, experience: s.cultivation?.experience ?? 0 },
+    cultivation: {
+      sessions: s.cultivation?.sessions ?? 0,
+      seconds: s.cultivation?.seconds ?? 0,
+      experience: s.cultivation?.experience ?? 0,
+    },
     combat: {
       fought,
       wins,

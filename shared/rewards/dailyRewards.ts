@@ -7,7 +7,16 @@ import { player } from '../domain/player/index.js';
 import { EventStore, keyString, sleep } from '../persistence/eventStore.js';
 import { ENTITY_INDEX } from '../persistence/tableDefinition.js';
 import { COMMAND_SK, commandPk } from '../persistence/tableLayout.js';
-import { advanceSegment, claimSegment, phaseOf, recordPhase, releaseSegment, segmentedCheckpoint, type RunPhase, type SegmentCheckpoint } from './rewardRunCheckpoint.js';
+import {
+  advanceSegment,
+  claimSegment,
+  phaseOf,
+  recordPhase,
+  releaseSegment,
+  segmentedCheckpoint,
+  type RunPhase,
+  type SegmentCheckpoint,
+} from './rewardRunCheckpoint.js';
 
 export { readCheckpoint, type Checkpoint, type RunPhase } from './rewardRunCheckpoint.js';
 
@@ -75,7 +84,12 @@ interface Watch {
  * a worker takes a page with a conditional lease, so runs started at once split the players between them.
  * Returns `continue` when the time budget runs low: the caller re-invokes it and it resumes at the checkpoint.
  */
-export async function runDailyRewards(desk: RewardDesk, date: string, remainingMs: () => number, options: RunOptions = {}): Promise<RunResult> {
+export async function runDailyRewards(
+  desk: RewardDesk,
+  date: string,
+  remainingMs: () => number,
+  options: RunOptions = {},
+): Promise<RunResult> {
   const run: Run = {
     desk,
     date,
@@ -123,12 +137,18 @@ async function worker(run: Run, me: string): Promise<void> {
     if (run.phase === 'done' || run.remainingMs() < run.reserveMs) return;
     const now = Date.now();
     const open = Object.entries(checkpoint.segments!).filter(([, s]) => s.phase !== 'done');
-    const ready = open.filter(([id, s]) => !((s.leaseUntil ?? 0) > now) && (run.watches.get(id)?.notBefore ?? 0) <= now);
+    const ready = open.filter(
+      ([id, s]) => !((s.leaseUntil ?? 0) > now) && (run.watches.get(id)?.notBefore ?? 0) <= now,
+    );
     const [segment, at] = ready[Math.floor(Math.random() * ready.length)] ?? [];
     if (!segment || !at || !(await claimSegment(run.desk, run.date, segment, at, me, run.leaseMs))) {
       // Every open segment is being worked on, or waits for its grants' outcomes: wait for one to move on.
       const soonest = Math.min(...open.map(([id]) => run.watches.get(id)?.notBefore ?? now + 1000));
-      const pause = Math.min(Math.max(20, soonest - now), 50 * 2 ** Math.min(idle++, 5), run.remainingMs() - run.reserveMs);
+      const pause = Math.min(
+        Math.max(20, soonest - now),
+        50 * 2 ** Math.min(idle++, 5),
+        run.remainingMs() - run.reserveMs,
+      );
       if (pause > 0) await sleep(pause * (0.5 + Math.random() / 2));
       continue;
     }
@@ -140,7 +160,12 @@ async function worker(run: Run, me: string): Promise<void> {
 /** One page of a segment: sent, or confirmed (and what has no outcome re-sent once a wait brought none of it one). */
 async function workPage(run: Run, me: string, segment: string, at: SegmentCheckpoint, segments: number): Promise<void> {
   const { desk, date } = run;
-  const page = await listEntityIds(desk, player, { segment: Number(segment), segments, limit: run.pageSize, ...(at.cursor ? { pageToken: at.cursor } : {}) });
+  const page = await listEntityIds(desk, player, {
+    segment: Number(segment),
+    segments,
+    limit: run.pageSize,
+    ...(at.cursor ? { pageToken: at.cursor } : {}),
+  });
   const grants = page.entityIds.map((playerId) => grantFor(playerId, date, desk.now()));
   run.tally.pages++;
 
@@ -156,7 +181,8 @@ async function workPage(run: Run, me: string, segment: string, at: SegmentCheckp
   const watch = run.watches.get(segment) ?? { wait: FIRST_CONFIRM_WAIT_MS, notBefore: 0 };
   run.watches.set(segment, watch);
   if (missing.length === 0) {
-    if (await advanceSegment(desk, date, segment, at, me, page.nextPageToken, grants.length)) run.tally.confirmed += grants.length;
+    if (await advanceSegment(desk, date, segment, at, me, page.nextPageToken, grants.length))
+      run.tally.confirmed += grants.length;
     run.watches.delete(segment);
     return;
   }
@@ -193,7 +219,11 @@ async function withoutOutcome(records: EventStore, grants: readonly CommandEnvel
 }
 
 /** True if a grant that was pending before is still on the page and now has an outcome. */
-function anyConfirmed(before: ReadonlySet<string>, grants: readonly CommandEnvelope[], missing: readonly CommandEnvelope[]): boolean {
+function anyConfirmed(
+  before: ReadonlySet<string>,
+  grants: readonly CommandEnvelope[],
+  missing: readonly CommandEnvelope[],
+): boolean {
   const stillMissing = new Set(missing.map((g) => g.commandId));
   return grants.some((g) => before.has(g.commandId) && !stillMissing.has(g.commandId));
 }

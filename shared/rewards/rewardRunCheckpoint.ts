@@ -46,10 +46,29 @@ const runKey = (date: string) => ({ pk: `REWARDRUN#${date}`, sk: 'RUN' });
  * One conditional update of the checkpoint; false when its condition did not hold (another worker got there
  * first). Attribute names are aliased (several are DynamoDB reserved words), `#s` being the segment's own.
  */
-async function update(table: CheckpointTable, date: string, expression: string, condition: string, values: Record<string, unknown>, segment?: string): Promise<boolean> {
-  const aliases: Record<string, string | undefined> = { '#segs': 'segments', '#s': segment, '#phase': 'phase', '#seq': 'seq', '#cursor': 'cursor', '#owner': 'leaseOwner', '#until': 'leaseUntil', '#pending': 'pending' };
+async function update(
+  table: CheckpointTable,
+  date: string,
+  expression: string,
+  condition: string,
+  values: Record<string, unknown>,
+  segment?: string,
+): Promise<boolean> {
+  const aliases: Record<string, string | undefined> = {
+    '#segs': 'segments',
+    '#s': segment,
+    '#phase': 'phase',
+    '#seq': 'seq',
+    '#cursor': 'cursor',
+    '#owner': 'leaseOwner',
+    '#until': 'leaseUntil',
+    '#pending': 'pending',
+  };
   // DynamoDB refuses names an expression does not use.
-  const used = Object.entries(aliases).filter((e): e is [string, string] => e[1] !== undefined && new RegExp(`${e[0]}(?![A-Za-z])`).test(`${expression} ${condition}`));
+  const used = Object.entries(aliases).filter(
+    (e): e is [string, string] =>
+      e[1] !== undefined && new RegExp(`${e[0]}(?![A-Za-z])`).test(`${expression} ${condition}`),
+  );
   return conditional(() =>
     table.db.send(
       new UpdateCommand({
@@ -65,7 +84,9 @@ async function update(table: CheckpointTable, date: string, expression: string, 
 }
 
 export async function readCheckpoint(table: CheckpointTable, date: string): Promise<Checkpoint | undefined> {
-  const out = await table.db.send(new GetCommand({ TableName: table.tableName, Key: runKey(date), ConsistentRead: true }));
+  const out = await table.db.send(
+    new GetCommand({ TableName: table.tableName, Key: runKey(date), ConsistentRead: true }),
+  );
   return out.Item as Checkpoint | undefined;
 }
 
@@ -85,7 +106,9 @@ export async function segmentedCheckpoint(table: CheckpointTable, date: string, 
     const found = await readCheckpoint(table, date);
     if (found?.segments) return found;
     const phase: RunPhase = found?.phase ?? (found?.done ? 'confirm' : 'send');
-    const all = Object.fromEntries(Array.from({ length: segments }, (_, s): [string, SegmentCheckpoint] => [String(s), { phase, seq: 0 }]));
+    const all = Object.fromEntries(
+      Array.from({ length: segments }, (_, s): [string, SegmentCheckpoint] => [String(s), { phase, seq: 0 }]),
+    );
     // Whoever wins the race creates it; everyone then reads it again.
     if (found) {
       await update(
@@ -96,14 +119,33 @@ export async function segmentedCheckpoint(table: CheckpointTable, date: string, 
         { ':segs': all, ':phase': phase, ':zero': 0 },
       );
     } else {
-      const item = { ...runKey(date), phase: 'send', segments: all, granted: 0, confirmed: 0, resent: 0, startedAt: new Date().toISOString() };
-      await conditional(() => table.db.send(new PutCommand({ TableName: table.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' })));
+      const item = {
+        ...runKey(date),
+        phase: 'send',
+        segments: all,
+        granted: 0,
+        confirmed: 0,
+        resent: 0,
+        startedAt: new Date().toISOString(),
+      };
+      await conditional(() =>
+        table.db.send(
+          new PutCommand({ TableName: table.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }),
+        ),
+      );
     }
   }
 }
 
 /** Takes a segment's page (the one at `seq`) for `leaseMs`, unless another worker holds it. */
-export async function claimSegment(table: CheckpointTable, date: string, segment: string, at: SegmentCheckpoint, me: string, leaseMs: number): Promise<boolean> {
+export async function claimSegment(
+  table: CheckpointTable,
+  date: string,
+  segment: string,
+  at: SegmentCheckpoint,
+  me: string,
+  leaseMs: number,
+): Promise<boolean> {
   const now = Date.now();
   return update(
     table,
@@ -119,7 +161,15 @@ export async function claimSegment(table: CheckpointTable, date: string, segment
  * Moves a segment past its page: to the next page token, or at the end of the segment to its next phase (send,
  * then confirm from the start, then done); `count` grants are added to the run's granted or confirmed.
  */
-export async function advanceSegment(table: CheckpointTable, date: string, segment: string, at: SegmentCheckpoint, me: string, next: string | undefined, count: number): Promise<boolean> {
+export async function advanceSegment(
+  table: CheckpointTable,
+  date: string,
+  segment: string,
+  at: SegmentCheckpoint,
+  me: string,
+  next: string | undefined,
+  count: number,
+): Promise<boolean> {
   const counter = at.phase === 'send' ? 'granted' : 'confirmed';
   const set = ['#segs.#s.#seq = :next', `${counter} = ${counter} + :count`];
   const remove = ['#segs.#s.#owner', '#segs.#s.#until'];
@@ -136,11 +186,26 @@ export async function advanceSegment(table: CheckpointTable, date: string, segme
     remove.push('#segs.#s.#cursor');
     values[':after'] = at.phase === 'send' ? 'confirm' : 'done';
   }
-  return update(table, date, `SET ${set.join(', ')} REMOVE ${remove.join(', ')}`, '#segs.#s.#seq = :seq AND #segs.#s.#owner = :me', values, segment);
+  return update(
+    table,
+    date,
+    `SET ${set.join(', ')} REMOVE ${remove.join(', ')}`,
+    '#segs.#s.#seq = :seq AND #segs.#s.#owner = :me',
+    values,
+    segment,
+  );
 }
 
 /** Gives a segment's page back without moving past it (some grants have no outcome yet), recording what is pending. */
-export async function releaseSegment(table: CheckpointTable, date: string, segment: string, at: SegmentCheckpoint, me: string, pending: number, resent: number): Promise<void> {
+export async function releaseSegment(
+  table: CheckpointTable,
+  date: string,
+  segment: string,
+  at: SegmentCheckpoint,
+  me: string,
+  pending: number,
+  resent: number,
+): Promise<void> {
   await update(
     table,
     date,
@@ -153,7 +218,12 @@ export async function releaseSegment(table: CheckpointTable, date: string, segme
 
 /** Records the run's phase for readers once its segments reached it: confirm, then done (with `done` and the finish time). */
 export async function recordPhase(table: CheckpointTable, date: string, phase: 'confirm' | 'done'): Promise<void> {
-  if (phase === 'done') await update(table, date, 'SET #phase = :phase, done = :true, finishedAt = :iso', 'attribute_not_exists(done)', { ':phase': phase, ':true': true, ':iso': new Date().toISOString() });
+  if (phase === 'done')
+    await update(table, date, 'SET #phase = :phase, done = :true, finishedAt = :iso', 'attribute_not_exists(done)', {
+      ':phase': phase,
+      ':true': true,
+      ':iso': new Date().toISOString(),
+    });
   else await update(table, date, 'SET #phase = :phase', '#phase = :send', { ':phase': phase, ':send': 'send' });
 }
 

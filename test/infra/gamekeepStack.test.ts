@@ -25,7 +25,7 @@ describe('GamekeepStack', () => {
   let ids: { table: string; key: string; queue: string; dlq: string; projectorFailures: string };
   const fnId = (s: SynthesizedStage, name: FunctionName): string => logicalIdOf(s.stack.functions.functions[name]);
   const roleId = (s: SynthesizedStage, name: FunctionName): string =>
-logicalIdOf(s.stack.functions.functions[name].role!);
+    logicalIdOf(s.stack.functions.functions[name].role!);
   const fn = (name: FunctionName): Resource => t.toJSON().Resources[fnId(dev, name)] as Resource;
   /** Every statement of every policy attached to the function's role. */
   const statements = (name: FunctionName): Statement[] => {
@@ -62,7 +62,12 @@ logicalIdOf(s.stack.functions.functions[name].role!);
 
   describe('table', () => {
     it('keeps the logical ids of the first deployment (the table, its key and the queues are never replaced)', () => {
-      expect(ids).toMatchObject({ table: 'TableCD117FA1', key: 'TableKeyF581D96F', queue: 'CommandQueue811FAE69', dlq: 'CommandDeadLetterQueue4E581A99' });
+      expect(ids).toMatchObject({
+        table: 'TableCD117FA1',
+        key: 'TableKeyF581D96F',
+        queue: 'CommandQueue811FAE69',
+        dlq: 'CommandDeadLetterQueue4E581A99',
+      });
     });
 
     it('has pk/sk string keys, on-demand billing, TTL on "ttl" and a NEW_AND_OLD_IMAGES stream', () => {
@@ -99,13 +104,24 @@ logicalIdOf(s.stack.functions.functions[name].role!);
 
     it('carries the project and stage tags (a restored table gets them back from the stack)', () => {
       t.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
-        Replicas: [Match.objectLike({ Tags: Match.arrayWith([{ Key: 'project', Value: 'gamekeep' }, { Key: 'stage', Value: 'dev' }]) })],
+        Replicas: [
+          Match.objectLike({
+            Tags: Match.arrayWith([
+              { Key: 'project', Value: 'gamekeep' },
+              { Key: 'stage', Value: 'dev' },
+            ]),
+          }),
+        ],
       });
     });
 
     it('has point-in-time recovery enabled (35 days)', () => {
       t.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
-        Replicas: [Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true, RecoveryPeriodInDays: 35 } })],
+        Replicas: [
+          Match.objectLike({
+            PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true, RecoveryPeriodInDays: 35 },
+          }),
+        ],
       });
     });
 
@@ -113,7 +129,9 @@ logicalIdOf(s.stack.functions.functions[name].role!);
       expect((t.toJSON().Resources[ids.key] as Resource).Properties.EnableKeyRotation).toBe(true);
       t.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
         SSESpecification: { SSEEnabled: true, SSEType: 'KMS' },
-        Replicas: [Match.objectLike({ Region: { Ref: 'AWS::Region' }, SSESpecification: { KMSMasterKeyId: arnOf(ids.key) } })],
+        Replicas: [
+          Match.objectLike({ Region: { Ref: 'AWS::Region' }, SSESpecification: { KMSMasterKeyId: arnOf(ids.key) } }),
+        ],
       });
     });
 
@@ -165,7 +183,13 @@ logicalIdOf(s.stack.functions.functions[name].role!);
       for (const [, q] of all(t, 'AWS::SQS::Queue')) expect(q.Properties.SqsManagedSseEnabled).toBe(true);
       t.resourcePropertiesCountIs(
         'AWS::SQS::QueuePolicy',
-        { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) } },
+        {
+          PolicyDocument: {
+            Statement: Match.arrayWith([
+              Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+            ]),
+          },
+        },
         all(t, 'AWS::SQS::Queue').length,
       );
     });
@@ -174,7 +198,12 @@ logicalIdOf(s.stack.functions.functions[name].role!);
   describe('functions', () => {
     it.each(NAMES)('%s: ESM bundle on nodejs22.x / arm64, X-Ray, Powertools configured', (name) => {
       const f = fn(name).Properties;
-      expect(f).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler', TracingConfig: { Mode: 'Active' } });
+      expect(f).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        TracingConfig: { Mode: 'Active' },
+      });
       expect(f.Environment.Variables).toMatchObject({
         GAMEKEEP_TABLE: { Ref: ids.table },
         POWERTOOLS_SERVICE_NAME: FUNCTIONS[name].dir,
@@ -187,7 +216,9 @@ logicalIdOf(s.stack.functions.functions[name].role!);
     });
 
     it('prod logs at INFO', () => {
-      prod.template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ POWERTOOLS_LOG_LEVEL: 'INFO' }) } });
+      prod.template.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ POWERTOOLS_LOG_LEVEL: 'INFO' }) },
+      });
     });
 
     it('only the cache clients run in the VPC, in the isolated subnets', () => {
@@ -205,10 +236,15 @@ logicalIdOf(s.stack.functions.functions[name].role!);
         expect(fn(name).Properties.Environment.Variables.GAMEKEEP_QUEUE_URL, name).toEqual({ Ref: ids.queue });
       }
       for (const name of ['api', 'projector', 'leaderboardRebuild'] as const) {
-        expect(Object.keys(fn(name).Properties.Environment.Variables), name).toEqual(expect.arrayContaining(['REDIS_URL', 'GAMEKEEP_REDIS_SECRET_ARN']));
+        expect(Object.keys(fn(name).Properties.Environment.Variables), name).toEqual(
+          expect.arrayContaining(['REDIS_URL', 'GAMEKEEP_REDIS_SECRET_ARN']),
+        );
       }
-      expect(fn('paymentWebhook').Properties.Environment.Variables.GAMEKEEP_WEBHOOK_SECRETS_ARN).toEqual({ Ref: expect.any(String) });
-      for (const name of ['rewardScheduler', 'adminApi'] as const) expect(fn(name).Properties.Environment.Variables.GAMEKEEP_DAILY_REWARD_HOUR, name).toBe('0');
+      expect(fn('paymentWebhook').Properties.Environment.Variables.GAMEKEEP_WEBHOOK_SECRETS_ARN).toEqual({
+        Ref: expect.any(String),
+      });
+      for (const name of ['rewardScheduler', 'adminApi'] as const)
+        expect(fn(name).Properties.Environment.Variables.GAMEKEEP_DAILY_REWARD_HOUR, name).toBe('0');
       for (const name of ['api', 'adminApi'] as const) {
         expect(fn(name).Properties.Environment.Variables, name).toMatchObject({
           GAMEKEEP_SERVICE_ROLES: { Ref: logicalIdOf(dev.stack.apis.gameServiceRole) },
@@ -227,11 +263,15 @@ logicalIdOf(s.stack.functions.functions[name].role!);
         FunctionResponseTypes: ['ReportBatchItemFailures'],
         ScalingConfig: { MaximumConcurrency: 5 },
       });
-      prod.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 50 } });
+      prod.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        ScalingConfig: { MaximumConcurrency: 50 },
+      });
     });
 
     it('the projector is the single stream consumer: bisect, ReportBatchItemFailures, bounded retries, on-failure queue', () => {
-      const streamMappings = all(t, 'AWS::Lambda::EventSourceMapping', { EventSourceArn: { 'Fn::GetAtt': [ids.table, 'StreamArn'] } });
+      const streamMappings = all(t, 'AWS::Lambda::EventSourceMapping', {
+        EventSourceArn: { 'Fn::GetAtt': [ids.table, 'StreamArn'] },
+      });
       expect(streamMappings).toHaveLength(1);
       expect(streamMappings[0]![1].Properties).toMatchObject({
         FunctionName: { Ref: fnId(dev, 'projector') },
@@ -246,20 +286,36 @@ logicalIdOf(s.stack.functions.functions[name].role!);
   });
 
   describe('least privilege', () => {
-    const WRITES = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:ConditionCheckItem'];
+    const WRITES = [
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:BatchWriteItem',
+      'dynamodb:ConditionCheckItem',
+    ];
 
     it('no role is granted a service-wide wildcard action', () => {
-      for (const name of NAMES) for (const a of statements(name).flatMap(actionsOf)) expect(a, name).not.toMatch(/^[a-z0-9-]+:\*$/);
+      for (const name of NAMES)
+        for (const a of statements(name).flatMap(actionsOf)) expect(a, name).not.toMatch(/^[a-z0-9-]+:\*$/);
     });
 
     it('only the processor writes state unconditionally; other writers are held to their own key prefix', () => {
       for (const name of NAMES) {
-        const writes = statements(name).filter((s) => covers(s, arnOf(ids.table)) && actionsOf(s).some((a) => WRITES.includes(a)));
-        const leading = writes.map((s) => s.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'] as string[] | undefined);
+        const writes = statements(name).filter(
+          (s) => covers(s, arnOf(ids.table)) && actionsOf(s).some((a) => WRITES.includes(a)),
+        );
+        const leading = writes.map(
+          (s) => s.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'] as string[] | undefined,
+        );
         switch (name) {
           case 'commandProcessor':
             expect(leading).toEqual([undefined]);
-            expect(writes.flatMap(actionsOf).filter((a) => WRITES.includes(a)).sort()).toEqual(['dynamodb:ConditionCheckItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+            expect(
+              writes
+                .flatMap(actionsOf)
+                .filter((a) => WRITES.includes(a))
+                .sort(),
+            ).toEqual(['dynamodb:ConditionCheckItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
             break;
           case 'paymentWebhook': // payment records and their open-status index
           case 'paymentReconciler':
@@ -282,7 +338,9 @@ logicalIdOf(s.stack.functions.functions[name].role!);
       for (const name of NAMES) {
         const onQueue = actionsOn(name, arnOf(ids.queue));
         if (name === 'commandProcessor') {
-          expect(onQueue).toEqual(expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility']));
+          expect(onQueue).toEqual(
+            expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility']),
+          );
           expect(onQueue).not.toContain('sqs:SendMessage');
         } else if (['api', 'paymentWebhook', 'paymentReconciler', 'adminApi', 'rewardScheduler'].includes(name)) {
           expect(onQueue, name).toContain('sqs:SendMessage');
@@ -304,12 +362,21 @@ logicalIdOf(s.stack.functions.functions[name].role!);
     });
 
     it('the API reads the table (no scan) and the cache secret, nothing else', () => {
-      expect(actionsOn('api', arnOf(ids.table)).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query']);
-      expect(statements('api').flatMap((s) => actionsOf(s)).filter((a) => a.startsWith('lambda:'))).toEqual([]);
+      expect(actionsOn('api', arnOf(ids.table)).sort()).toEqual([
+        'dynamodb:BatchGetItem',
+        'dynamodb:GetItem',
+        'dynamodb:Query',
+      ]);
+      expect(
+        statements('api')
+          .flatMap((s) => actionsOf(s))
+          .filter((a) => a.startsWith('lambda:')),
+      ).toEqual([]);
     });
 
     it('only the processor may send to the command DLQ (malformed messages)', () => {
-      for (const name of NAMES) expect(actionsOn(name, arnOf(ids.dlq)).includes('sqs:SendMessage'), name).toBe(name === 'commandProcessor');
+      for (const name of NAMES)
+        expect(actionsOn(name, arnOf(ids.dlq)).includes('sqs:SendMessage'), name).toBe(name === 'commandProcessor');
     });
 
     it('table key use goes through DynamoDB only, except the stream consumer which decrypts records itself', () => {
@@ -328,22 +395,41 @@ logicalIdOf(s.stack.functions.functions[name].role!);
     it('lambda:InvokeFunction only by the reward scheduler, the rebuild and the projector, each on itself (continuation of a long run, the heal)', () => {
       for (const name of NAMES) {
         const invokes = statements(name).filter((s) => actionsOf(s).includes('lambda:InvokeFunction'));
-        expect(invokes.map((s) => s.Resource), name).toEqual(['rewardScheduler', 'leaderboardRebuild', 'projector'].includes(name) ? [arnOf(fnId(dev, name))] : []);
+        expect(
+          invokes.map((s) => s.Resource),
+          name,
+        ).toEqual(
+          ['rewardScheduler', 'leaderboardRebuild', 'projector'].includes(name) ? [arnOf(fnId(dev, name))] : [],
+        );
       }
     });
 
     it('the rebuild, in the VPC, reaches the Lambda API for its continuation through an interface endpoint open to the functions only', () => {
-      const [, endpoint] = only(t, 'AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Interface', ServiceName: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('lambda$')])] }) });
+      const [, endpoint] = only(t, 'AWS::EC2::VPCEndpoint', {
+        VpcEndpointType: 'Interface',
+        ServiceName: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('lambda$')])] }),
+      });
       expect(endpoint.Properties.PrivateDnsEnabled).toBe(true);
       const [groupId] = endpoint.Properties.SecurityGroupIds[0]['Fn::GetAtt'] as [string];
       const group = t.toJSON().Resources[groupId] as Resource;
-      const ingress = [...(group.Properties.SecurityGroupIngress ?? []), ...all(t, 'AWS::EC2::SecurityGroupIngress', { GroupId: { 'Fn::GetAtt': [groupId, 'GroupId'] } }).map(([, r]) => r.Properties)];
+      const ingress = [
+        ...(group.Properties.SecurityGroupIngress ?? []),
+        ...all(t, 'AWS::EC2::SecurityGroupIngress', { GroupId: { 'Fn::GetAtt': [groupId, 'GroupId'] } }).map(
+          ([, r]) => r.Properties,
+        ),
+      ];
       expect(ingress).toHaveLength(1);
-      expect(ingress[0]).toMatchObject({ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, SourceSecurityGroupId: fn('leaderboardRebuild').Properties.VpcConfig.SecurityGroupIds[0] });
+      expect(ingress[0]).toMatchObject({
+        IpProtocol: 'tcp',
+        FromPort: 443,
+        ToPort: 443,
+        SourceSecurityGroupId: fn('leaderboardRebuild').Properties.VpcConfig.SecurityGroupIds[0],
+      });
     });
 
     it('webhook secrets are readable by the webhook only; the cache secret by the cache clients only', () => {
-      const secretReaders = (secretRef: unknown) => NAMES.filter((n) => actionsOn(n, secretRef).includes('secretsmanager:GetSecretValue')).sort();
+      const secretReaders = (secretRef: unknown) =>
+        NAMES.filter((n) => actionsOn(n, secretRef).includes('secretsmanager:GetSecretValue')).sort();
       const webhookSecret = fn('paymentWebhook').Properties.Environment.Variables.GAMEKEEP_WEBHOOK_SECRETS_ARN;
       const cacheSecret = fn('api').Properties.Environment.Variables.GAMEKEEP_REDIS_SECRET_ARN;
       expect(secretReaders(webhookSecret)).toEqual(['paymentWebhook']);
@@ -354,11 +440,18 @@ logicalIdOf(s.stack.functions.functions[name].role!);
   describe('HTTP APIs', () => {
     const routesOf = (apiName: string) => {
       const [apiId] = only(t, 'AWS::ApiGatewayV2::Api', { Name: apiName });
-      return new Map(all(t, 'AWS::ApiGatewayV2::Route', { ApiId: { Ref: apiId } }).map(([, r]) => [r.Properties.RouteKey as string, r.Properties]));
+      return new Map(
+        all(t, 'AWS::ApiGatewayV2::Route', { ApiId: { Ref: apiId } }).map(([, r]) => [
+          r.Properties.RouteKey as string,
+          r.Properties,
+        ]),
+      );
     };
     /** The function a route's integration invokes, as its logical id. */
     const targetOf = (route: Record<string, any>): string => {
-      const integrationId = (route.Target['Fn::Join'][1] as unknown[]).map((p) => (p as { Ref?: string }).Ref).find(Boolean)!;
+      const integrationId = (route.Target['Fn::Join'][1] as unknown[])
+        .map((p) => (p as { Ref?: string }).Ref)
+        .find(Boolean)!;
       const integration = t.toJSON().Resources[integrationId] as Resource;
       return integration.Properties.IntegrationUri['Fn::GetAtt'][0] as string;
     };
@@ -376,7 +469,8 @@ logicalIdOf(s.stack.functions.functions[name].role!);
       expect([...deployed.keys()].some((k) => k.includes('/v1/admin/'))).toBe(false);
       for (const r of expected) {
         const d = deployed.get(routeKey(r))!;
-        if (r.authorized) expect(d, routeKey(r)).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: { Ref: authorizerId } });
+        if (r.authorized)
+          expect(d, routeKey(r)).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: { Ref: authorizerId } });
         else expect(d.AuthorizationType ?? 'NONE', routeKey(r)).toBe('NONE');
         expect(targetOf(d), routeKey(r)).toBe(fnId(dev, fnOfRoute[r.fn]));
       }
@@ -405,17 +499,25 @@ logicalIdOf(s.stack.functions.functions[name].role!);
         ['Allow', 'execute-api:Invoke', '$default/*/v1/*'],
         ['Deny', 'execute-api:Invoke', '$default/*/v1/admin/*'],
       ]);
-      expect(policyOf(logicalIdOf(dev.stack.apis.operatorRole))).toEqual([['Allow', 'execute-api:Invoke', '$default/*/v1/*']]);
+      expect(policyOf(logicalIdOf(dev.stack.apis.operatorRole))).toEqual([
+        ['Allow', 'execute-api:Invoke', '$default/*/v1/*'],
+      ]);
     });
 
     it('both stages are throttled per stage and write access logs', () => {
       const stages = all(t, 'AWS::ApiGatewayV2::Stage');
       expect(stages).toHaveLength(2);
       for (const [, s] of stages) {
-        expect(s.Properties).toMatchObject({ StageName: '$default', AutoDeploy: true, DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 } });
+        expect(s.Properties).toMatchObject({
+          StageName: '$default',
+          AutoDeploy: true,
+          DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+        });
         expect(s.Properties.AccessLogSettings.DestinationArn).toBeDefined();
       }
-      prod.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: 2000, ThrottlingBurstLimit: 5000 } });
+      prod.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+        DefaultRouteSettings: { ThrottlingRateLimit: 2000, ThrottlingBurstLimit: 5000 },
+      });
     });
   });
 
@@ -443,8 +545,16 @@ logicalIdOf(s.stack.functions.functions[name].role!);
   describe('payment reconciliation', () => {
     it('runs the payment reconciler every 5 minutes, without retries (the next pass does the same work)', () => {
       const [, rule] = only(t, 'AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
-      expect(rule.Properties.Targets).toEqual([expect.objectContaining({ Arn: arnOf(fnId(dev, 'paymentReconciler')), RetryPolicy: expect.objectContaining({ MaximumRetryAttempts: 0 }) })]);
-      t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { FunctionName: { Ref: fnId(dev, 'paymentReconciler') }, MaximumRetryAttempts: 0 });
+      expect(rule.Properties.Targets).toEqual([
+        expect.objectContaining({
+          Arn: arnOf(fnId(dev, 'paymentReconciler')),
+          RetryPolicy: expect.objectContaining({ MaximumRetryAttempts: 0 }),
+        }),
+      ]);
+      t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: fnId(dev, 'paymentReconciler') },
+        MaximumRetryAttempts: 0,
+      });
     });
   });
 
@@ -469,7 +579,9 @@ logicalIdOf(s.stack.functions.functions[name].role!);
     });
 
     it('selects the table', () => {
-      t.hasResourceProperties('AWS::Backup::BackupSelection', { BackupSelection: Match.objectLike({ Resources: [arnOf(ids.table)] }) });
+      t.hasResourceProperties('AWS::Backup::BackupSelection', {
+        BackupSelection: Match.objectLike({ Resources: [arnOf(ids.table)] }),
+      });
     });
 
     it('prod retains the vault and, with backupCopyVaultArn, copies every tier to the second region with the same retention', () => {
@@ -477,7 +589,9 @@ logicalIdOf(s.stack.functions.functions[name].role!);
       expect(vault.DeletionPolicy).toBe('Retain');
       const [, plan] = only(prod.template, 'AWS::Backup::BackupPlan');
       for (const r of plan.Properties.BackupPlan.BackupPlanRule as Record<string, any>[]) {
-        expect(r.CopyActions).toEqual([{ DestinationBackupVaultArn: COPY_VAULT, Lifecycle: { DeleteAfterDays: r.Lifecycle.DeleteAfterDays } }]);
+        expect(r.CopyActions).toEqual([
+          { DestinationBackupVaultArn: COPY_VAULT, Lifecycle: { DeleteAfterDays: r.Lifecycle.DeleteAfterDays } },
+        ]);
       }
     });
   });
@@ -486,8 +600,13 @@ logicalIdOf(s.stack.functions.functions[name].role!);
     it('has no NAT gateway and no internet gateway; endpoints for DynamoDB (gateway), SQS, Secrets Manager and Lambda', () => {
       t.resourceCountIs('AWS::EC2::NatGateway', 0);
       t.resourceCountIs('AWS::EC2::InternetGateway', 0);
-      const endpoints = all(t, 'AWS::EC2::VPCEndpoint').map(([, e]) => [e.Properties.VpcEndpointType, JSON.stringify(e.Properties.ServiceName)]);
-      expect(endpoints.filter(([type]) => type === 'Gateway').map(([, s]) => s)).toEqual([expect.stringContaining('dynamodb')]);
+      const endpoints = all(t, 'AWS::EC2::VPCEndpoint').map(([, e]) => [
+        e.Properties.VpcEndpointType,
+        JSON.stringify(e.Properties.ServiceName),
+      ]);
+      expect(endpoints.filter(([type]) => type === 'Gateway').map(([, s]) => s)).toEqual([
+        expect.stringContaining('dynamodb'),
+      ]);
       expect(endpoints.filter(([type]) => type === 'Interface').map(([, s]) => s)).toEqual([
         expect.stringContaining('sqs'),
         expect.stringContaining('secretsmanager'),
@@ -512,7 +631,8 @@ logicalIdOf(s.stack.functions.functions[name].role!);
         ToPort: 6380,
         SourceSecurityGroupId: { 'Fn::GetAtt': [fnSg, 'GroupId'] },
       });
-      for (const [, sg] of all(t, 'AWS::EC2::SecurityGroup')) expect(sg.Properties.SecurityGroupIngress ?? []).toEqual([]);
+      for (const [, sg] of all(t, 'AWS::EC2::SecurityGroup'))
+        expect(sg.Properties.SecurityGroupIngress ?? []).toEqual([]);
     });
   });
 
@@ -522,7 +642,12 @@ logicalIdOf(s.stack.functions.functions[name].role!);
     it('alarms when any dead-letter queue holds a message', () => {
       const dlqAlarms = alarms().filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible');
       expect(dlqAlarms).toHaveLength(3);
-      for (const a of dlqAlarms) expect(a).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', Statistic: 'Maximum' });
+      for (const a of dlqAlarms)
+        expect(a).toMatchObject({
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          Statistic: 'Maximum',
+        });
     });
 
     it('alarms on the stream iterator age, errors and throttles of every function, and API 5xx', () => {
@@ -530,7 +655,11 @@ logicalIdOf(s.stack.functions.functions[name].role!);
       expect(a.filter((x) => x.MetricName === 'IteratorAge')).toHaveLength(1);
       for (const metric of ['Errors', 'Throttles']) {
         const refs = a.filter((x) => x.MetricName === metric).map((x) => JSON.stringify(x.Dimensions));
-        for (const name of NAMES) expect(refs.some((r) => r.includes(fnId(dev, name))), `${metric} ${name}`).toBe(true);
+        for (const name of NAMES)
+          expect(
+            refs.some((r) => r.includes(fnId(dev, name))),
+            `${metric} ${name}`,
+          ).toBe(true);
       }
       expect(a.filter((x) => x.MetricName === '5xx')).toHaveLength(2);
       for (const x of a) expect(x.AlarmActions).toHaveLength(1);
@@ -539,14 +668,25 @@ logicalIdOf(s.stack.functions.functions[name].role!);
     it('has a pipeline dashboard: commands in, applied, rejected, projection lag, cache hit ratio', () => {
       const [, dashboard] = only(t, 'AWS::CloudWatch::Dashboard');
       const body = JSON.stringify(dashboard.Properties.DashboardBody);
-      for (const needle of ['NumberOfMessagesSent', 'commands_applied', 'commands_rejected', 'IteratorAge', 'projection_lag_ms', 'player_cache_hits', 'player_cache_misses']) {
+      for (const needle of [
+        'NumberOfMessagesSent',
+        'commands_applied',
+        'commands_rejected',
+        'IteratorAge',
+        'projection_lag_ms',
+        'player_cache_hits',
+        'player_cache_misses',
+      ]) {
         expect(body).toContain(needle);
       }
     });
 
     it('the alarm topic is encrypted and prod subscribes the on-call address', () => {
       t.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
-      prod.template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
+      prod.template.hasResourceProperties('AWS::SNS::Subscription', {
+        Protocol: 'email',
+        Endpoint: 'oncall@example.com',
+      });
     });
   });
 
@@ -561,7 +701,9 @@ logicalIdOf(s.stack.functions.functions[name].role!);
 
     it('has no unacknowledged finding (errors or warnings)', () => {
       const report = new AwsSolutionsChecks().validateScope(synthesized().app);
-      const findings = report.violations.map((v) => `${v.severity} ${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`);
+      const findings = report.violations.map(
+        (v) => `${v.severity} ${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`,
+      );
       expect(findings).toEqual([]);
       expect(report.success).toBe(true);
     });
@@ -569,7 +711,11 @@ logicalIdOf(s.stack.functions.functions[name].role!);
     it('every acknowledgement carries a reason', () => {
       const acknowledgements = synthesized()
         .app.node.findAll()
-        .flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY).map((m) => [c.node.path, m.data] as const));
+        .flatMap((c) =>
+          c.node.metadata
+            .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+            .map((m) => [c.node.path, m.data] as const),
+        );
       expect(acknowledgements.length).toBeGreaterThan(0);
       for (const [path, data] of acknowledgements) {
         for (const [id, reason] of Object.entries(data as Record<string, unknown>)) {

@@ -7,7 +7,12 @@ import { GamekeepStack } from '../../lib/stacks/gamekeepStack.js';
 import { stageSettings } from '../../lib/stage.js';
 
 /** The context of cdk.json (feature flags, per-stage settings), so the tested template is the one `cdk synth` produces. */
-const cdkContext = (JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context?: Record<string, unknown> }).context ?? {};
+const cdkContext =
+  (
+    JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
+      context?: Record<string, unknown>;
+    }
+  ).context ?? {};
 
 export interface SynthesizedStage {
   readonly app: App;
@@ -25,7 +30,13 @@ export function synthStage(stage: string, context: Record<string, unknown> = {})
   return { app, stack, template: Template.fromStack(stack) };
 }
 
-export type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string; DependsOn?: string[] };
+export type Resource = {
+  Type: string;
+  Properties: Record<string, any>;
+  DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
+  DependsOn?: string[];
+};
 
 /** Every resource of `type` whose properties include `props`, as [logicalId, resource]. */
 export function all(template: Template, type: string, props: Record<string, unknown> = {}): [string, Resource][] {

@@ -19,14 +19,22 @@ describe('table restore phases', () => {
 
   /** The template's resources; bundle hashes are blanked (sources edited between the two syntheses are not a template change here). */
   const resources = (s: SynthesizedStage) =>
-    JSON.parse(JSON.stringify(s.template.toJSON().Resources).replace(/"S3Key":"[0-9a-f]{64}\.zip"/g, '"S3Key":"<bundle>"')) as Record<string, Resource>;
+    JSON.parse(
+      JSON.stringify(s.template.toJSON().Resources).replace(/"S3Key":"[0-9a-f]{64}\.zip"/g, '"S3Key":"<bundle>"'),
+    ) as Record<string, Resource>;
 
   it('detach: no table in the stack; the functions use the restored table by name; no stream consumer', () => {
     expect(all(detach.template, 'AWS::DynamoDB::GlobalTable')).toEqual([]);
-    for (const [, fn] of all(detach.template, 'AWS::Lambda::Function', { Environment: { Variables: { GAMEKEEP_TABLE: RESTORED } } })) {
+    for (const [, fn] of all(detach.template, 'AWS::Lambda::Function', {
+      Environment: { Variables: { GAMEKEEP_TABLE: RESTORED } },
+    })) {
       expect(fn.Properties.Environment.Variables.GAMEKEEP_TABLE).toBe(RESTORED);
     }
-    expect(all(detach.template, 'AWS::Lambda::Function').filter(([, f]) => f.Properties.Environment?.Variables?.GAMEKEEP_TABLE !== undefined)).toHaveLength(Object.keys(FUNCTIONS).length);
+    expect(
+      all(detach.template, 'AWS::Lambda::Function').filter(
+        ([, f]) => f.Properties.Environment?.Variables?.GAMEKEEP_TABLE !== undefined,
+      ),
+    ).toHaveLength(Object.keys(FUNCTIONS).length);
     expect(all(detach.template, 'AWS::Lambda::EventSourceMapping')).toHaveLength(1); // the command queue only
   });
 
@@ -42,9 +50,13 @@ describe('table restore phases', () => {
     expect(table.Properties.Replicas[0].PointInTimeRecoverySpecification).toBeUndefined();
     expect(table.Properties.Replicas[0].Tags).toBeUndefined(); // re-added by the deploy after the import
     expect(table.Properties.Replicas[0].DeletionProtectionEnabled).toBeUndefined();
-    expect(table.Properties.Replicas[0].SSESpecification).toEqual({ KMSMasterKeyId: { 'Fn::GetAtt': ['TableKeyF581D96F', 'Arn'] } });
+    expect(table.Properties.Replicas[0].SSESpecification).toEqual({
+      KMSMasterKeyId: { 'Fn::GetAtt': ['TableKeyF581D96F', 'Arn'] },
+    });
     // PITR and AWS Backup restore the table's indexes: the entity index is part of the table as restored.
-    expect(table.Properties.GlobalSecondaryIndexes.map((i: { IndexName: string }) => i.IndexName)).toEqual(['entities']);
+    expect(table.Properties.GlobalSecondaryIndexes.map((i: { IndexName: string }) => i.IndexName)).toEqual([
+      'entities',
+    ]);
     expect(table.DeletionPolicy).toBeDefined(); // CloudFormation imports only resources with a DeletionPolicy
   });
 });

@@ -4,7 +4,14 @@ import { lambdaContext } from '../../local/lambdaContext.js';
 import { createCommandProcessorHandler } from '../../functions/command-processor/handler.js';
 import { eventStore } from '../../shared/gamekeep.js';
 import type { EventStore } from '../../shared/persistence/eventStore.js';
-import { commandPk, entityPk, eventSk, reusedCommandSk, STATE_SK, type StateItem } from '../../shared/persistence/tableLayout.js';
+import {
+  commandPk,
+  entityPk,
+  eventSk,
+  reusedCommandSk,
+  STATE_SK,
+  type StateItem,
+} from '../../shared/persistence/tableLayout.js';
 import { payloadHashOf } from '../../shared/engine/envelope.js';
 import { evolve, initialPlayerState, type PlayerEvent, type PlayerState } from '../../shared/domain/player/index.js';
 import { provisionTestStack } from '../support/stack.js';
@@ -33,7 +40,10 @@ async function stateOf(playerId: string): Promise<StateItem<PlayerState> | undef
 
 async function foldOf(playerId: string): Promise<{ state: PlayerState; versions: number[] }> {
   const events = await store.allEvents<PlayerEvent>(entityPk('P', playerId));
-  return { state: events.flatMap((e) => e.events).reduce(evolve, initialPlayerState()), versions: events.map((e) => e.version) };
+  return {
+    state: events.flatMap((e) => e.events).reduce(evolve, initialPlayerState()),
+    versions: events.map((e) => e.version),
+  };
 }
 
 describe('command processing', () => {
@@ -87,7 +97,10 @@ describe('command processing', () => {
     expect(await handle([sqsRecord(second)])).toEqual([]);
     const item = await stateOf(id);
     expect(item?.state.gold).toBe(990);
-    const reuse = await store.item<{ code: string }>({ pk: commandPk(first.commandId), sk: reusedCommandSk(payloadHashOf(second)) });
+    const reuse = await store.item<{ code: string }>({
+      pk: commandPk(first.commandId),
+      sk: reusedCommandSk(payloadHashOf(second)),
+    });
     expect(reuse?.code).toBe('IDEMPOTENCY_KEY_REUSED');
   });
 
@@ -98,23 +111,39 @@ describe('command processing', () => {
     expect(await store.commandRecord(clash.commandId)).toMatchObject({ status: 'rejected', code: 'NAME_TAKEN' });
     expect(await stateOf('name-b')).toBeUndefined();
 
-    const pay1 = playerCommand('name-a', { type: 'CreditPurchase', provider: 'stripe', orderId: 'ord-1', sku: 'stones-100' });
-    const pay2 = playerCommand('name-a', { type: 'CreditPurchase', provider: 'stripe', orderId: 'ord-1', sku: 'stones-100' });
+    const pay1 = playerCommand('name-a', {
+      type: 'CreditPurchase',
+      provider: 'stripe',
+      orderId: 'ord-1',
+      sku: 'stones-100',
+    });
+    const pay2 = playerCommand('name-a', {
+      type: 'CreditPurchase',
+      provider: 'stripe',
+      orderId: 'ord-1',
+      sku: 'stones-100',
+    });
     await handle([sqsRecord(pay1)]);
     await handle([sqsRecord(pay2)]);
     expect((await stateOf('name-a'))?.state.spiritStones).toBe(100);
-    expect(await store.commandRecord(pay2.commandId)).toMatchObject({ status: 'rejected', code: 'ORDER_ALREADY_CREDITED' });
+    expect(await store.commandRecord(pay2.commandId)).toMatchObject({
+      status: 'rejected',
+      code: 'ORDER_ALREADY_CREDITED',
+    });
   });
 
   it('reports a failed message and every later message of its group, while other groups and earlier messages commit', async () => {
-    for (const id of ['bf-a', 'bf-b']) await handle([sqsRecord(playerCommand(id, { type: 'CreatePlayer', name: `Batch ${id}` }))]);
+    for (const id of ['bf-a', 'bf-b'])
+      await handle([sqsRecord(playerCommand(id, { type: 'CreatePlayer', name: `Batch ${id}` }))]);
     const a1 = playerCommand('bf-a', { type: 'AddExperience', amount: 1, source: 'a1' });
     const a2 = playerCommand('bf-a', { type: 'AddExperience', amount: 2, source: 'a2' });
     const a3 = playerCommand('bf-a', { type: 'AddExperience', amount: 3, source: 'a3' });
     const b1 = playerCommand('bf-b', { type: 'AddExperience', amount: 10, source: 'b1' });
     const b2 = playerCommand('bf-b', { type: 'AddExperience', amount: 20, source: 'b2' });
     const db = injectFaults(dynamoDbClient(stack.config), ({ commandName, input }) =>
-      commandName.startsWith('TransactWrite') && writesCommand(input, a2.commandId) ? new Error('injected: a2 cannot be written') : undefined,
+      commandName.startsWith('TransactWrite') && writesCommand(input, a2.commandId)
+        ? new Error('injected: a2 cannot be written')
+        : undefined,
     );
     const handler = createCommandProcessorHandler(stack.config, { db });
     // Interleaved, as Lambda may deliver several messages of a group in one FIFO batch.
@@ -126,7 +155,9 @@ describe('command processing', () => {
     expect((await stateOf('bf-b'))?.state.experience).toBe(30);
     // Redelivered without the fault, the rest applies in order.
     expect(await handle([records[2]!, records[4]!])).toEqual([]);
-    const sources = (await foldEvents('bf-a')).filter((e) => e.type === 'ExperienceGained').map((e) => (e as { source: string }).source);
+    const sources = (await foldEvents('bf-a'))
+      .filter((e) => e.type === 'ExperienceGained')
+      .map((e) => (e as { source: string }).source);
     expect(sources).toEqual(['a1', 'a2', 'a3']);
   });
 
@@ -138,7 +169,10 @@ describe('command processing', () => {
       return undefined;
     });
     const handler = createCommandProcessorHandler(stack.config, { db });
-    const out = await handler(sqsEvent(ids.map((id) => sqsRecord(playerCommand(id, { type: 'CreatePlayer', name: `Group ${id}` })))), lambdaContext('command-processor'));
+    const out = await handler(
+      sqsEvent(ids.map((id) => sqsRecord(playerCommand(id, { type: 'CreatePlayer', name: `Group ${id}` })))),
+      lambdaContext('command-processor'),
+    );
     expect(out.batchItemFailures).toEqual([]);
     expect(transactions).toBe(1);
     for (const id of ids) expect((await stateOf(id))?.version).toBe(1);
@@ -162,17 +196,54 @@ describe('command processing', () => {
           interfered = true;
           const current = (await stateOf('race-3'))!;
           // Bump the version the way another committed command would have (its event item included).
-          await raw.send(new TransactWriteCommand({ TransactItems: [
-            { Put: { TableName: stack.config.tableName, Item: { ...current, version: current.version + 1, state: { ...current.state, gold: current.state.gold + 1 } }, ConditionExpression: '#v = :v', ExpressionAttributeNames: { '#v': 'version' }, ExpressionAttributeValues: { ':v': current.version } } },
-            { Put: { TableName: stack.config.tableName, Item: { pk: current.pk, sk: eventSk(current.version + 1), entityType: 'player', entityId: 'race-3', version: current.version + 1, commandId: 'concurrent', commandType: 'GrantReward', events: [{ type: 'RewardGranted', taskId: 'concurrent', gold: 1, spiritStones: 0, items: [] }], source: { kind: 'service', actor: 'test' }, issuedAt: 'x', committedAt: 'x', correlationId: 'concurrent' } } },
-          ] }));
+          await raw.send(
+            new TransactWriteCommand({
+              TransactItems: [
+                {
+                  Put: {
+                    TableName: stack.config.tableName,
+                    Item: {
+                      ...current,
+                      version: current.version + 1,
+                      state: { ...current.state, gold: current.state.gold + 1 },
+                    },
+                    ConditionExpression: '#v = :v',
+                    ExpressionAttributeNames: { '#v': 'version' },
+                    ExpressionAttributeValues: { ':v': current.version },
+                  },
+                },
+                {
+                  Put: {
+                    TableName: stack.config.tableName,
+                    Item: {
+                      pk: current.pk,
+                      sk: eventSk(current.version + 1),
+                      entityType: 'player',
+                      entityId: 'race-3',
+                      version: current.version + 1,
+                      commandId: 'concurrent',
+                      commandType: 'GrantReward',
+                      events: [{ type: 'RewardGranted', taskId: 'concurrent', gold: 1, spiritStones: 0, items: [] }],
+                      source: { kind: 'service', actor: 'test' },
+                      issuedAt: 'x',
+                      committedAt: 'x',
+                      correlationId: 'concurrent',
+                    },
+                  },
+                },
+              ],
+            }),
+          );
         }
         return next(args);
       },
       { step: 'initialize', name: 'concurrentWriter', priority: 'high' },
     );
     const handler = createCommandProcessorHandler(stack.config, { db });
-    const out = await handler(sqsEvent(ids.map((id) => sqsRecord(playerCommand(id, { type: 'AddExperience', amount: 5, source: 'race' })))), lambdaContext('command-processor'));
+    const out = await handler(
+      sqsEvent(ids.map((id) => sqsRecord(playerCommand(id, { type: 'AddExperience', amount: 5, source: 'race' })))),
+      lambdaContext('command-processor'),
+    );
     expect(out.batchItemFailures).toEqual([]);
     // One lost race, one transaction for the nine others, one for race-3 after reloading.
     expect(transactions).toBe(3);
@@ -180,11 +251,20 @@ describe('command processing', () => {
     expect((await stateOf('race-3'))?.version).toBe(3);
   });
 
-  it('settles a trade and the counterparty\'s own commands of the same batch consistently', async () => {
-    for (const id of ['tb-a', 'tb-b']) await handle([sqsRecord(playerCommand(id, { type: 'CreatePlayer', name: `Trader ${id}` }))]);
+  it("settles a trade and the counterparty's own commands of the same batch consistently", async () => {
+    for (const id of ['tb-a', 'tb-b'])
+      await handle([sqsRecord(playerCommand(id, { type: 'CreatePlayer', name: `Trader ${id}` }))]);
     const records = [
       sqsRecord(playerCommand('tb-b', { type: 'SpendCurrency', currency: 'gold', amount: 600, reason: 'shop' })),
-      sqsRecord(playerCommand('tb-a', { type: 'Trade', tradeId: 'tb-1', counterpartyId: 'tb-b', give: { gold: 100 }, receive: { gold: 300 } })),
+      sqsRecord(
+        playerCommand('tb-a', {
+          type: 'Trade',
+          tradeId: 'tb-1',
+          counterpartyId: 'tb-b',
+          give: { gold: 100 },
+          receive: { gold: 300 },
+        }),
+      ),
       sqsRecord(playerCommand('tb-b', { type: 'SpendCurrency', currency: 'gold', amount: 600, reason: 'shop' })),
     ];
     expect(await handle(records)).toEqual([]);
@@ -206,7 +286,12 @@ describe('command processing', () => {
 
   it('records an invalid command as rejected without touching state', async () => {
     await handle([sqsRecord(playerCommand('inv-1', { type: 'CreatePlayer', name: 'Invalid One' }))]);
-    const bad = playerCommand('inv-1', { type: 'SpendCurrency', currency: 'gold', amount: -5, reason: 'shop' } as never);
+    const bad = playerCommand('inv-1', {
+      type: 'SpendCurrency',
+      currency: 'gold',
+      amount: -5,
+      reason: 'shop',
+    } as never);
     expect(await handle([sqsRecord(bad)])).toEqual([]);
     expect(await store.commandRecord(bad.commandId)).toMatchObject({ status: 'rejected', code: 'INVALID_COMMAND' });
     expect((await stateOf('inv-1'))?.version).toBe(1);

@@ -41,7 +41,9 @@ function counted(db: DynamoDBDocumentClient): { db: DynamoDBDocumentClient; traf
   const traffic: Traffic = { commands: [], scanned: 0 };
   db.middlewareStack.add(
     (next, context) => async (args) => {
-      traffic.commands.push(`${String(context.commandName)}${(args.input as { IndexName?: string }).IndexName ? `@${(args.input as { IndexName?: string }).IndexName}` : ''}`);
+      traffic.commands.push(
+        `${String(context.commandName)}${(args.input as { IndexName?: string }).IndexName ? `@${(args.input as { IndexName?: string }).IndexName}` : ''}`,
+      );
       const out = await next(args);
       traffic.scanned += Number((out.output as { ScannedCount?: number }).ScannedCount ?? 0);
       return out;
@@ -52,7 +54,11 @@ function counted(db: DynamoDBDocumentClient): { db: DynamoDBDocumentClient; traf
 }
 
 /** Every page of every segment, each segment walked on its own as a parallel worker would. */
-async function listAll(db: DynamoDBDocumentClient, type: typeof player | typeof banner, options: Omit<ListEntityIdsOptions, 'segment' | 'pageToken'>): Promise<{ ids: string[]; pages: number }> {
+async function listAll(
+  db: DynamoDBDocumentClient,
+  type: typeof player | typeof banner,
+  options: Omit<ListEntityIdsOptions, 'segment' | 'pageToken'>,
+): Promise<{ ids: string[]; pages: number }> {
   const segments = options.segments ?? 1;
   const perSegment = await Promise.all(
     Array.from({ length: segments }, async (_, segment) => {
@@ -60,7 +66,11 @@ async function listAll(db: DynamoDBDocumentClient, type: typeof player | typeof 
       let pages = 0;
       let pageToken: string | undefined;
       do {
-        const page = await listEntityIds({ db, tableName: stack.config.tableName }, type, { ...options, segment, ...(pageToken ? { pageToken } : {}) });
+        const page = await listEntityIds({ db, tableName: stack.config.tableName }, type, {
+          ...options,
+          segment,
+          ...(pageToken ? { pageToken } : {}),
+        });
         expect(page.entityIds.length).toBeLessThanOrEqual(options.limit ?? 1000);
         ids.push(...page.entityIds);
         pages++;
@@ -92,7 +102,16 @@ beforeAll(async () => {
     const report = await processor.processBatch(commands.slice(i, i + 10).map((e) => sqsRecord(e)));
     expect(report.batchItemFailures).toEqual([]);
   }
-  const raise = BANNERS.map((id) => commandEnvelope({ entityType: 'banner', entityId: id, command: { type: 'Raise' }, source: { kind: 'service', actor: 'test' }, identity: ['test', id], issuedAt: new Date() }));
+  const raise = BANNERS.map((id) =>
+    commandEnvelope({
+      entityType: 'banner',
+      entityId: id,
+      command: { type: 'Raise' },
+      source: { kind: 'service', actor: 'test' },
+      identity: ['test', id],
+      issuedAt: new Date(),
+    }),
+  );
   expect((await processor.processBatch(raise.slice(0, 10).map((e) => sqsRecord(e)))).batchItemFailures).toEqual([]);
   expect((await processor.processBatch(raise.slice(10).map((e) => sqsRecord(e)))).batchItemFailures).toEqual([]);
 });
@@ -136,7 +155,13 @@ describe('listing the entities of a type', () => {
       // What a Scan would have read instead (counted here, by the test, after the listing).
       let start: Record<string, unknown> | undefined;
       do {
-        const out = await db.send(new ScanCommand({ TableName: stack.config.tableName, Select: 'COUNT', ...(start ? { ExclusiveStartKey: start } : {}) }));
+        const out = await db.send(
+          new ScanCommand({
+            TableName: stack.config.tableName,
+            Select: 'COUNT',
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }),
+        );
         tableItems += out.ScannedCount ?? 0;
         start = out.LastEvaluatedKey;
       } while (start);
@@ -152,13 +177,22 @@ describe('listing the entities of a type', () => {
     try {
       const first = await listEntityIds(table, player, { segment: 0, segments: 2, limit: 2 });
       expect(first.nextPageToken).toBeDefined();
-      await expect(listEntityIds(table, player, { segment: 1, segments: 2, pageToken: first.nextPageToken! })).rejects.toThrow(RangeError);
-      await expect(listEntityIds(table, banner, { segment: 0, segments: 2, pageToken: first.nextPageToken! })).rejects.toThrow(RangeError);
+      await expect(
+        listEntityIds(table, player, { segment: 1, segments: 2, pageToken: first.nextPageToken! }),
+      ).rejects.toThrow(RangeError);
+      await expect(
+        listEntityIds(table, banner, { segment: 0, segments: 2, pageToken: first.nextPageToken! }),
+      ).rejects.toThrow(RangeError);
       await expect(listEntityIds(table, player, { pageToken: 'not-a-token' })).rejects.toThrow(RangeError);
       await expect(listEntityIds(table, player, { segments: 17 })).rejects.toThrow(RangeError);
       await expect(listEntityIds(table, player, { segment: 2, segments: 2 })).rejects.toThrow(RangeError);
       // The same token continues the same listing.
-      const second = await listEntityIds(table, player, { segment: 0, segments: 2, limit: 2, pageToken: first.nextPageToken! });
+      const second = await listEntityIds(table, player, {
+        segment: 0,
+        segments: 2,
+        limit: 2,
+        pageToken: first.nextPageToken!,
+      });
       expect(second.entityIds.some((id) => first.entityIds.includes(id))).toBe(false);
     } finally {
       db.destroy();

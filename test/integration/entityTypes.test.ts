@@ -20,8 +20,14 @@ interface Guild {
   founded: boolean;
   treasury: number;
 }
-type GuildCommand = { type: 'FoundGuild'; name: string } | { type: 'Deposit'; amount: number } | { type: 'Withdraw'; amount: number };
-type GuildEvent = { type: 'GuildFounded'; name: string } | { type: 'Deposited'; amount: number } | { type: 'Withdrawn'; amount: number };
+type GuildCommand =
+  | { type: 'FoundGuild'; name: string }
+  | { type: 'Deposit'; amount: number }
+  | { type: 'Withdraw'; amount: number };
+type GuildEvent =
+  | { type: 'GuildFounded'; name: string }
+  | { type: 'Deposited'; amount: number }
+  | { type: 'Withdrawn'; amount: number };
 
 const guild = defineEntityType<Guild, GuildCommand, GuildEvent, { maxTreasury: number }>({
   name: 'guild',
@@ -35,15 +41,33 @@ const guild = defineEntityType<Guild, GuildCommand, GuildEvent, { maxTreasury: n
   config: { maxTreasury: 1_000 },
   initialState: () => ({ founded: false, treasury: 0 }),
   decide: (command, state, ctx) => {
-    if (command.type === 'FoundGuild') return state.founded ? reject('GUILD_EXISTS', 'founded already') : accept([{ type: 'GuildFounded', name: command.name }]);
+    if (command.type === 'FoundGuild')
+      return state.founded
+        ? reject('GUILD_EXISTS', 'founded already')
+        : accept([{ type: 'GuildFounded', name: command.name }]);
     if (!state.founded) return reject('GUILD_NOT_FOUND', 'no such guild');
     if (command.type === 'Deposit')
-      return state.treasury + command.amount > ctx.config.maxTreasury ? reject('TREASURY_FULL', 'too much') : accept([{ type: 'Deposited', amount: command.amount }]);
-    return state.treasury < command.amount ? reject('INSUFFICIENT_FUNDS', 'too little') : accept([{ type: 'Withdrawn', amount: command.amount }]);
+      return state.treasury + command.amount > ctx.config.maxTreasury
+        ? reject('TREASURY_FULL', 'too much')
+        : accept([{ type: 'Deposited', amount: command.amount }]);
+    return state.treasury < command.amount
+      ? reject('INSUFFICIENT_FUNDS', 'too little')
+      : accept([{ type: 'Withdrawn', amount: command.amount }]);
   },
   evolve: (state, event) =>
-    event.type === 'GuildFounded' ? { ...state, founded: true } : { ...state, treasury: state.treasury + (event.type === 'Deposited' ? event.amount : -event.amount) },
-  claims: (command) => (command.type === 'FoundGuild' ? [{ key: `GUILDNAME#${command.name.toLowerCase().replace(/[^a-z0-9]/g, '-')}`, kind: 'GUILDNAME', conflict: { code: 'GUILD_NAME_TAKEN', message: 'taken' } }] : []),
+    event.type === 'GuildFounded'
+      ? { ...state, founded: true }
+      : { ...state, treasury: state.treasury + (event.type === 'Deposited' ? event.amount : -event.amount) },
+  claims: (command) =>
+    command.type === 'FoundGuild'
+      ? [
+          {
+            key: `GUILDNAME#${command.name.toLowerCase().replace(/[^a-z0-9]/g, '-')}`,
+            kind: 'GUILDNAME',
+            conflict: { code: 'GUILD_NAME_TAKEN', message: 'taken' },
+          },
+        ]
+      : [],
   invariants: (state) => (state.treasury < 0 ? [`treasury ${state.treasury}`] : []),
 });
 
@@ -55,11 +79,24 @@ const silent = { info: () => undefined, warn: () => undefined, error: () => unde
 beforeAll(async () => {
   stack = await provisionTestStack();
   store = eventStore(stack.config);
-  processor = new CommandProcessor({ store, registry: new EntityRegistry([player, guild]), log: silent, commandRecordDays: 14, maxCommitAttempts: 8 });
+  processor = new CommandProcessor({
+    store,
+    registry: new EntityRegistry([player, guild]),
+    log: silent,
+    commandRecordDays: 14,
+    maxCommitAttempts: 8,
+  });
 });
 
 const guildCommand = (id: string, command: GuildCommand, key: string) =>
-  commandEnvelope({ entityType: 'guild', entityId: id, command, source: { kind: 'service', actor: 'test' }, identity: ['test', id, key], issuedAt: new Date('2026-11-24T00:00:00Z') });
+  commandEnvelope({
+    entityType: 'guild',
+    entityId: id,
+    command,
+    source: { kind: 'service', actor: 'test' },
+    identity: ['test', id, key],
+    issuedAt: new Date('2026-11-24T00:00:00Z'),
+  });
 
 describe('a second entity type', () => {
   it('gets exactly-once commits, claims, rejections, queries and the audit from the engine unchanged', async () => {
@@ -70,7 +107,10 @@ describe('a second entity type', () => {
     const report = await processor.processBatch([found, deposit, deposit, overdraw, clash].map((e) => sqsRecord(e)));
     expect(report.batchItemFailures).toEqual([]);
     expect(report.counts).toMatchObject({ applied: 2, duplicate: 1, rejected: 2 });
-    expect(await entityState<Guild>(store, guild, 'azure-lotus')).toEqual({ version: 2, state: { founded: true, treasury: 300 } });
+    expect(await entityState<Guild>(store, guild, 'azure-lotus')).toEqual({
+      version: 2,
+      state: { founded: true, treasury: 300 },
+    });
     expect((await store.commandRecord(overdraw.commandId))?.code).toBe('INSUFFICIENT_FUNDS');
     expect((await store.commandRecord(clash.commandId))?.code).toBe('GUILD_NAME_TAKEN');
     const item = await store.item<StateItem>({ pk: entityPk('G', 'azure-lotus'), sk: STATE_SK });

@@ -38,8 +38,12 @@ function stackDirectory(config: Config): string {
 function run(dir: string, script: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(GAMEKEEP_|REDIS_URL|AWS_)/.test(k)));
   return new Promise((resolve) => {
-    execFile(tsx, [join(root, 'scripts', script), ...args], { cwd: dir, env, timeout: 90_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, out: stdout, err: stderr }),
+    execFile(
+      tsx,
+      [join(root, 'scripts', script), ...args],
+      { cwd: dir, env, timeout: 90_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, out: stdout, err: stderr }),
     );
   });
 }
@@ -54,7 +58,11 @@ describe('the rebuild, the backfill and the CLI on a local stack', () => {
     server = await startRedis();
     // A table as `npm start` created it before the entity index existed, with players written by then.
     const tableName = `${stack.config.tableName}-old`;
-    const raw = new DynamoDBClient({ region: 'us-east-1', endpoint: stack.config.dynamoDbEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const raw = new DynamoDBClient({
+      region: 'us-east-1',
+      endpoint: stack.config.dynamoDbEndpoint,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
     await raw.send(
       new CreateTableCommand({
         TableName: tableName,
@@ -71,12 +79,31 @@ describe('the rebuild, the backfill and the CLI on a local stack', () => {
     );
     raw.destroy();
     config = { ...stack.config, tableName, redisUrl: server.url };
-    const processor = new CommandProcessor({ store: eventStore(config), registry: new EntityRegistry([player]), log: { info: () => undefined, warn: () => undefined, error: () => undefined }, commandRecordDays: 14, maxCommitAttempts: 8 });
-    const commands = PLAYERS.flatMap((id, i) => [playerCommand(id, { type: 'CreatePlayer', name: `Local ${id}` }), playerCommand(id, { type: 'AddExperience', amount: 100 * (i + 1), source: 'quest' })]);
-    for (let i = 0; i < commands.length; i += 10) expect((await processor.processBatch(commands.slice(i, i + 10).map((c) => sqsRecord(c)))).batchItemFailures).toEqual([]);
+    const processor = new CommandProcessor({
+      store: eventStore(config),
+      registry: new EntityRegistry([player]),
+      log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+      commandRecordDays: 14,
+      maxCommitAttempts: 8,
+    });
+    const commands = PLAYERS.flatMap((id, i) => [
+      playerCommand(id, { type: 'CreatePlayer', name: `Local ${id}` }),
+      playerCommand(id, { type: 'AddExperience', amount: 100 * (i + 1), source: 'quest' }),
+    ]);
+    for (let i = 0; i < commands.length; i += 10)
+      expect(
+        (await processor.processBatch(commands.slice(i, i + 10).map((c) => sqsRecord(c)))).batchItemFailures,
+      ).toEqual([]);
     // The state items of then had no shard.
     const db = dynamoDbClient(config);
-    for (const id of PLAYERS) await db.send(new UpdateCommand({ TableName: tableName, Key: { pk: `P#${id}`, sk: 'STATE' }, UpdateExpression: 'REMOVE entityShard' }));
+    for (const id of PLAYERS)
+      await db.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { pk: `P#${id}`, sk: 'STATE' },
+          UpdateExpression: 'REMOVE entityShard',
+        }),
+      );
     db.destroy();
     dir = stackDirectory(config);
   });
@@ -93,18 +120,35 @@ describe('the rebuild, the backfill and the CLI on a local stack', () => {
 
     const first = await run(dir, 'backfill.ts');
     expect(first.code, first.err).toBe(0);
-    expect(first.out).toContain(`added the entities index to ${config.tableName}; backfilled ${PLAYERS.length} state items`);
+    expect(first.out).toContain(
+      `added the entities index to ${config.tableName}; backfilled ${PLAYERS.length} state items`,
+    );
     const again = await run(dir, 'backfill.ts');
     expect(again.out).toContain('backfilled 0 state items');
 
     const db = dynamoDbClient(config);
     try {
-      const states = await db.send(new ScanCommand({ TableName: config.tableName, FilterExpression: 'sk = :s', ExpressionAttributeValues: { ':s': 'STATE' }, ConsistentRead: true }));
-      expect((states.Items ?? []).every((s) => typeof s.entityShard === 'string' && s.entityShard.startsWith('player#'))).toBe(true);
+      const states = await db.send(
+        new ScanCommand({
+          TableName: config.tableName,
+          FilterExpression: 'sk = :s',
+          ExpressionAttributeValues: { ':s': 'STATE' },
+          ConsistentRead: true,
+        }),
+      );
+      expect(
+        (states.Items ?? []).every((s) => typeof s.entityShard === 'string' && s.entityShard.startsWith('player#')),
+      ).toBe(true);
       // Every player is in the index now (a version was not touched: the projector sees nothing new).
       const listed = await db.send(new ScanCommand({ TableName: config.tableName, IndexName: 'entities' }));
       expect((listed.Items ?? []).map((i) => i.entityId).sort()).toEqual(PLAYERS);
-      const one = await db.send(new QueryCommand({ TableName: config.tableName, KeyConditionExpression: 'pk = :pk AND sk = :s', ExpressionAttributeValues: { ':pk': 'P#cmd-00', ':s': 'STATE' } }));
+      const one = await db.send(
+        new QueryCommand({
+          TableName: config.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk = :s',
+          ExpressionAttributeValues: { ':pk': 'P#cmd-00', ':s': 'STATE' },
+        }),
+      );
       expect(one.Items?.[0]?.version).toBe(2);
     } finally {
       db.destroy();
@@ -132,7 +176,11 @@ describe('the rebuild, the backfill and the CLI on a local stack', () => {
   });
 
   it('a stack file whose stand-ins are gone gets a hint instead of a stack trace', async () => {
-    const stale = stackDirectory({ ...config, dynamoDbEndpoint: 'http://127.0.0.1:9', redisUrl: 'redis://127.0.0.1:9' });
+    const stale = stackDirectory({
+      ...config,
+      dynamoDbEndpoint: 'http://127.0.0.1:9',
+      redisUrl: 'redis://127.0.0.1:9',
+    });
     try {
       const result = await run(stale, 'rebuild.ts', 'leaderboards');
       expect(result.code).toBe(1);
@@ -149,7 +197,11 @@ describe('`npm run reward` on a local stack', () => {
 
   beforeAll(async () => {
     h = await startApiHarness();
-    const created = await Promise.all(PLAYERS.map((playerId) => h.call('POST', '/v1/players', { auth: h.service, body: { playerId, name: `Local ${playerId}` } })));
+    const created = await Promise.all(
+      PLAYERS.map((playerId) =>
+        h.call('POST', '/v1/players', { auth: h.service, body: { playerId, name: `Local ${playerId}` } }),
+      ),
+    );
     expect(created.every((r) => r.status === 202)).toBe(true);
     await h.pipeline!.drained();
     dir = stackDirectory({ ...h.config, apiPort: Number(new URL(h.url).port) });

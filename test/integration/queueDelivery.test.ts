@@ -9,7 +9,13 @@ import { commandQueue, eventStore } from '../../shared/gamekeep.js';
 import { deduplicationIdFor, messageGroupIdFor, type CommandEnvelope } from '../../shared/engine/envelope.js';
 import { sleep, type EventStore } from '../../shared/persistence/eventStore.js';
 import { entityPk, STATE_SK, type StateItem } from '../../shared/persistence/tableLayout.js';
-import { currencyFlow, evolve, initialPlayerState, type PlayerEvent, type PlayerState } from '../../shared/domain/player/index.js';
+import {
+  currencyFlow,
+  evolve,
+  initialPlayerState,
+  type PlayerEvent,
+  type PlayerState,
+} from '../../shared/domain/player/index.js';
 import { provisionTestStack } from '../support/stack.js';
 import { playerCommand } from '../support/pipeline.js';
 import { injectFaults, writesCommand } from '../support/faults.js';
@@ -90,7 +96,13 @@ describe('delivery through the FIFO queue', () => {
     const grant = playerCommand('q-slow', { type: 'GrantReward', taskId: 'daily:2026-11-21', spiritStones: 3 });
     await send(grant);
     // The slow consumer receives it and stalls past the visibility timeout...
-    const slow = await sqs.send(new ReceiveMessageCommand({ QueueUrl: stack.commandQueue.url, MaxNumberOfMessages: 1, MessageSystemAttributeNames: ['All'] }));
+    const slow = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: stack.commandQueue.url,
+        MaxNumberOfMessages: 1,
+        MessageSystemAttributeNames: ['All'],
+      }),
+    );
     expect(slow.Messages).toHaveLength(1);
     await sleep(VISIBILITY_SECONDS * 1000 + 500);
     // ...the message is redelivered to a healthy consumer and applied...
@@ -100,17 +112,42 @@ describe('delivery through the FIFO queue', () => {
     const handler = createCommandProcessorHandler(stack.config);
     const m = slow.Messages![0]!;
     const out = await handler(
-      { Records: [{ messageId: m.MessageId!, receiptHandle: m.ReceiptHandle!, body: m.Body!, attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(Date.now()), SenderId: 'x', ApproximateFirstReceiveTimestamp: String(Date.now()), MessageGroupId: 'player.q-slow' }, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: stack.commandQueue.arn, awsRegion: 'us-east-1' }] },
+      {
+        Records: [
+          {
+            messageId: m.MessageId!,
+            receiptHandle: m.ReceiptHandle!,
+            body: m.Body!,
+            attributes: {
+              ApproximateReceiveCount: '1',
+              SentTimestamp: String(Date.now()),
+              SenderId: 'x',
+              ApproximateFirstReceiveTimestamp: String(Date.now()),
+              MessageGroupId: 'player.q-slow',
+            },
+            messageAttributes: {},
+            md5OfBody: '',
+            eventSource: 'aws:sqs',
+            eventSourceARN: stack.commandQueue.arn,
+            awsRegion: 'us-east-1',
+          },
+        ],
+      },
       lambdaContext('command-processor'),
     );
     expect(out.batchItemFailures).toEqual([]);
     expect((await stateOf('q-slow'))?.state.spiritStones).toBe(3);
-    expect((await eventsOf('q-slow'))).toHaveLength(2);
+    expect(await eventsOf('q-slow')).toHaveLength(2);
   });
 
   it('has exactly one effect when the consumer crashes after the commit and before the SQS delete', async () => {
     await createPlayers(['q-crash-after']);
-    const spend = playerCommand('q-crash-after', { type: 'SpendCurrency', currency: 'gold', amount: 100, reason: 'shop' });
+    const spend = playerCommand('q-crash-after', {
+      type: 'SpendCurrency',
+      currency: 'gold',
+      amount: 100,
+      reason: 'shop',
+    });
     let crashes = 0;
     const p = pipeline({
       beforeDelete: (event) => {
@@ -130,7 +167,12 @@ describe('delivery through the FIFO queue', () => {
 
   it('applies once on retry when the consumer crashes before the commit', async () => {
     await createPlayers(['q-crash-before']);
-    const spend = playerCommand('q-crash-before', { type: 'SpendCurrency', currency: 'gold', amount: 250, reason: 'shop' });
+    const spend = playerCommand('q-crash-before', {
+      type: 'SpendCurrency',
+      currency: 'gold',
+      amount: 250,
+      reason: 'shop',
+    });
     let crashes = 0;
     const db = injectFaults(dynamoDbClient(stack.config), ({ commandName, input }) => {
       if (commandName.startsWith('TransactWrite') && writesCommand(input, spend.commandId) && crashes === 0) {
@@ -148,14 +190,16 @@ describe('delivery through the FIFO queue', () => {
     expect((await stateOf('q-crash-before'))?.state.gold).toBe(750);
   });
 
-  it('keeps each player\'s order for 1,000 commands of 20 players from 8 concurrent senders', async () => {
+  it("keeps each player's order for 1,000 commands of 20 players from 8 concurrent senders", async () => {
     const players = Array.from({ length: 20 }, (_, i) => `q-order-${i}`);
     await createPlayers(players);
     const p = pipeline({ concurrency: 4 });
     // Sender s sends its 125 commands in its own order; every command names its sender and position.
     await Promise.all(
       Array.from({ length: 8 }, async (_, s) => {
-        const mine = Array.from({ length: 125 }, (_, n) => playerCommand(players[(s * 7 + n) % 20]!, { type: 'AddExperience', amount: 1 + n, source: `s${s}-n${n}` }));
+        const mine = Array.from({ length: 125 }, (_, n) =>
+          playerCommand(players[(s * 7 + n) % 20]!, { type: 'AddExperience', amount: 1 + n, source: `s${s}-n${n}` }),
+        );
         for (let i = 0; i < mine.length; i += 25) await send(...mine.slice(i, i + 25));
       }),
     );
@@ -184,7 +228,15 @@ describe('delivery through the FIFO queue', () => {
     const trades: CommandEnvelope[] = [];
     for (let i = 0; i < 40; i++) {
       const [from, to] = i % 2 === 0 ? ['q-trade-a', 'q-trade-b'] : ['q-trade-b', 'q-trade-a'];
-      trades.push(playerCommand(from, { type: 'Trade', tradeId: `t-${i}`, counterpartyId: to, give: { gold: 30 + i }, receive: { spiritStones: 0 + 1 } }));
+      trades.push(
+        playerCommand(from, {
+          type: 'Trade',
+          tradeId: `t-${i}`,
+          counterpartyId: to,
+          give: { gold: 30 + i },
+          receive: { spiritStones: 0 + 1 },
+        }),
+      );
     }
     // Give both some stones first so the trades can settle.
     await send(
@@ -203,7 +255,10 @@ describe('delivery through the FIFO queue', () => {
       expect(events.map((e) => e.version)).toEqual(events.map((_, i) => i + 1));
       const fold = events.flatMap((e) => e.events).reduce(evolve, initialPlayerState());
       expect(fold).toEqual((await stateOf(id))!.state);
-      const flow = events.flatMap((e) => e.events).map(currencyFlow).reduce((sum, f) => sum + f.gold, 0);
+      const flow = events
+        .flatMap((e) => e.events)
+        .map(currencyFlow)
+        .reduce((sum, f) => sum + f.gold, 0);
       expect(flow).toBe((await stateOf(id))!.state.gold);
     }
     expect(p.totals.applied + p.totals.rejected).toBe(42);
@@ -212,13 +267,29 @@ describe('delivery through the FIFO queue', () => {
 
   it('sends malformed messages to the DLQ at once with the reason, writing nothing', async () => {
     const p = pipeline();
-    await sqs.send(new SendMessageCommand({ QueueUrl: stack.commandQueue.url, MessageBody: '{"not": "an envelope"', MessageGroupId: 'player.q-bad', MessageDeduplicationId: 'bad-1' }));
-    await sqs.send(new SendMessageCommand({ QueueUrl: stack.commandQueue.url, MessageBody: JSON.stringify({ commandId: 'x', entityType: 'player' }), MessageGroupId: 'player.q-bad', MessageDeduplicationId: 'bad-2' }));
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: stack.commandQueue.url,
+        MessageBody: '{"not": "an envelope"',
+        MessageGroupId: 'player.q-bad',
+        MessageDeduplicationId: 'bad-1',
+      }),
+    );
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: stack.commandQueue.url,
+        MessageBody: JSON.stringify({ commandId: 'x', entityType: 'player' }),
+        MessageGroupId: 'player.q-bad',
+        MessageDeduplicationId: 'bad-2',
+      }),
+    );
     await p.drained(30_000);
     expect(p.totals.malformed).toBe(2);
     const dead = await receiveAll(stack.deadLetterQueue.url);
     const reasons = dead.map((m) => m.MessageAttributes?.['gamekeep-reason']?.StringValue);
-    expect(reasons).toEqual(expect.arrayContaining([expect.stringContaining('not JSON'), expect.stringContaining('not a command envelope')]));
+    expect(reasons).toEqual(
+      expect.arrayContaining([expect.stringContaining('not JSON'), expect.stringContaining('not a command envelope')]),
+    );
     expect(await stateOf('q-bad')).toBeUndefined();
   });
 
@@ -249,7 +320,14 @@ describe('delivery through the FIFO queue', () => {
 async function receiveAll(queueUrl: string) {
   const all = [];
   for (let empty = 0; empty < 2; ) {
-    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'], VisibilityTimeout: 60 }));
+    const out = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        MessageAttributeNames: ['All'],
+        VisibilityTimeout: 60,
+      }),
+    );
     if (!out.Messages?.length) empty++;
     // A FIFO group stays locked while its head is in flight, so read and delete one by one.
     for (const m of out.Messages ?? []) {

@@ -23,7 +23,11 @@ beforeAll(async () => {
   queue = await startRestartableQueue();
   h = await startApiHarness({ stack: queue.resources });
   db = dynamoDbClient(h.config);
-  const created = await Promise.all(PLAYERS.map((playerId) => h.call('POST', '/v1/players', { auth: h.service, body: { playerId, name: `Rewarded ${playerId}` } })));
+  const created = await Promise.all(
+    PLAYERS.map((playerId) =>
+      h.call('POST', '/v1/players', { auth: h.service, body: { playerId, name: `Rewarded ${playerId}` } }),
+    ),
+  );
   expect(created.every((r) => r.status === 202)).toBe(true);
   await h.pipeline!.drained();
   // From here on nothing commits until a test starts a pipeline of its own.
@@ -48,7 +52,8 @@ const scheduler = (options: { pageSize?: number; reserveMs?: number; continued?:
     ...(options.reserveMs ? { reserveMs: options.reserveMs } : {}),
   });
 
-const startPipeline = (): CommandPipeline => (pipeline ??= startCommandPipeline({ ...queue.resources, config: h.config }, { concurrency: 2 }));
+const startPipeline = (): CommandPipeline =>
+  (pipeline ??= startCommandPipeline({ ...queue.resources, config: h.config }, { concurrency: 2 }));
 
 /** RewardGranted events of the day per player, read from the players' event items (not from the run's own records). */
 async function rewardsOf(date: string): Promise<number[]> {
@@ -77,7 +82,8 @@ describe('a reward day whose grants the queue lost', () => {
     const stalled = scheduler({ reserveMs: 1_000, continued });
     // Short invocations until the run has sent every grant and is waiting for outcomes that cannot come.
     const waiting: RunResult[] = [];
-    while (waiting.length < 10 && waiting.at(-1)?.phase !== 'confirm') waiting.push(await stalled({ date }, lambdaContext('gamekeep-reward-scheduler', 3_000)));
+    while (waiting.length < 10 && waiting.at(-1)?.phase !== 'confirm')
+      waiting.push(await stalled({ date }, lambdaContext('gamekeep-reward-scheduler', 3_000)));
     waiting.push(await stalled({ date }, lambdaContext('gamekeep-reward-scheduler', 3_000)));
     expect(waiting.map((r) => r.status)).toEqual(waiting.map(() => 'continue'));
     expect(continued).toEqual(waiting.map(() => date));
@@ -91,13 +97,24 @@ describe('a reward day whose grants the queue lost', () => {
     await queue.restart();
     startPipeline();
     const answers: { status: number; body: RunResult }[] = [];
-    while (answers.length < 20 && answers.at(-1)?.status !== 200) answers.push(await h.call('POST', '/v1/admin/rewards/runs', { auth: h.admin, body: { date } }));
+    while (answers.length < 20 && answers.at(-1)?.status !== 200)
+      answers.push(await h.call('POST', '/v1/admin/rewards/runs', { auth: h.admin, body: { date } }));
     expect(answers.at(-1)).toMatchObject({ status: 200, body: { date, status: 'done', phase: 'done', pending: 0 } });
     expect(answers.every((a) => (a.status === 202) === (a.body.status === 'continue'))).toBe(true);
-    expect(total(answers.map((a) => a.body), 'resent')).toBeGreaterThanOrEqual(PLAYERS.length);
+    expect(
+      total(
+        answers.map((a) => a.body),
+        'resent',
+      ),
+    ).toBeGreaterThanOrEqual(PLAYERS.length);
 
     expect(await rewardsOf(date)).toEqual(PLAYERS.map(() => 1));
-    expect(await readCheckpoint({ db, tableName: h.config.tableName }, date)).toMatchObject({ phase: 'done', done: true, granted: PLAYERS.length, confirmed: PLAYERS.length });
+    expect(await readCheckpoint({ db, tableName: h.config.tableName }, date)).toMatchObject({
+      phase: 'done',
+      done: true,
+      granted: PLAYERS.length,
+      confirmed: PLAYERS.length,
+    });
     // Done means done: another run sends nothing and grants nothing more.
     const again = await runRewardsToCompletion(scheduler(), date);
     expect(again).toMatchObject([{ status: 'done', sent: 0, resent: 0 }]);
@@ -111,7 +128,15 @@ describe('a reward day whose grants the queue lost', () => {
     await db.send(
       new PutCommand({
         TableName: h.config.tableName,
-        Item: { pk: `REWARDRUN#${date}`, sk: 'RUN', seq: 3, granted: PLAYERS.length, done: true, startedAt: '2026-04-02T00:00:00.000Z', finishedAt: '2026-04-02T00:00:04.000Z' },
+        Item: {
+          pk: `REWARDRUN#${date}`,
+          sk: 'RUN',
+          seq: 3,
+          granted: PLAYERS.length,
+          done: true,
+          startedAt: '2026-04-02T00:00:00.000Z',
+          finishedAt: '2026-04-02T00:00:04.000Z',
+        },
       }),
     );
     const results = await runRewardsToCompletion(scheduler({ pageSize: 1000 }), date);

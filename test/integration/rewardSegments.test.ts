@@ -18,19 +18,31 @@ const requests: string[] = [];
 
 beforeAll(async () => {
   h = await startApiHarness();
-  db = injectFaults(dynamoDbClient(h.config), ({ commandName }) => (commandName.includes('Scan') ? new Error('a Scan was issued') : undefined));
+  db = injectFaults(dynamoDbClient(h.config), ({ commandName }) =>
+    commandName.includes('Scan') ? new Error('a Scan was issued') : undefined,
+  );
   db.middlewareStack.add(
     (next, context) => async (args) => {
-      requests.push(`${String(context.commandName)}${(args.input as { IndexName?: string }).IndexName ? `@${(args.input as { IndexName?: string }).IndexName}` : ''}`);
+      requests.push(
+        `${String(context.commandName)}${(args.input as { IndexName?: string }).IndexName ? `@${(args.input as { IndexName?: string }).IndexName}` : ''}`,
+      );
       return next(args);
     },
     { step: 'initialize', name: 'recordRequests' },
   );
-  const created = await Promise.all(PLAYERS.map((playerId) => h.call('POST', '/v1/players', { auth: h.service, body: { playerId, name: `Segmented ${playerId}` } })));
+  const created = await Promise.all(
+    PLAYERS.map((playerId) =>
+      h.call('POST', '/v1/players', { auth: h.service, body: { playerId, name: `Segmented ${playerId}` } }),
+    ),
+  );
   expect(created.every((r) => r.status === 202)).toBe(true);
   // Histories and records beside the states: a Scan would have to read all of them.
   for (const playerId of PLAYERS.slice(0, 10)) {
-    await h.call('POST', `/v1/players/${playerId}/commands`, { auth: h.service, headers: { 'idempotency-key': 'xp' }, body: { type: 'AddExperience', amount: 10, source: 'quest' } });
+    await h.call('POST', `/v1/players/${playerId}/commands`, {
+      auth: h.service,
+      headers: { 'idempotency-key': 'xp' },
+      body: { type: 'AddExperience', amount: 10, source: 'quest' },
+    });
   }
   await h.pipeline!.drained();
 });
@@ -46,14 +58,28 @@ async function grantsOf(taskId: string): Promise<number[]> {
   return Promise.all(
     PLAYERS.map(async (playerId) => {
       const out = await db.send(
-        new QueryCommand({ TableName: h.config.tableName, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :e)', ExpressionAttributeValues: { ':pk': `P#${playerId}`, ':e': 'E#' }, ConsistentRead: true }),
+        new QueryCommand({
+          TableName: h.config.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :e)',
+          ExpressionAttributeValues: { ':pk': `P#${playerId}`, ':e': 'E#' },
+          ConsistentRead: true,
+        }),
       );
-      return (out.Items ?? []).flatMap((i) => i.events as { type: string; taskId?: string }[]).filter((e) => e.type === 'RewardGranted' && e.taskId === taskId).length;
+      return (out.Items ?? [])
+        .flatMap((i) => i.events as { type: string; taskId?: string }[])
+        .filter((e) => e.type === 'RewardGranted' && e.taskId === taskId).length;
     }),
   );
 }
 
-const scheduler = () => createRewardSchedulerHandler(h.config, { db, pageSize: 3, segments: 5, concurrency: 3, continueRun: async () => undefined });
+const scheduler = () =>
+  createRewardSchedulerHandler(h.config, {
+    db,
+    pageSize: 3,
+    segments: 5,
+    concurrency: 3,
+    continueRun: async () => undefined,
+  });
 
 describe('a reward run over the entity index', () => {
   it('grants every player once, in segments, listing players without a Scan', async () => {
@@ -76,12 +102,25 @@ describe('a reward run over the entity index', () => {
     await db.send(
       new PutCommand({
         TableName: h.config.tableName,
-        Item: { pk: `REWARDRUN#${date}`, sk: 'RUN', seq: 2, phase: 'send', cursor: { pk: 'P#seg-07', sk: 'STATE' }, granted: 6, confirmed: 0, resent: 0, startedAt: '2026-05-02T00:00:00.000Z' },
+        Item: {
+          pk: `REWARDRUN#${date}`,
+          sk: 'RUN',
+          seq: 2,
+          phase: 'send',
+          cursor: { pk: 'P#seg-07', sk: 'STATE' },
+          granted: 6,
+          confirmed: 0,
+          resent: 0,
+          startedAt: '2026-05-02T00:00:00.000Z',
+        },
       }),
     );
     const results = await runRewardsToCompletion(scheduler(), date, 60_000);
     expect(results.at(-1)).toMatchObject({ status: 'done', phase: 'done' });
     expect(await grantsOf(`daily:${date}`)).toEqual(PLAYERS.map(() => 1));
-    expect(await readCheckpoint({ db, tableName: h.config.tableName }, date)).toMatchObject({ done: true, confirmed: PLAYERS.length });
+    expect(await readCheckpoint({ db, tableName: h.config.tableName }, date)).toMatchObject({
+      done: true,
+      confirmed: PLAYERS.length,
+    });
   });
 });

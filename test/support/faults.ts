@@ -9,7 +9,10 @@ export interface FaultContext {
  * Wraps a REAL client: before a request leaves, `decide` may return an error to throw instead (a crash before
  * the commit, a throttle, a poisoned item). Everything else reaches DynamoDB Local unchanged.
  */
-export function injectFaults(client: DynamoDBDocumentClient, decide: (ctx: FaultContext) => Error | undefined): DynamoDBDocumentClient {
+export function injectFaults(
+  client: DynamoDBDocumentClient,
+  decide: (ctx: FaultContext) => Error | undefined,
+): DynamoDBDocumentClient {
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const fault = decide({ commandName: String(context.commandName), input: args.input as Record<string, unknown> });

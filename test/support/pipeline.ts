@@ -1,12 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { commandEnvelope, deduplicationIdFor, messageGroupIdFor, type CommandEnvelope, type SourceKind } from '../../shared/engine/envelope.js';
+import {
+  commandEnvelope,
+  deduplicationIdFor,
+  messageGroupIdFor,
+  type CommandEnvelope,
+  type SourceKind,
+} from '../../shared/engine/envelope.js';
 import type { PlayerCommand } from '../../shared/domain/player/index.js';
 
 let clock = Date.parse('2026-11-24T08:00:00Z');
 
 /** A player command envelope whose id derives from `key`, as an API call with an Idempotency-Key would. */
-export function playerCommand(playerId: string, command: PlayerCommand, key: string = randomUUID(), kind: SourceKind = 'service'): CommandEnvelope {
+export function playerCommand(
+  playerId: string,
+  command: PlayerCommand,
+  key: string = randomUUID(),
+  kind: SourceKind = 'service',
+): CommandEnvelope {
   clock += 1000;
   return commandEnvelope({
     entityType: 'player',
@@ -21,9 +32,13 @@ export function playerCommand(playerId: string, command: PlayerCommand, key: str
 let sequence = 0;
 
 /** An SQS record as Lambda delivers it from a FIFO queue, for synthetic batches (several messages per group). */
-export function sqsRecord(envelope: CommandEnvelope | string, overrides: Partial<SQSRecord['attributes']> = {}): SQSRecord {
+export function sqsRecord(
+  envelope: CommandEnvelope | string,
+  overrides: Partial<SQSRecord['attributes']> = {},
+): SQSRecord {
   const body = typeof envelope === 'string' ? envelope : JSON.stringify(envelope);
-  const group = typeof envelope === 'string' ? 'player.unknown' : messageGroupIdFor(envelope.entityType, envelope.entityId);
+  const group =
+    typeof envelope === 'string' ? 'player.unknown' : messageGroupIdFor(envelope.entityType, envelope.entityId);
   sequence++;
   return {
     messageId: randomUUID(),
@@ -50,4 +65,3 @@ export function sqsRecord(envelope: CommandEnvelope | string, overrides: Partial
 export function sqsEvent(records: SQSRecord[]): SQSEvent {
   return { Records: records };
 }
-

@@ -17,14 +17,20 @@ export interface RestartableQueue {
 type Fauxqs = Awaited<ReturnType<typeof startFauxqs>>;
 
 /** An SQS emulator of its own that a test can kill and bring back, as a crash of the local stack would. */
-export async function startRestartableQueue(options: { visibilityTimeoutSeconds?: number; maxReceiveCount?: number } = {}): Promise<RestartableQueue> {
+export async function startRestartableQueue(
+  options: { visibilityTimeoutSeconds?: number; maxReceiveCount?: number } = {},
+): Promise<RestartableQueue> {
   const suffix = randomUUID().slice(0, 8);
   const names = { tableName: `t-${suffix}`, queueName: `q-${suffix}`, stream: false, ...options };
   let server: Fauxqs | undefined = await startFauxqs({ port: 0, logger: false, host: '127.0.0.1' });
   const { port, address } = server;
   // The table already exists on a restart; the queues are created again under the same names and URLs.
   const provision = async (): Promise<ProvisionedResources> => {
-    const { config, commandQueue, deadLetterQueue } = await attachLocalStack(inject('dynamoDbEndpoint'), address, names);
+    const { config, commandQueue, deadLetterQueue } = await attachLocalStack(
+      inject('dynamoDbEndpoint'),
+      address,
+      names,
+    );
     return { config, commandQueue, deadLetterQueue };
   };
   let resources: ProvisionedResources;
@@ -47,7 +53,10 @@ export async function startRestartableQueue(options: { visibilityTimeoutSeconds?
       if (server) throw new Error('the queue emulator is running: kill() it first');
       server = await startFauxqs({ port, logger: false, host: '127.0.0.1' });
       const again = await provision();
-      if (again.commandQueue.url !== resources.commandQueue.url || again.deadLetterQueue.url !== resources.deadLetterQueue.url)
+      if (
+        again.commandQueue.url !== resources.commandQueue.url ||
+        again.deadLetterQueue.url !== resources.deadLetterQueue.url
+      )
         throw new Error(`the restarted emulator names its queues differently: ${again.commandQueue.url}`);
     },
     stop: kill,

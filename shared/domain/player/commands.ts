@@ -5,7 +5,10 @@ import { maxAmount } from './gameConfig.js';
 export const playerIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 _ -');
 export const opaqueIdSchema = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, 'must be 1-128 of A-Z a-z 0-9 _ . : - and start with a letter or digit');
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/,
+    'must be 1-128 of A-Z a-z 0-9 _ . : - and start with a letter or digit',
+  );
 const opaqueId = opaqueIdSchema;
 const providerId = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be 1-32 of a-z 0-9 - and start with a letter');
 /** Why currency or energy moved, or where experience came from: a short code, not free text. */
@@ -50,12 +53,18 @@ const tradeBundle = z.strictObject({
 });
 export type TradeBundle = z.infer<typeof tradeBundle>;
 
-const isEmptyBundle = (b: TradeBundle): boolean => b.gold === undefined && b.spiritStones === undefined && b.items === undefined;
+const isEmptyBundle = (b: TradeBundle): boolean =>
+  b.gold === undefined && b.spiritStones === undefined && b.items === undefined;
 
 const CreatePlayer = z.strictObject({ type: z.literal('CreatePlayer'), name: playerName });
 
 /** Why an operator did something, and under which support ticket: every operator write carries both. */
-export const operatorReason = z.string().trim().min(1).max(200).regex(/^[^\p{Cc}]+$/u, 'must not contain control characters');
+export const operatorReason = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  .regex(/^[^\p{Cc}]+$/u, 'must not contain control characters');
 
 const CreditPurchase = z.strictObject({
   type: z.literal('CreditPurchase'),
@@ -63,7 +72,9 @@ const CreditPurchase = z.strictObject({
   orderId: opaqueId,
   sku: opaqueId,
   /** What the provider says was paid (minor units), kept beside the list price for the ledger. */
-  paid: z.strictObject({ amount: z.int().nonnegative().max(maxAmount.currency), currency: z.string().regex(/^[A-Z]{3}$/) }).optional(),
+  paid: z
+    .strictObject({ amount: z.int().nonnegative().max(maxAmount.currency), currency: z.string().regex(/^[A-Z]{3}$/) })
+    .optional(),
   /** Present when an operator credits a payment the intake could not (disputed, unmatched): who, why, which ticket. */
   resolution: z.strictObject({ operator: opaqueId, reason: operatorReason, ticket: opaqueId }).optional(),
 });
@@ -117,7 +128,11 @@ export const adjustBalanceSchema = z.strictObject({
 });
 
 /** Starts a cultivation session; its id comes from the game client, so a resent start is recognised. */
-const StartCultivation = z.strictObject({ type: z.literal('StartCultivation'), sessionId: opaqueId, techniqueId: opaqueId });
+const StartCultivation = z.strictObject({
+  type: z.literal('StartCultivation'),
+  sessionId: opaqueId,
+  techniqueId: opaqueId,
+});
 
 const CompleteCultivation = z.strictObject({ type: z.literal('CompleteCultivation'), sessionId: opaqueId });
 

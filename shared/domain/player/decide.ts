@@ -2,7 +2,15 @@ import { accept, reject, type Decision } from '../../engine/decision.js';
 import type { DecideContext } from '../../engine/entityType.js';
 import type { PlayerCommand, PlayerCommandOf, TradeBundle } from './commands.js';
 import type { Goods, ItemQuantity, PlayerEvent } from './events.js';
-import { experienceToReach, itemDefinition, marketOffer, realmOfLevel, shopSku, technique, type GameConfig } from './gameConfig.js';
+import {
+  experienceToReach,
+  itemDefinition,
+  marketOffer,
+  realmOfLevel,
+  shopSku,
+  technique,
+  type GameConfig,
+} from './gameConfig.js';
 import { countOf, type PlayerState } from './state.js';
 
 type Context = DecideContext<PlayerState, GameConfig>;
@@ -14,7 +22,8 @@ const nothing: Goods = { gold: 0, spiritStones: 0, items: [] };
 
 /** The player's rules: every outcome of every command, computed from the command, the state and the context alone. */
 export function decide(command: PlayerCommand, state: PlayerState, ctx: Context): PlayerDecision {
-  if (command.type !== 'CreatePlayer' && !state.exists) return reject('PLAYER_NOT_FOUND', `player ${ctx.entityId} does not exist`);
+  if (command.type !== 'CreatePlayer' && !state.exists)
+    return reject('PLAYER_NOT_FOUND', `player ${ctx.entityId} does not exist`);
   const { config } = ctx;
   switch (command.type) {
     case 'CreatePlayer':
@@ -52,7 +61,11 @@ export function decide(command: PlayerCommand, state: PlayerState, ctx: Context)
   }
 }
 
-function createPlayer(command: PlayerCommandOf<'CreatePlayer'>, state: PlayerState, config: GameConfig): PlayerDecision {
+function createPlayer(
+  command: PlayerCommandOf<'CreatePlayer'>,
+  state: PlayerState,
+  config: GameConfig,
+): PlayerDecision {
   if (state.exists) return reject('PLAYER_EXISTS', `player ${state.name} already exists`);
   const start = config.newPlayer;
   return accept([
@@ -72,7 +85,11 @@ function createPlayer(command: PlayerCommandOf<'CreatePlayer'>, state: PlayerSta
   ]);
 }
 
-function creditPurchase(command: PlayerCommandOf<'CreditPurchase'>, state: PlayerState, config: GameConfig): PlayerDecision {
+function creditPurchase(
+  command: PlayerCommandOf<'CreditPurchase'>,
+  state: PlayerState,
+  config: GameConfig,
+): PlayerDecision {
   const sku = shopSku(config, command.sku);
   if (!sku) return reject('UNKNOWN_SKU', `no shop item ${command.sku}`);
   const overflow = overflowOf(state, nothing, { ...nothing, spiritStones: sku.spiritStones }, config);
@@ -103,7 +120,9 @@ function grantReward(command: PlayerCommandOf<'GrantReward'>, state: PlayerState
 function spendCurrency(command: PlayerCommandOf<'SpendCurrency'>, state: PlayerState): PlayerDecision {
   const shortfall = shortfallOf(state, { ...nothing, [command.currency]: command.amount });
   if (shortfall) return shortfall;
-  return accept([{ type: 'CurrencySpent', currency: command.currency, amount: command.amount, reason: command.reason }]);
+  return accept([
+    { type: 'CurrencySpent', currency: command.currency, amount: command.amount, reason: command.reason },
+  ]);
 }
 
 function consumeEnergy(command: PlayerCommandOf<'ConsumeEnergy'>, state: PlayerState): PlayerDecision {
@@ -147,22 +166,36 @@ function useItem(command: PlayerCommandOf<'UseItem'>, state: PlayerState, config
   return accept(events);
 }
 
-function purchaseItem(command: PlayerCommandOf<'PurchaseItem'>, state: PlayerState, config: GameConfig): PlayerDecision {
+function purchaseItem(
+  command: PlayerCommandOf<'PurchaseItem'>,
+  state: PlayerState,
+  config: GameConfig,
+): PlayerDecision {
   const { itemId, quantity } = command;
   const offer = marketOffer(config, itemId);
   if (!offer || !itemDefinition(config, itemId)) return reject('NOT_FOR_SALE', `${itemId} is not sold in the market`);
   const cost = offer.price * quantity;
   const items = [{ itemId, quantity }];
-  const problem = shortfallOf(state, { ...nothing, [offer.currency]: cost }) ?? overflowOf(state, nothing, { ...nothing, items }, config);
+  const problem =
+    shortfallOf(state, { ...nothing, [offer.currency]: cost }) ??
+    overflowOf(state, nothing, { ...nothing, items }, config);
   if (problem) return problem;
   return accept([{ type: 'ItemPurchased', itemId, quantity, currency: offer.currency, price: offer.price }]);
 }
 
 /** A correction may take a balance to zero but never below, nor past the wallet limit. */
-function adjustBalance(command: PlayerCommandOf<'AdjustBalance'>, state: PlayerState, config: GameConfig): PlayerDecision {
+function adjustBalance(
+  command: PlayerCommandOf<'AdjustBalance'>,
+  state: PlayerState,
+  config: GameConfig,
+): PlayerDecision {
   const { currency, delta } = command;
   const balance = state[currency] + delta;
-  if (balance < 0) return reject('INSUFFICIENT_FUNDS', `an adjustment of ${delta} ${currency} would leave ${balance}, has ${state[currency]}`);
+  if (balance < 0)
+    return reject(
+      'INSUFFICIENT_FUNDS',
+      `an adjustment of ${delta} ${currency} would leave ${balance}, has ${state[currency]}`,
+    );
   if (balance > config.limits.balance)
     return reject('BALANCE_LIMIT_EXCEEDED', `would hold ${balance} ${currency}, limit ${config.limits.balance}`);
   const { operator, reason, ticket } = command;
@@ -188,7 +221,14 @@ function trade(command: PlayerCommandOf<'Trade'>, state: PlayerState, ctx: Conte
 
   return accept([{ type: 'TradeCompleted', tradeId, counterpartyId, role: 'initiator', gave, received }], {
     [counterpartyId]: [
-      { type: 'TradeCompleted', tradeId, counterpartyId: ctx.entityId, role: 'counterparty', gave: received, received: gave },
+      {
+        type: 'TradeCompleted',
+        tradeId,
+        counterpartyId: ctx.entityId,
+        role: 'counterparty',
+        gave: received,
+        received: gave,
+      },
     ],
   });
 }
@@ -201,24 +241,38 @@ function experienceEvents(state: PlayerState, amount: number, source: string, co
   const events: PlayerEvent[] = [{ type: 'ExperienceGained', amount, source }];
   const experience = state.experience + amount;
   let { maxEnergy, realm } = state;
-  for (let level = state.level + 1; level <= config.maxLevel && experience >= experienceToReach(config, level); level++) {
+  for (
+    let level = state.level + 1;
+    level <= config.maxLevel && experience >= experienceToReach(config, level);
+    level++
+  ) {
     maxEnergy += config.levelUp.maxEnergyGain;
     events.push({ type: 'LevelledUp', level, attributeGains: { ...config.levelUp.attributeGains }, maxEnergy });
     const reached = realmOfLevel(config, level).id;
     if (reached !== realm) {
       realm = reached;
       maxEnergy += config.breakthrough.maxEnergyGain;
-      events.push({ type: 'RealmAdvanced', realm, attributeGains: { ...config.breakthrough.attributeGains }, maxEnergy });
+      events.push({
+        type: 'RealmAdvanced',
+        realm,
+        attributeGains: { ...config.breakthrough.attributeGains },
+        maxEnergy,
+      });
     }
   }
   return events;
 }
 
-function startCultivation(command: PlayerCommandOf<'StartCultivation'>, state: PlayerState, ctx: Context): PlayerDecision {
+function startCultivation(
+  command: PlayerCommandOf<'StartCultivation'>,
+  state: PlayerState,
+  ctx: Context,
+): PlayerDecision {
   if (state.cultivating) return reject('ALREADY_CULTIVATING', `session ${state.cultivating.sessionId} is under way`);
   const chosen = technique(ctx.config, command.techniqueId);
   if (!chosen) return reject('UNKNOWN_TECHNIQUE', `no technique ${command.techniqueId}`);
-  if (state.energy < chosen.energyCost) return reject('INSUFFICIENT_ENERGY', `needs ${chosen.energyCost} energy, has ${state.energy}`);
+  if (state.energy < chosen.energyCost)
+    return reject('INSUFFICIENT_ENERGY', `needs ${chosen.energyCost} energy, has ${state.energy}`);
   return accept([
     { type: 'CultivationStarted', sessionId: command.sessionId, techniqueId: command.techniqueId, startedAt: ctx.now },
     { type: 'EnergyConsumed', amount: chosen.energyCost, reason: `cultivation:${command.sessionId}` },
@@ -226,19 +280,36 @@ function startCultivation(command: PlayerCommandOf<'StartCultivation'>, state: P
 }
 
 /** Experience from the elapsed time (the command's issue time minus the start) at the technique's rate, capped. */
-function completeCultivation(command: PlayerCommandOf<'CompleteCultivation'>, state: PlayerState, ctx: Context): PlayerDecision {
+function completeCultivation(
+  command: PlayerCommandOf<'CompleteCultivation'>,
+  state: PlayerState,
+  ctx: Context,
+): PlayerDecision {
   const session = state.cultivating;
   if (!session) return reject('NOT_CULTIVATING', 'no cultivation session is under way');
-  if (session.sessionId !== command.sessionId) return reject('UNKNOWN_SESSION', `session ${command.sessionId} is not the one under way (${session.sessionId})`);
+  if (session.sessionId !== command.sessionId)
+    return reject('UNKNOWN_SESSION', `session ${command.sessionId} is not the one under way (${session.sessionId})`);
   const used = technique(ctx.config, session.techniqueId);
   const seconds = Math.max(0, Math.floor((Date.parse(ctx.now) - Date.parse(session.startedAt)) / 1000));
-  const experience = used ? Math.min(Math.floor((seconds * used.experiencePerMinute) / 60), used.maxExperiencePerSession) : 0;
-  const completed: PlayerEvent = { type: 'CultivationCompleted', sessionId: session.sessionId, techniqueId: session.techniqueId, seconds, experience };
+  const experience = used
+    ? Math.min(Math.floor((seconds * used.experiencePerMinute) / 60), used.maxExperiencePerSession)
+    : 0;
+  const completed: PlayerEvent = {
+    type: 'CultivationCompleted',
+    sessionId: session.sessionId,
+    techniqueId: session.techniqueId,
+    seconds,
+    experience,
+  };
   if (experience === 0) return accept([completed]);
   return accept([completed, ...experienceEvents(state, experience, `cultivation:${session.sessionId}`, ctx.config)]);
 }
 
-function recordCombatResult(command: PlayerCommandOf<'RecordCombatResult'>, state: PlayerState, ctx: Context): PlayerDecision {
+function recordCombatResult(
+  command: PlayerCommandOf<'RecordCombatResult'>,
+  state: PlayerState,
+  ctx: Context,
+): PlayerDecision {
   if (command.opponentId === ctx.entityId) return reject('SELF_COMBAT', 'a player cannot fight themself');
   const rewards = goodsOf(command.rewards);
   const problem = unknownItemIn(rewards.items, ctx.config) ?? overflowOf(state, nothing, rewards, ctx.config);
@@ -252,7 +323,10 @@ function recordCombatResult(command: PlayerCommandOf<'RecordCombatResult'>, stat
     ...rewards,
   };
   if (command.rewards.experience === undefined) return accept([recorded]);
-  return accept([recorded, ...experienceEvents(state, command.rewards.experience, `combat:${command.combatId}`, ctx.config)]);
+  return accept([
+    recorded,
+    ...experienceEvents(state, command.rewards.experience, `combat:${command.combatId}`, ctx.config),
+  ]);
 }
 
 function goodsOf(bundle: TradeBundle): Goods {
@@ -279,12 +353,21 @@ function shortfallOf(holder: PlayerState, goods: Goods, side?: Side): PlayerDeci
 }
 
 /** What would push `holder` past a wallet or stack limit after handing over `out` and taking in `incoming`. */
-function overflowOf(holder: PlayerState, out: Goods, incoming: Goods, config: GameConfig, side?: Side): PlayerDecision | undefined {
+function overflowOf(
+  holder: PlayerState,
+  out: Goods,
+  incoming: Goods,
+  config: GameConfig,
+  side?: Side,
+): PlayerDecision | undefined {
   const who = side ? `${side} ` : '';
   for (const currency of ['gold', 'spiritStones'] as const) {
     const balance = holder[currency] - out[currency] + incoming[currency];
     if (balance > config.limits.balance)
-      return reject('BALANCE_LIMIT_EXCEEDED', `${who}would hold ${balance} ${currency}, limit ${config.limits.balance}`);
+      return reject(
+        'BALANCE_LIMIT_EXCEEDED',
+        `${who}would hold ${balance} ${currency}, limit ${config.limits.balance}`,
+      );
   }
   for (const { itemId, quantity } of incoming.items) {
     const given = out.items.find((item) => item.itemId === itemId)?.quantity ?? 0;

@@ -64,14 +64,24 @@ export function evolve(state: PlayerState, event: PlayerEvent): PlayerState {
         inventory: withItems(state.inventory, [event], +1),
       };
     case 'CultivationStarted':
-      return { ...state, cultivating: { sessionId: event.sessionId, techniqueId: event.techniqueId, startedAt: event.startedAt } };
+      return {
+        ...state,
+        cultivating: { sessionId: event.sessionId, techniqueId: event.techniqueId, startedAt: event.startedAt },
+      };
     case 'CultivationCompleted': {
       const { cultivating: _done, ...rest } = state;
       const stats = state.statistics ?? noStatistics;
       const c = stats.cultivation;
       return {
         ...rest,
-        statistics: { ...stats, cultivation: { sessions: c.sessions + 1, seconds: c.seconds + event.seconds, experience: c.experience + event.experience } },
+        statistics: {
+          ...stats,
+          cultivation: {
+            sessions: c.sessions + 1,
+            seconds: c.seconds + event.seconds,
+            experience: c.experience + event.experience,
+          },
+        },
       };
     }
     case 'CombatRecorded': {
@@ -114,7 +124,11 @@ function receive(state: PlayerState, goods: Goods): PlayerState {
   };
 }
 
-function withItems(inventory: PlayerState['inventory'], items: readonly ItemQuantity[], sign: 1 | -1): PlayerState['inventory'] {
+function withItems(
+  inventory: PlayerState['inventory'],
+  items: readonly ItemQuantity[],
+  sign: 1 | -1,
+): PlayerState['inventory'] {
   const next: Record<string, number> = { ...inventory };
   for (const { itemId, quantity } of items) {
     const count = countOf(next, itemId) + sign * quantity;

@@ -149,10 +149,23 @@ export const gameConfig: GameConfig = deepFreeze({
     'spirit-ore': { name: '灵矿', kind: 'material', stackLimit: 999 },
   },
   shop: {
-    'stones-100': { spiritStones: 100, price: { amount: 99, currency: 'USD' }, localPrices: { EUR: 99, GBP: 89, JPY: 150 } },
-    'stones-550': { spiritStones: 550, price: { amount: 499, currency: 'USD' }, localPrices: { EUR: 499, GBP: 449, JPY: 750 } },
+    'stones-100': {
+      spiritStones: 100,
+      price: { amount: 99, currency: 'USD' },
+      localPrices: { EUR: 99, GBP: 89, JPY: 150 },
+    },
+    'stones-550': {
+      spiritStones: 550,
+      price: { amount: 499, currency: 'USD' },
+      localPrices: { EUR: 499, GBP: 449, JPY: 750 },
+    },
     // The largest pack is never sold below 70 %: deeper coupons on it are a misconfiguration to look at.
-    'stones-1200': { spiritStones: 1200, price: { amount: 999, currency: 'USD' }, localPrices: { EUR: 999, GBP: 899, JPY: 1500 }, paymentPolicy: { minPaidShare: 0.7 } },
+    'stones-1200': {
+      spiritStones: 1200,
+      price: { amount: 999, currency: 'USD' },
+      localPrices: { EUR: 999, GBP: 899, JPY: 1500 },
+      paymentPolicy: { minPaidShare: 0.7 },
+    },
   },
   // Coupons down to half price; taxes up to 30 % on top (the highest VAT rates are 27 %).
   paymentPolicy: { minPaidShare: 0.5, maxPaidShare: 1.3 },
@@ -180,24 +193,41 @@ export function shopSku(config: GameConfig, sku: string): ShopSku | undefined {
 
 export type PaymentCheck =
   | { readonly ok: true; readonly listPrice: Price }
-  | { readonly ok: false; readonly code: 'UNKNOWN_SKU' | 'CURRENCY_NOT_SOLD' | 'PRICE_MISMATCH'; readonly message: string };
+  | {
+      readonly ok: false;
+      readonly code: 'UNKNOWN_SKU' | 'CURRENCY_NOT_SOLD' | 'PRICE_MISMATCH';
+      readonly message: string;
+    };
 
 /**
  * Whether a paid notice credits its SKU without a human: the SKU exists, is sold in the paid currency, and the
  * amount lies in the policy's band around that currency's list price. Anything else is disputed, never dropped.
  */
-export function paymentCheck(config: GameConfig, paid: { sku: string; amount: number; currency: string }): PaymentCheck {
+export function paymentCheck(
+  config: GameConfig,
+  paid: { sku: string; amount: number; currency: string },
+): PaymentCheck {
   const sku = shopSku(config, paid.sku);
   if (!sku) return { ok: false, code: 'UNKNOWN_SKU', message: `no shop item ${paid.sku}` };
   const currency = paid.currency.toUpperCase();
-  const list = currency === sku.price.currency ? sku.price.amount : sku.localPrices && Object.hasOwn(sku.localPrices, currency) ? sku.localPrices[currency] : undefined;
-  if (list === undefined) return { ok: false, code: 'CURRENCY_NOT_SOLD', message: `${paid.sku} is not sold in ${currency}` };
+  const list =
+    currency === sku.price.currency
+      ? sku.price.amount
+      : sku.localPrices && Object.hasOwn(sku.localPrices, currency)
+        ? sku.localPrices[currency]
+        : undefined;
+  if (list === undefined)
+    return { ok: false, code: 'CURRENCY_NOT_SOLD', message: `${paid.sku} is not sold in ${currency}` };
   const policy = { ...config.paymentPolicy, ...sku.paymentPolicy };
   // Integer bounds in minor units, so the comparison never depends on floating-point shares.
   const lowest = Math.ceil(list * policy.minPaidShare);
   const highest = Math.floor(list * policy.maxPaidShare);
   if (paid.amount < lowest || paid.amount > highest)
-    return { ok: false, code: 'PRICE_MISMATCH', message: `${paid.sku} lists at ${list} ${currency}; ${paid.amount} is outside the credited band ${lowest}-${highest}` };
+    return {
+      ok: false,
+      code: 'PRICE_MISMATCH',
+      message: `${paid.sku} lists at ${list} ${currency}; ${paid.amount} is outside the credited band ${lowest}-${highest}`,
+    };
   return { ok: true, listPrice: { amount: list, currency } };
 }
 

@@ -26,7 +26,10 @@ export function claims(command: PlayerCommand, playerId: string): readonly Claim
         {
           key: `PAY#${command.provider}#${command.orderId}`,
           kind: 'PAY',
-          conflict: { code: 'ORDER_ALREADY_CREDITED', message: `${command.provider} order ${command.orderId} was already credited` },
+          conflict: {
+            code: 'ORDER_ALREADY_CREDITED',
+            message: `${command.provider} order ${command.orderId} was already credited`,
+          },
         },
       ];
     case 'GrantReward':
@@ -35,7 +38,10 @@ export function claims(command: PlayerCommand, playerId: string): readonly Claim
           key: `TASK#${command.taskId}#${playerId}`,
           kind: 'TASK',
           retentionDays: 400,
-          conflict: { code: 'REWARD_ALREADY_GRANTED', message: `the reward of task ${command.taskId} was already granted` },
+          conflict: {
+            code: 'REWARD_ALREADY_GRANTED',
+            message: `the reward of task ${command.taskId} was already granted`,
+          },
         },
       ];
     case 'Trade':
@@ -53,7 +59,10 @@ export function claims(command: PlayerCommand, playerId: string): readonly Claim
           key: `CULTIVATION#${command.sessionId}#${playerId}`,
           kind: 'CULTIVATION',
           retentionDays: 400,
-          conflict: { code: 'SESSION_ALREADY_STARTED', message: `cultivation session ${command.sessionId} was already started` },
+          conflict: {
+            code: 'SESSION_ALREADY_STARTED',
+            message: `cultivation session ${command.sessionId} was already started`,
+          },
         },
       ];
     case 'RecordCombatResult':
@@ -62,7 +71,10 @@ export function claims(command: PlayerCommand, playerId: string): readonly Claim
           key: `COMBAT#${command.combatId}#${playerId}`,
           kind: 'COMBAT',
           retentionDays: 400,
-          conflict: { code: 'COMBAT_ALREADY_RECORDED', message: `combat ${command.combatId} was already recorded for ${playerId}` },
+          conflict: {
+            code: 'COMBAT_ALREADY_RECORDED',
+            message: `combat ${command.combatId} was already recorded for ${playerId}`,
+          },
         },
       ];
     case 'SpendCurrency':
@@ -95,9 +107,29 @@ export const player = defineEntityType<PlayerState, PlayerCommand, PlayerEvent, 
 export { decide } from './decide.js';
 export { evolve } from './evolve.js';
 export { playerInvariantViolations } from './invariants.js';
-export { initialPlayerState, countOf, noStatistics, type PlayerState, type CultivationSession, type StatisticsCounters } from './state.js';
-export { normalizePlayerName, playerCommandSchema, type PlayerCommand, type PlayerCommandType, type PlayerCommandOf } from './commands.js';
-export { currencyFlow, type CurrencyFlow, type PlayerEvent, type PlayerEventType, type Goods, type ItemQuantity } from './events.js';
+export {
+  initialPlayerState,
+  countOf,
+  noStatistics,
+  type PlayerState,
+  type CultivationSession,
+  type StatisticsCounters,
+} from './state.js';
+export {
+  normalizePlayerName,
+  playerCommandSchema,
+  type PlayerCommand,
+  type PlayerCommandType,
+  type PlayerCommandOf,
+} from './commands.js';
+export {
+  currencyFlow,
+  type CurrencyFlow,
+  type PlayerEvent,
+  type PlayerEventType,
+  type Goods,
+  type ItemQuantity,
+} from './events.js';
 export { ownerViewOfEvent, ownerViewOfSource, type OwnerEvent } from './ownerView.js';
 export {
   gameConfig,

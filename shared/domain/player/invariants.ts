@@ -11,10 +11,14 @@ export function playerInvariantViolations(state: PlayerState, config: GameConfig
   }
   for (const [itemId, count] of Object.entries(state.inventory)) {
     const limit = itemDefinition(config, itemId)?.stackLimit ?? 0;
-    if (!Number.isInteger(count) || count <= 0 || count > limit) broken.push(`${count} of ${itemId} (stack limit ${limit})`);
+    if (!Number.isInteger(count) || count <= 0 || count > limit)
+      broken.push(`${count} of ${itemId} (stack limit ${limit})`);
   }
-  if (state.energy < 0 || state.energy > state.maxEnergy) broken.push(`energy ${state.energy} outside [0, ${state.maxEnergy}]`);
-  if (state.level !== levelForExperience(config, state.experience)) broken.push(`level ${state.level} does not match ${state.experience} experience`);
-  if (state.realm !== realmOfLevel(config, state.level).id) broken.push(`realm ${state.realm} does not match level ${state.level}`);
+  if (state.energy < 0 || state.energy > state.maxEnergy)
+    broken.push(`energy ${state.energy} outside [0, ${state.maxEnergy}]`);
+  if (state.level !== levelForExperience(config, state.experience))
+    broken.push(`level ${state.level} does not match ${state.experience} experience`);
+  if (state.realm !== realmOfLevel(config, state.level).id)
+    broken.push(`realm ${state.realm} does not match level ${state.level}`);
   return broken;
 }

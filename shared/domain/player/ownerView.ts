@@ -16,8 +16,27 @@ type EventOf<T extends PlayerEventType> = Extract<PlayerEvent, { type: T }>;
  * until someone decides who may read it; fields not listed (older or unknown ones) are never shown to the owner.
  */
 const AUDIENCE = {
-  PlayerCreated: { name: 'owner', configVersion: 'owner', level: 'owner', realm: 'owner', experience: 'owner', energy: 'owner', maxEnergy: 'owner', gold: 'owner', spiritStones: 'owner', attributes: 'owner' },
-  PurchaseCredited: { provider: 'owner', orderId: 'owner', sku: 'owner', spiritStones: 'owner', price: 'owner', paid: 'owner', resolution: 'staff' },
+  PlayerCreated: {
+    name: 'owner',
+    configVersion: 'owner',
+    level: 'owner',
+    realm: 'owner',
+    experience: 'owner',
+    energy: 'owner',
+    maxEnergy: 'owner',
+    gold: 'owner',
+    spiritStones: 'owner',
+    attributes: 'owner',
+  },
+  PurchaseCredited: {
+    provider: 'owner',
+    orderId: 'owner',
+    sku: 'owner',
+    spiritStones: 'owner',
+    price: 'owner',
+    paid: 'owner',
+    resolution: 'staff',
+  },
   RewardGranted: { taskId: 'owner', gold: 'owner', spiritStones: 'owner', items: 'owner' },
   CurrencySpent: { currency: 'owner', amount: 'owner', reason: 'owner' },
   ExperienceGained: { amount: 'owner', source: 'owner' },
@@ -32,18 +51,34 @@ const AUDIENCE = {
   BalanceAdjusted: { currency: 'owner', delta: 'owner', operator: 'staff', reason: 'staff', ticket: 'staff' },
   CultivationStarted: { sessionId: 'owner', techniqueId: 'owner', startedAt: 'owner' },
   CultivationCompleted: { sessionId: 'owner', techniqueId: 'owner', seconds: 'owner', experience: 'owner' },
-  CombatRecorded: { combatId: 'owner', opponentId: 'owner', kind: 'owner', outcome: 'owner', gold: 'owner', spiritStones: 'owner', items: 'owner' },
-} as const satisfies { readonly [T in PlayerEventType]: { readonly [F in Exclude<keyof EventOf<T>, 'type'>]-?: Audience } };
+  CombatRecorded: {
+    combatId: 'owner',
+    opponentId: 'owner',
+    kind: 'owner',
+    outcome: 'owner',
+    gold: 'owner',
+    spiritStones: 'owner',
+    items: 'owner',
+  },
+} as const satisfies {
+  readonly [T in PlayerEventType]: { readonly [F in Exclude<keyof EventOf<T>, 'type'>]-?: Audience };
+};
 
-type OwnerFields<T extends PlayerEventType> = { [F in keyof (typeof AUDIENCE)[T]]: (typeof AUDIENCE)[T][F] extends 'owner' ? F : never }[keyof (typeof AUDIENCE)[T]];
+type OwnerFields<T extends PlayerEventType> = {
+  [F in keyof (typeof AUDIENCE)[T]]: (typeof AUDIENCE)[T][F] extends 'owner' ? F : never;
+}[keyof (typeof AUDIENCE)[T]];
 
 /** An event as its owner sees it: the event without its staff-only fields. */
-export type OwnerEvent = { [T in PlayerEventType]: Pick<EventOf<T>, Extract<'type' | OwnerFields<T>, keyof EventOf<T>>> }[PlayerEventType];
+export type OwnerEvent = {
+  [T in PlayerEventType]: Pick<EventOf<T>, Extract<'type' | OwnerFields<T>, keyof EventOf<T>>>;
+}[PlayerEventType];
 
 /** What the owner of `event` may see of it (pure): the fields their audience includes, nothing else. */
 export function ownerViewOfEvent(event: PlayerEvent): OwnerEvent {
   const audience: Readonly<Record<string, Audience>> = AUDIENCE[event.type];
-  return Object.fromEntries(Object.entries(event).filter(([field]) => field === 'type' || audience[field] === 'owner')) as OwnerEvent;
+  return Object.fromEntries(
+    Object.entries(event).filter(([field]) => field === 'type' || audience[field] === 'owner'),
+  ) as OwnerEvent;
 }
 
 /** Whose actor id the owner may read: their own, a payment provider's, a schedule's; staff and hosts are named by kind. */
@@ -57,7 +92,10 @@ const OWNER_SEES_ACTOR: { readonly [K in SourceKind]: boolean } = {
 };
 
 /** Who sent a command, as its player sees it (pure): an operator or service is named by its kind, not its id. */
-export function ownerViewOfSource(source: { readonly kind: string; readonly actor: string }): { kind: string; actor: string } {
+export function ownerViewOfSource(source: { readonly kind: string; readonly actor: string }): {
+  kind: string;
+  actor: string;
+} {
   const shown = Object.hasOwn(OWNER_SEES_ACTOR, source.kind) && OWNER_SEES_ACTOR[source.kind as SourceKind];
   return { kind: source.kind, actor: shown ? source.actor : source.kind };
 }

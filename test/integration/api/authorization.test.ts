@@ -5,7 +5,10 @@ import { startApiHarness, type ApiHarness } from './harness.js';
 
 let h: ApiHarness;
 let redis: LocalRedis;
-let tokens: Record<'anonymous' | 'forged' | 'expired' | 'garbage' | 'me' | 'other' | 'service' | 'admin', string | undefined>;
+let tokens: Record<
+  'anonymous' | 'forged' | 'expired' | 'garbage' | 'me' | 'other' | 'service' | 'admin',
+  string | undefined
+>;
 let myCommandId: string;
 
 beforeAll(async () => {
@@ -13,7 +16,13 @@ beforeAll(async () => {
   redis = await startRedis();
   h = await startApiHarness({ redisUrl: redis.url });
   const forge = (secret: string, exp: number) =>
-    new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('me').setIssuer('gamekeep-local').setAudience('gamekeep').setExpirationTime(exp).sign(new TextEncoder().encode(secret));
+    new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('me')
+      .setIssuer('gamekeep-local')
+      .setAudience('gamekeep')
+      .setExpirationTime(exp)
+      .sign(new TextEncoder().encode(secret));
   tokens = {
     anonymous: undefined,
     forged: await forge('not-the-secret-at-all-0123456789', Math.floor(Date.now() / 1000) + 600),
@@ -24,8 +33,14 @@ beforeAll(async () => {
     service: h.service,
     admin: h.admin,
   };
-  for (const [id, auth] of [['me', tokens.me], ['other', tokens.other]] as const)
-    expect((await h.call('POST', '/v1/players', { auth, body: { name: `Hero ${id}` }, headers: { prefer: 'wait=10' } })).body.status).toBe('applied');
+  for (const [id, auth] of [
+    ['me', tokens.me],
+    ['other', tokens.other],
+  ] as const)
+    expect(
+      (await h.call('POST', '/v1/players', { auth, body: { name: `Hero ${id}` }, headers: { prefer: 'wait=10' } })).body
+        .status,
+    ).toBe('applied');
   const r = await h.call('POST', '/v1/players/me/commands', {
     auth: tokens.me,
     body: { type: 'ConsumeEnergy', amount: 1, reason: 'duel' },
@@ -68,10 +83,30 @@ const cases: Case[] = [
     expect: { me: 202, other: 403, service: 202, admin: 403 },
     writes: true,
   },
-  { route: 'GET /v1/commands/{commandId}', method: 'GET', path: () => `/v1/commands/${myCommandId}`, expect: { me: 200, other: 404, service: 200, admin: 200 } },
-  { route: 'GET /v1/players/{playerId}', method: 'GET', path: () => '/v1/players/me', expect: { me: 200, other: 403, service: 200, admin: 200 } },
-  { route: 'GET /v1/players/{playerId}/events', method: 'GET', path: () => '/v1/players/me/events', expect: { me: 200, other: 403, service: 200, admin: 200 } },
-  { route: 'GET /v1/leaderboards/{board}', method: 'GET', path: () => '/v1/leaderboards/level?around=me', expect: { me: 200, other: 200, service: 200, admin: 200 } },
+  {
+    route: 'GET /v1/commands/{commandId}',
+    method: 'GET',
+    path: () => `/v1/commands/${myCommandId}`,
+    expect: { me: 200, other: 404, service: 200, admin: 200 },
+  },
+  {
+    route: 'GET /v1/players/{playerId}',
+    method: 'GET',
+    path: () => '/v1/players/me',
+    expect: { me: 200, other: 403, service: 200, admin: 200 },
+  },
+  {
+    route: 'GET /v1/players/{playerId}/events',
+    method: 'GET',
+    path: () => '/v1/players/me/events',
+    expect: { me: 200, other: 403, service: 200, admin: 200 },
+  },
+  {
+    route: 'GET /v1/leaderboards/{board}',
+    method: 'GET',
+    path: () => '/v1/leaderboards/level?around=me',
+    expect: { me: 200, other: 200, service: 200, admin: 200 },
+  },
   {
     route: 'POST /v1/admin/players/{playerId}/adjustments',
     method: 'POST',
@@ -80,8 +115,18 @@ const cases: Case[] = [
     expect: { me: 403, other: 403, service: 403, admin: 202 },
     writes: true,
   },
-  { route: 'GET /v1/admin/payments/unmatched', method: 'GET', path: () => '/v1/admin/payments/unmatched', expect: { me: 403, other: 403, service: 403, admin: 200 } },
-  { route: 'GET /v1/admin/stats', method: 'GET', path: () => '/v1/admin/stats', expect: { me: 403, other: 403, service: 403, admin: 200 } },
+  {
+    route: 'GET /v1/admin/payments/unmatched',
+    method: 'GET',
+    path: () => '/v1/admin/payments/unmatched',
+    expect: { me: 403, other: 403, service: 403, admin: 200 },
+  },
+  {
+    route: 'GET /v1/admin/stats',
+    method: 'GET',
+    path: () => '/v1/admin/stats',
+    expect: { me: 403, other: 403, service: 403, admin: 200 },
+  },
   {
     route: 'POST /v1/admin/rewards/runs',
     method: 'POST',
@@ -139,17 +184,32 @@ describe('a player can never grant themselves anything', () => {
     await h.pipeline!.drained();
     const before = await h.itemCount();
     for (const command of serverAuthoritative) {
-      const r = await h.call('POST', '/v1/players/me/commands', { auth: tokens.me, body: command, headers: { 'idempotency-key': `cheat-${command.type}` } });
-      expect({ type: command.type, status: r.status, code: r.body.error?.code }).toEqual({ type: command.type, status: 403, code: 'FORBIDDEN' });
+      const r = await h.call('POST', '/v1/players/me/commands', {
+        auth: tokens.me,
+        body: command,
+        headers: { 'idempotency-key': `cheat-${command.type}` },
+      });
+      expect({ type: command.type, status: r.status, code: r.body.error?.code }).toEqual({
+        type: command.type,
+        status: 403,
+        code: 'FORBIDDEN',
+      });
     }
-    const adjust = await h.call('POST', '/v1/admin/players/me/adjustments', { auth: tokens.me, body: { currency: 'gold', delta: 1_000_000, reason: 'cheat', ticket: 'T-9' } });
+    const adjust = await h.call('POST', '/v1/admin/players/me/adjustments', {
+      auth: tokens.me,
+      body: { currency: 'gold', delta: 1_000_000, reason: 'cheat', ticket: 'T-9' },
+    });
     expect(adjust.status).toBe(403);
     await h.pipeline!.drained();
     expect(await h.itemCount()).toBe(before);
   });
 
   it('refuses a command for another player with 403, even a player-safe one', async () => {
-    const r = await h.call('POST', '/v1/players/other/commands', { auth: tokens.me, body: { type: 'UseItem', itemId: 'qi-pill', quantity: 1 }, headers: { 'idempotency-key': 'x' } });
+    const r = await h.call('POST', '/v1/players/other/commands', {
+      auth: tokens.me,
+      body: { type: 'UseItem', itemId: 'qi-pill', quantity: 1 },
+      headers: { 'idempotency-key': 'x' },
+    });
     expect(r.status).toBe(403);
   });
 
@@ -160,9 +220,13 @@ describe('a player can never grant themselves anything', () => {
       headers: { 'idempotency-key': 'svc-grant', prefer: 'wait=10' },
     });
     expect(r.body).toMatchObject({ status: 'applied' });
-    const events = (auth: string | undefined) => h.call('GET', `/v1/players/me/events?afterVersion=${r.body.version - 1}`, { auth });
+    const events = (auth: string | undefined) =>
+      h.call('GET', `/v1/players/me/events?afterVersion=${r.body.version - 1}`, { auth });
     // The player sees which kind of caller acted, not which host (issue 8, defect 7).
     expect((await events(tokens.me)).body.items[0].source).toEqual({ kind: 'service', actor: 'service' });
-    expect((await events(tokens.service)).body.items[0].source).toEqual({ kind: 'service', actor: 'local-game-server' });
+    expect((await events(tokens.service)).body.items[0].source).toEqual({
+      kind: 'service',
+      actor: 'local-game-server',
+    });
   });
 });

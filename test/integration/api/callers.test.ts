@@ -7,7 +7,8 @@ import { webhookSecretsFrom } from '../../../shared/payments/secrets.js';
 import { loadConfig } from '../../../shared/config.js';
 
 /** The request context each HTTP API's authorizer produces, as the functions receive it on AWS. */
-const withAuthorizer = (authorizer: unknown) => ({ requestContext: { authorizer } }) as unknown as APIGatewayProxyEventV2;
+const withAuthorizer = (authorizer: unknown) =>
+  ({ requestContext: { authorizer } }) as unknown as APIGatewayProxyEventV2;
 const iam = (userArn: string) => withAuthorizer({ iam: { userArn, accountId: '123456789012' } });
 const config = { serviceRoles: ['game-servers'], operatorRoles: ['gm-team'] };
 
@@ -23,14 +24,26 @@ function refusal(f: () => unknown): number | undefined {
 
 describe('caller classes from the authorizer context', () => {
   it('takes a player from the JWT authorizer subject', () => {
-    expect(callerOf(withAuthorizer({ jwt: { claims: { sub: 'hero-1' }, scopes: null } }), config)).toEqual({ kind: 'player', id: 'hero-1' });
+    expect(callerOf(withAuthorizer({ jwt: { claims: { sub: 'hero-1' }, scopes: null } }), config)).toEqual({
+      kind: 'player',
+      id: 'hero-1',
+    });
     expect(refusal(() => callerOf(withAuthorizer({ jwt: { claims: { sub: 'a#STATE' } } }), config))).toBe(403);
   });
 
   it('maps IAM roles to services and operators, naming the session as the actor', () => {
-    expect(callerOf(iam('arn:aws:sts::123456789012:assumed-role/game-servers/i-0abc'), config)).toEqual({ kind: 'service', id: 'i-0abc' });
-    expect(callerOf(iam('arn:aws:sts::123456789012:assumed-role/gm-team/alice@example.com'), config)).toEqual({ kind: 'operator', id: 'alice-example.com' });
-    expect(callerOf(iam('arn:aws:iam::123456789012:role/game-servers'), config)).toEqual({ kind: 'service', id: 'game-servers' });
+    expect(callerOf(iam('arn:aws:sts::123456789012:assumed-role/game-servers/i-0abc'), config)).toEqual({
+      kind: 'service',
+      id: 'i-0abc',
+    });
+    expect(callerOf(iam('arn:aws:sts::123456789012:assumed-role/gm-team/alice@example.com'), config)).toEqual({
+      kind: 'operator',
+      id: 'alice-example.com',
+    });
+    expect(callerOf(iam('arn:aws:iam::123456789012:role/game-servers'), config)).toEqual({
+      kind: 'service',
+      id: 'game-servers',
+    });
   });
 
   it('refuses IAM principals of no known role with 403, and callers of another class', () => {
@@ -47,7 +60,14 @@ describe('webhook signatures', () => {
 
   it('accepts any of several v1 values against any current secret, within 300 s', () => {
     expect(verifySignature(signatureHeader(['s1'], body, now), body, ['s0', 's1'], now + 300)).toBe(true);
-    expect(verifySignature(`t=${now},v1=${'0'.repeat(64)},${signatureHeader(['s1'], body, now).split(',')[1]}`, body, ['s1'], now)).toBe(true);
+    expect(
+      verifySignature(
+        `t=${now},v1=${'0'.repeat(64)},${signatureHeader(['s1'], body, now).split(',')[1]}`,
+        body,
+        ['s1'],
+        now,
+      ),
+    ).toBe(true);
   });
 
   it('refuses stale, future, tampered, malformed and unsigned deliveries', () => {
@@ -77,7 +97,9 @@ describe('webhook secrets source', () => {
   });
 
   it('uses GAMEKEEP_WEBHOOK_SECRET_<PROVIDER> locally', async () => {
-    const secrets = webhookSecretsFrom(loadConfig({ GAMEKEEP_WEBHOOK_SECRET_ACME: 'one-0123456789abcdef, two-0123456789abcdef' }));
+    const secrets = webhookSecretsFrom(
+      loadConfig({ GAMEKEEP_WEBHOOK_SECRET_ACME: 'one-0123456789abcdef, two-0123456789abcdef' }),
+    );
     expect(await secrets('acme')).toEqual(['one-0123456789abcdef', 'two-0123456789abcdef']);
     expect(await secrets('other')).toEqual([]);
   });

@@ -20,7 +20,11 @@ describe('HTTP API v1 through the local gateway', () => {
   });
 
   it('creates a player for the token subject and waits for the outcome with Prefer: wait', async () => {
-    const created = await h.call('POST', '/v1/players', { auth: lin, body: { name: 'Lin Feng' }, headers: { prefer: 'wait=10' } });
+    const created = await h.call('POST', '/v1/players', {
+      auth: lin,
+      body: { name: 'Lin Feng' },
+      headers: { prefer: 'wait=10' },
+    });
     expect(created.status).toBe(200);
     expect(created.body).toMatchObject({ playerId: 'lin', status: 'applied', version: 1 });
     expect(created.headers.get('location')).toBe(`/v1/commands/${created.body.commandId}`);
@@ -39,15 +43,26 @@ describe('HTTP API v1 through the local gateway', () => {
     expect(sent.headers.get('location')).toBe(`/v1/commands/${sent.body.commandId}`);
     expect(await outcomeOf(h, sent.body.commandId, lin)).toMatchObject({ status: 'applied', version: 2 });
     const view = await h.call('GET', '/v1/players/lin', { auth: lin });
-    expect(view).toMatchObject({ status: 200, body: { playerId: 'lin', version: 2, gold: 960, inventory: { 'spirit-herb': 2 } } });
+    expect(view).toMatchObject({
+      status: 200,
+      body: { playerId: 'lin', version: 2, gold: 960, inventory: { 'spirit-herb': 2 } },
+    });
     expect(view.body).not.toHaveProperty('exists');
   });
 
   it('treats a retry with the same Idempotency-Key as the same command, and another payload under it as 409', async () => {
     const body = { type: 'UseItem', itemId: 'spirit-herb', quantity: 1 };
-    const first = await h.call('POST', '/v1/players/lin/commands', { auth: lin, body, headers: { 'idempotency-key': 'use-1', prefer: 'wait=10' } });
+    const first = await h.call('POST', '/v1/players/lin/commands', {
+      auth: lin,
+      body,
+      headers: { 'idempotency-key': 'use-1', prefer: 'wait=10' },
+    });
     expect(first.status).toBe(200);
-    const retry = await h.call('POST', '/v1/players/lin/commands', { auth: lin, body, headers: { 'idempotency-key': 'use-1' } });
+    const retry = await h.call('POST', '/v1/players/lin/commands', {
+      auth: lin,
+      body,
+      headers: { 'idempotency-key': 'use-1' },
+    });
     expect(retry.body.commandId).toBe(first.body.commandId);
     const before = await h.itemCount();
     const reused = await h.call('POST', '/v1/players/lin/commands', {
@@ -71,8 +86,13 @@ describe('HTTP API v1 through the local gateway', () => {
 
   it('requires an Idempotency-Key on commands, with a strict pattern', async () => {
     const body = { type: 'UseItem', itemId: 'spirit-herb', quantity: 1 };
-    expect(await h.call('POST', '/v1/players/lin/commands', { auth: lin, body })).toMatchObject({ status: 400, body: { error: { code: 'IDEMPOTENCY_KEY_REQUIRED' } } });
-    expect(await h.call('POST', '/v1/players/lin/commands', { auth: lin, body, headers: { 'idempotency-key': 'a#STATE' } })).toMatchObject({
+    expect(await h.call('POST', '/v1/players/lin/commands', { auth: lin, body })).toMatchObject({
+      status: 400,
+      body: { error: { code: 'IDEMPOTENCY_KEY_REQUIRED' } },
+    });
+    expect(
+      await h.call('POST', '/v1/players/lin/commands', { auth: lin, body, headers: { 'idempotency-key': 'a#STATE' } }),
+    ).toMatchObject({
       status: 400,
       body: { error: { code: 'INVALID_REQUEST' } },
     });
@@ -90,7 +110,10 @@ describe('HTTP API v1 through the local gateway', () => {
     expect(first.status).toBe(200);
     expect(first.body.items.map((i: { version: number }) => i.version)).toEqual([1, 2]);
     expect(first.body.nextAfterVersion).toBe(2);
-    expect(first.body.items[0]).toMatchObject({ commandType: 'CreatePlayer', source: { kind: 'client', actor: 'lin' } });
+    expect(first.body.items[0]).toMatchObject({
+      commandType: 'CreatePlayer',
+      source: { kind: 'client', actor: 'lin' },
+    });
     const all: number[] = [];
     for (let after: number | null = 0; after !== null; ) {
       const page: any = await h.call('GET', `/v1/players/lin/events?afterVersion=${after}&limit=2`, { auth: lin });
@@ -113,13 +136,22 @@ describe('HTTP API v1 through the local gateway', () => {
   it('without Redis: reads the player from DynamoDB, answers leaderboards 503 and reports no cache', async () => {
     const view = await h.call('GET', '/v1/players/lin', { auth: lin });
     expect(view.headers.get('x-cache')).toBe('table');
-    expect(await h.call('GET', '/v1/leaderboards/level', { auth: lin })).toMatchObject({ status: 503, body: { error: { code: 'LEADERBOARDS_UNAVAILABLE' } } });
+    expect(await h.call('GET', '/v1/leaderboards/level', { auth: lin })).toMatchObject({
+      status: 503,
+      body: { error: { code: 'LEADERBOARDS_UNAVAILABLE' } },
+    });
     expect((await h.call('GET', '/v1/leaderboards/nope', { auth: lin })).status).toBe(404);
-    expect(await h.call('GET', '/v1/admin/stats', { auth: h.admin })).toMatchObject({ status: 200, body: { cache: null } });
+    expect(await h.call('GET', '/v1/admin/stats', { auth: h.admin })).toMatchObject({
+      status: 200,
+      body: { cache: null },
+    });
   });
 
   it('answers 404 for a player that does not exist and for unknown routes', async () => {
-    expect(await h.call('GET', '/v1/players/nobody', { auth: h.service })).toMatchObject({ status: 404, body: { error: { code: 'PLAYER_NOT_FOUND' } } });
+    expect(await h.call('GET', '/v1/players/nobody', { auth: h.service })).toMatchObject({
+      status: 404,
+      body: { error: { code: 'PLAYER_NOT_FOUND' } },
+    });
     expect(await h.call('GET', '/v1/nothing')).toMatchObject({ status: 404, body: { error: { code: 'NOT_FOUND' } } });
   });
 
@@ -135,8 +167,12 @@ describe('HTTP API v1 through the local gateway', () => {
   });
 
   it('rejects unknown fields, wrong types and malformed JSON with 400', async () => {
-    const send = (raw: string) => h.call('POST', '/v1/players/lin/commands', { auth: lin, raw, headers: { 'idempotency-key': 'bad-1' } });
-    expect(await send('{"type":"UseItem","itemId":"spirit-herb","quantity":1,"extra":1}')).toMatchObject({ status: 400, body: { error: { code: 'INVALID_COMMAND' } } });
+    const send = (raw: string) =>
+      h.call('POST', '/v1/players/lin/commands', { auth: lin, raw, headers: { 'idempotency-key': 'bad-1' } });
+    expect(await send('{"type":"UseItem","itemId":"spirit-herb","quantity":1,"extra":1}')).toMatchObject({
+      status: 400,
+      body: { error: { code: 'INVALID_COMMAND' } },
+    });
     expect(await send('{"type":"UseItem","itemId":"spirit-herb","quantity":"1"}')).toMatchObject({ status: 400 });
     expect(await send('{"type":"UseItem","itemId":"spirit-herb","quantity":-1}')).toMatchObject({ status: 400 });
     expect(await send('{"type":"UseItem","itemId":"a#STATE","quantity":1}')).toMatchObject({ status: 400 });
@@ -144,7 +180,10 @@ describe('HTTP API v1 through the local gateway', () => {
   });
 
   it('behaves like API Gateway at the edge: 405 for a wrong method, binary bodies passed base64-encoded', async () => {
-    expect(await h.call('DELETE', '/v1/players/lin', { auth: lin })).toMatchObject({ status: 405, body: { error: { code: 'METHOD_NOT_ALLOWED' } } });
+    expect(await h.call('DELETE', '/v1/players/lin', { auth: lin })).toMatchObject({
+      status: 405,
+      body: { error: { code: 'METHOD_NOT_ALLOWED' } },
+    });
     const binary = await h.call('POST', '/v1/players/lin/commands', {
       auth: lin,
       raw: Buffer.from(JSON.stringify({ type: 'ConsumeEnergy', amount: 1, reason: 'spar' })),

@@ -15,7 +15,11 @@ let h: ApiHarness;
 let me: string;
 
 const createPlayer = (playerId: string) =>
-  h.call('POST', '/v1/players', { auth: h.service, body: { playerId, name: `Contract ${playerId}` }, headers: { prefer: 'wait=10' } });
+  h.call('POST', '/v1/players', {
+    auth: h.service,
+    body: { playerId, name: `Contract ${playerId}` },
+    headers: { prefer: 'wait=10' },
+  });
 
 beforeAll(async () => {
   h = await startApiHarness();
@@ -33,7 +37,11 @@ describe('a reused Idempotency-Key in flight', () => {
   beforeAll(async () => {
     held = await startApiHarness({ pipeline: false });
     pipeline = startCommandPipeline({ ...held.stack, config: held.config });
-    const created = await held.call('POST', '/v1/players', { auth: held.service, body: { playerId: 'ct-reuse', name: 'Reuse' }, headers: { prefer: 'wait=10' } });
+    const created = await held.call('POST', '/v1/players', {
+      auth: held.service,
+      body: { playerId: 'ct-reuse', name: 'Reuse' },
+      headers: { prefer: 'wait=10' },
+    });
     expect(created.body.status).toBe('applied');
     await pipeline.stop();
   });
@@ -61,7 +69,10 @@ describe('a reused Idempotency-Key in flight', () => {
     const view = await held.call('GET', '/v1/players/ct-reuse', { auth: held.service });
     expect(view.body.inventory).toEqual({ 'qi-pill': 1 });
     // The command keeps the first payload's outcome; the reuse is recorded beside it, never applied.
-    expect(await held.call('GET', `/v1/commands/${first.body.commandId}`, { auth: held.service })).toMatchObject({ status: 200, body: { status: 'applied' } });
+    expect(await held.call('GET', `/v1/commands/${first.body.commandId}`, { auth: held.service })).toMatchObject({
+      status: 200,
+      body: { status: 'applied' },
+    });
     const records = await commandItems(held, first.body.commandId);
     expect(records.map((r) => [r.sk, r.status, r.code])).toEqual([
       ['C', 'applied', undefined],
@@ -80,15 +91,26 @@ describe("a player's view of their own audit trail", () => {
       headers: { prefer: 'wait=10' },
     });
     expect(adjusted).toMatchObject({ status: 200, body: { status: 'applied' } });
-    const page = (auth: string) => h.call('GET', `/v1/players/ct-me/events?afterVersion=${adjusted.body.version - 1}`, { auth });
+    const page = (auth: string) =>
+      h.call('GET', `/v1/players/ct-me/events?afterVersion=${adjusted.body.version - 1}`, { auth });
 
     const own = await page(me);
     expect(own.status).toBe(200);
-    expect(own.body.items[0]).toMatchObject({ commandType: 'AdjustBalance', source: { kind: 'operator', actor: 'operator' } });
+    expect(own.body.items[0]).toMatchObject({
+      commandType: 'AdjustBalance',
+      source: { kind: 'operator', actor: 'operator' },
+    });
     expect(own.body.items[0].events).toEqual([{ type: 'BalanceAdjusted', currency: 'gold', delta: 25 }]);
     expect(JSON.stringify(own.body)).not.toMatch(/local-gm|SUP-77|lost order/);
 
-    const full = { type: 'BalanceAdjusted', currency: 'gold', delta: 25, operator: 'local-gm', reason: 'refund for a lost order', ticket: 'SUP-77' };
+    const full = {
+      type: 'BalanceAdjusted',
+      currency: 'gold',
+      delta: 25,
+      operator: 'local-gm',
+      reason: 'refund for a lost order',
+      ticket: 'SUP-77',
+    };
     for (const auth of [h.service, h.admin]) {
       const staff = await page(auth);
       expect(staff.body.items[0]).toMatchObject({ source: { kind: 'operator', actor: 'local-gm' }, events: [full] });
@@ -98,16 +120,27 @@ describe("a player's view of their own audit trail", () => {
 
 describe('Prefer: wait', () => {
   const use = (prefer: string, key: string) =>
-    h.call('POST', '/v1/players/ct-me/commands', { auth: me, body: { type: 'ConsumeEnergy', amount: 1, reason: 'contract' }, headers: { 'idempotency-key': key, prefer } });
+    h.call('POST', '/v1/players/ct-me/commands', {
+      auth: me,
+      body: { type: 'ConsumeEnergy', amount: 1, reason: 'contract' },
+      headers: { 'idempotency-key': key, prefer },
+    });
 
   it('refuses a malformed or out-of-range wait with 400 naming header.Prefer, and writes nothing', async () => {
     await h.pipeline!.drained();
     const before = await h.itemCount();
     for (const [i, prefer] of ['wait=100', 'wait=abc', 'wait=11', 'wait=-1', 'wait=1.5', 'wait=', 'wait'].entries()) {
       const r = await use(prefer, `bad-wait-${i}`);
-      expect(r, prefer).toMatchObject({ status: 400, body: { error: { code: 'INVALID_REQUEST', message: expect.stringContaining('header.Prefer') } } });
+      expect(r, prefer).toMatchObject({
+        status: 400,
+        body: { error: { code: 'INVALID_REQUEST', message: expect.stringContaining('header.Prefer') } },
+      });
     }
-    const create = await h.call('POST', '/v1/players', { auth: h.service, body: { playerId: 'ct-never', name: 'Never' }, headers: { prefer: 'wait=100' } });
+    const create = await h.call('POST', '/v1/players', {
+      auth: h.service,
+      body: { playerId: 'ct-never', name: 'Never' },
+      headers: { prefer: 'wait=100' },
+    });
     expect(create.status).toBe(400);
     await h.pipeline!.drained();
     expect(await h.itemCount()).toBe(before);
@@ -125,18 +158,36 @@ describe('Prefer: wait', () => {
 
 describe('version query parameters', () => {
   it('accepts every version up to 9,999,999,999 and refuses above, as the OpenAPI document says', async () => {
-    expect(await h.call('GET', '/v1/players/ct-me?minVersion=9999999999', { auth: me })).toMatchObject({ status: 409, body: { error: { code: 'VERSION_NOT_REACHED' } } });
-    expect(await h.call('GET', '/v1/players/ct-me?minVersion=10000000000', { auth: me })).toMatchObject({ status: 400, body: { error: { code: 'INVALID_REQUEST' } } });
-    expect(await h.call('GET', '/v1/players/ct-me/events?afterVersion=9999999999', { auth: me })).toMatchObject({ status: 200, body: { items: [], nextAfterVersion: null } });
+    expect(await h.call('GET', '/v1/players/ct-me?minVersion=9999999999', { auth: me })).toMatchObject({
+      status: 409,
+      body: { error: { code: 'VERSION_NOT_REACHED' } },
+    });
+    expect(await h.call('GET', '/v1/players/ct-me?minVersion=10000000000', { auth: me })).toMatchObject({
+      status: 400,
+      body: { error: { code: 'INVALID_REQUEST' } },
+    });
+    expect(await h.call('GET', '/v1/players/ct-me/events?afterVersion=9999999999', { auth: me })).toMatchObject({
+      status: 200,
+      body: { items: [], nextAfterVersion: null },
+    });
     expect((await h.call('GET', '/v1/players/ct-me/events?afterVersion=10000000000', { auth: me })).status).toBe(400);
     // Past the last version there is nothing, however far a trail runs: version 10,000,000,000 would not sort after it.
     await putEventItem(h, 'ct-far', 1_000_000_001);
-    expect(await h.call('GET', '/v1/players/ct-far/events?afterVersion=9999999999', { auth: h.admin })).toMatchObject({ status: 200, body: { items: [], nextAfterVersion: null } });
-    expect((await h.call('GET', '/v1/players/ct-far/events?afterVersion=1000000000', { auth: h.admin })).body.items).toHaveLength(1);
+    expect(await h.call('GET', '/v1/players/ct-far/events?afterVersion=9999999999', { auth: h.admin })).toMatchObject({
+      status: 200,
+      body: { items: [], nextAfterVersion: null },
+    });
+    expect(
+      (await h.call('GET', '/v1/players/ct-far/events?afterVersion=1000000000', { auth: h.admin })).body.items,
+    ).toHaveLength(1);
     expect((await h.call('GET', '/v1/players/ct-me/events?limit=1000', { auth: me })).status).toBe(400);
 
     const params = (path: string) =>
-      Object.fromEntries(((openApiDocument() as any).paths[path].get.parameters as any[]).filter((p) => p.in === 'query').map((p) => [p.name, p.schema.pattern]));
+      Object.fromEntries(
+        ((openApiDocument() as any).paths[path].get.parameters as any[])
+          .filter((p) => p.in === 'query')
+          .map((p) => [p.name, p.schema.pattern]),
+      );
     expect(params('/v1/players/{playerId}')).toEqual({ minVersion: '^\\d{1,10}$' });
     expect(params('/v1/players/{playerId}/events')).toEqual({ afterVersion: '^\\d{1,10}$', limit: '^\\d{1,3}$' });
   });
@@ -145,14 +196,27 @@ describe('version query parameters', () => {
 describe('player-safe commands', () => {
   it('lets a player start and complete cultivation', async () => {
     const cultivate = (body: Record<string, unknown>, key: string) =>
-      h.call('POST', '/v1/players/ct-me/commands', { auth: me, body, headers: { 'idempotency-key': key, prefer: 'wait=10' } });
-    expect(await cultivate({ type: 'StartCultivation', sessionId: 'ct-s1', techniqueId: 'breathing-method' }, 'cultivate-1')).toMatchObject({ status: 200, body: { status: 'applied' } });
-    expect(await cultivate({ type: 'CompleteCultivation', sessionId: 'ct-s1' }, 'cultivate-2')).toMatchObject({ status: 200, body: { status: 'applied' } });
+      h.call('POST', '/v1/players/ct-me/commands', {
+        auth: me,
+        body,
+        headers: { 'idempotency-key': key, prefer: 'wait=10' },
+      });
+    expect(
+      await cultivate({ type: 'StartCultivation', sessionId: 'ct-s1', techniqueId: 'breathing-method' }, 'cultivate-1'),
+    ).toMatchObject({ status: 200, body: { status: 'applied' } });
+    expect(await cultivate({ type: 'CompleteCultivation', sessionId: 'ct-s1' }, 'cultivate-2')).toMatchObject({
+      status: 200,
+      body: { status: 'applied' },
+    });
   });
 
   it('are the ones README.md and docs/api.md list for players', () => {
-    const playerRow = readFileSync('README.md', 'utf8').split('\n').find((line) => line.startsWith('| player |'));
-    const apiParagraph = readFileSync('docs/api.md', 'utf8').split('\n\n').find((p) => p.startsWith('**Player-safe commands.**'));
+    const playerRow = readFileSync('README.md', 'utf8')
+      .split('\n')
+      .find((line) => line.startsWith('| player |'));
+    const apiParagraph = readFileSync('docs/api.md', 'utf8')
+      .split('\n\n')
+      .find((p) => p.startsWith('**Player-safe commands.**'));
     for (const type of PLAYER_SAFE_COMMANDS) {
       const named = new RegExp(`\`${type}\\b`);
       expect(playerRow, `README caller table: ${type}`).toMatch(named);
@@ -165,7 +229,12 @@ async function untilQueueHolds(harness: ApiHarness, messages: number, timeoutMs 
   const sqs = sqsClient(harness.config);
   try {
     for (const started = Date.now(); Date.now() - started < timeoutMs; await new Promise((r) => setTimeout(r, 25))) {
-      const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: harness.stack.commandQueue.url, AttributeNames: ['ApproximateNumberOfMessages'] }));
+      const { Attributes = {} } = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: harness.stack.commandQueue.url,
+          AttributeNames: ['ApproximateNumberOfMessages'],
+        }),
+      );
       if (Number(Attributes.ApproximateNumberOfMessages ?? 0) >= messages) return;
     }
   } finally {
@@ -202,7 +271,14 @@ async function putEventItem(harness: ApiHarness, playerId: string, version: numb
 async function commandItems(harness: ApiHarness, commandId: string): Promise<Record<string, any>[]> {
   const db = dynamoDbClient(harness.config);
   try {
-    const out = await db.send(new QueryCommand({ TableName: harness.config.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': commandPk(commandId) }, ConsistentRead: true }));
+    const out = await db.send(
+      new QueryCommand({
+        TableName: harness.config.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': commandPk(commandId) },
+        ConsistentRead: true,
+      }),
+    );
     return out.Items ?? [];
   } finally {
     db.destroy();

@@ -23,7 +23,10 @@ beforeAll(async () => {
   h = await startApiHarness({ redisUrl: redis.url });
   me = await h.player('fz');
   stranger = await h.player('someone-else');
-  expect((await h.call('POST', '/v1/players', { auth: me, body: { name: 'Fuzz' }, headers: { prefer: 'wait=10' } })).body.status).toBe('applied');
+  expect(
+    (await h.call('POST', '/v1/players', { auth: me, body: { name: 'Fuzz' }, headers: { prefer: 'wait=10' } })).body
+      .status,
+  ).toBe('applied');
 });
 afterAll(async () => {
   await h?.stop();
@@ -50,7 +53,13 @@ interface Template {
 }
 
 const templates: Record<string, Template> = {
-  createPlayer: { method: 'POST', path: () => '/v1/players', auth: () => me, body: { name: 'Fuzz Twin' }, idFields: ['playerId'] },
+  createPlayer: {
+    method: 'POST',
+    path: () => '/v1/players',
+    auth: () => me,
+    body: { name: 'Fuzz Twin' },
+    idFields: ['playerId'],
+  },
   command: {
     method: 'POST',
     path: (id) => `/v1/players/${id}/commands`,
@@ -86,9 +95,19 @@ const templates: Record<string, Template> = {
     numberFields: ['amount'],
     signed: true,
   },
-  rewardRun: { method: 'POST', path: () => '/v1/admin/rewards/runs', auth: () => h.admin, body: { date: '2026-05-05' } },
+  rewardRun: {
+    method: 'POST',
+    path: () => '/v1/admin/rewards/runs',
+    auth: () => h.admin,
+    body: { date: '2026-05-05' },
+  },
   player: { method: 'GET', path: (id) => `/v1/players/${id}`, auth: () => me, query: { minVersion: '1' } },
-  events: { method: 'GET', path: (id) => `/v1/players/${id}/events`, auth: () => me, query: { afterVersion: '0', limit: '10' } },
+  events: {
+    method: 'GET',
+    path: (id) => `/v1/players/${id}/events`,
+    auth: () => me,
+    query: { afterVersion: '0', limit: '10' },
+  },
   command_status: { method: 'GET', path: () => `/v1/commands/c${'0'.repeat(40)}`, auth: () => me },
   unmatched: { method: 'GET', path: () => '/v1/admin/payments/unmatched', auth: () => h.admin, query: { limit: '10' } },
   leaderboard: {
@@ -103,17 +122,66 @@ const templates: Record<string, Template> = {
   stats: { method: 'GET', path: () => '/v1/admin/stats', auth: () => h.admin },
 };
 
-const keyLikeIds = ['a#STATE', 'P#fz', 'C#c00', '#', 'fz#E#0000000001', '../fz', 'fz/../../x', ' fz', 'fz\n', '\u0000', 'ｆｚ', 'é', '🦀', 'x'.repeat(200), ''];
+const keyLikeIds = [
+  'a#STATE',
+  'P#fz',
+  'C#c00',
+  '#',
+  'fz#E#0000000001',
+  '../fz',
+  'fz/../../x',
+  ' fz',
+  'fz\n',
+  '\u0000',
+  'ｆｚ',
+  'é',
+  '🦀',
+  'x'.repeat(200),
+  '',
+];
 /** Header values must stay printable ASCII for fetch to send them at all. */
-const badHeaderKeys = ['a#STATE', 'P#fz', '#', '../fz', '-leading-dash', 'has space', 'x'.repeat(129), 'key;wait=1', '"quoted"'];
-const badId = fc.oneof(fc.constantFrom(...keyLikeIds), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }).map((s) => `${s}#`));
+const badHeaderKeys = [
+  'a#STATE',
+  'P#fz',
+  '#',
+  '../fz',
+  '-leading-dash',
+  'has space',
+  'x'.repeat(129),
+  'key;wait=1',
+  '"quoted"',
+];
+const badId = fc.oneof(
+  fc.constantFrom(...keyLikeIds),
+  fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }).map((s) => `${s}#`),
+);
 const badNumber = fc.oneof(
   fc.constantFrom(0, 1.5, -0.5, 1e300, 2 ** 53, -(2 ** 53), Number.MAX_SAFE_INTEGER, 1_000_000_001),
   fc.constantFrom('5', '', null, true, [], {}, '1e3'),
   fc.double({ noInteger: true, noDefaultInfinity: true, noNaN: true }),
 );
-const anyValue = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.integer(), { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 5 }), fc.integer(), { maxKeys: 2 }));
-const badQueryValue = fc.constantFrom('-1', 'abc', '1.5', '1e3', '99999999999999', '', '0x10', ' 1', '%23', 'a#STATE', '0'.repeat(20));
+const anyValue = fc.oneof(
+  fc.string(),
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.integer(), { maxLength: 3 }),
+  fc.dictionary(fc.string({ maxLength: 5 }), fc.integer(), { maxKeys: 2 }),
+);
+const badQueryValue = fc.constantFrom(
+  '-1',
+  'abc',
+  '1.5',
+  '1e3',
+  '99999999999999',
+  '',
+  '0x10',
+  ' 1',
+  '%23',
+  'a#STATE',
+  '0'.repeat(20),
+);
 const badDate = fc.constantFrom('2026-13-01', '26-01-01', 'today', '2026/01/01', '', '2026-01-01T00:00:00Z');
 const badName = fc.constantFrom('', ' ', 'a  b', 'x'.repeat(25), 'a#b', 'Fuzz\u0000', '<script>', 'a/b');
 
@@ -172,7 +240,9 @@ const request = fc
       case 'malformed-json': {
         if (!t.body) return undefined;
         const text = JSON.stringify(body);
-        raw = text.slice(0, g.pick % Math.max(1, text.length - 1)) + g.junk.replace(/^[\s\S]*$/, (j) => (isJson(text.slice(0, 0) + j) ? `${j}{` : j));
+        raw =
+          text.slice(0, g.pick % Math.max(1, text.length - 1)) +
+          g.junk.replace(/^[\s\S]*$/, (j) => (isJson(text.slice(0, 0) + j) ? `${j}{` : j));
         // Not JSON and not empty (an empty body is a valid "run today" on the reward route).
         if (isJson(raw) || raw.trim() === '') raw = `${raw}{`;
         break;
@@ -181,7 +251,8 @@ const request = fc
         const f = pickFrom(fields);
         if (!f) return undefined;
         const current = (body as Json)[f];
-        (body as Json)[f] = typeof current === 'string' ? g.pick : typeof current === 'number' ? String(current) : [current];
+        (body as Json)[f] =
+          typeof current === 'string' ? g.pick : typeof current === 'number' ? String(current) : [current];
         break;
       }
       case 'bad-number': {
@@ -202,7 +273,9 @@ const request = fc
       }
       case 'unknown-field':
         if (!t.body) return undefined;
-        (body as Json)[`x${g.pick % 7}_${['__proto__', 'constructor', 'pk', 'sk', 'version', 'operator', 'extra'][g.pick % 7]}`] = g.any;
+        (body as Json)[
+          `x${g.pick % 7}_${['__proto__', 'constructor', 'pk', 'sk', 'version', 'operator', 'extra'][g.pick % 7]}`
+        ] = g.any;
         break;
       case 'missing-field': {
         // The reward run's date is optional (today), so dropping it is not an invalid request.
@@ -228,16 +301,27 @@ const request = fc
       }
       case 'unknown-query':
         if (t.method !== 'GET') return undefined;
-        Object.defineProperty(query, ['sk', 'pk', 'x', '__proto__', 'limit[]'][g.pick % 5]!, { value: '1', enumerable: true, writable: true, configurable: true });
+        Object.defineProperty(query, ['sk', 'pk', 'x', '__proto__', 'limit[]'][g.pick % 5]!, {
+          value: '1',
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
         break;
       case 'bad-credentials':
         if (t.signed) return undefined;
-        auth = [undefined, 'garbage', `${me}x`, me.split('.').slice(0, 2).join('.') + '.AAAA', `${h.service}0`][g.pick % 5];
+        auth = [undefined, 'garbage', `${me}x`, `${me.split('.').slice(0, 2).join('.')}.AAAA`, `${h.service}0`][
+          g.pick % 5
+        ];
         break;
       case 'wrong-scope':
         if (t.signed || t.anyCaller) return undefined;
         // Right credentials for the wrong class, or another player's token on a player's route.
-        auth = ['adjustment', 'rewardRun', 'unmatched', 'stats'].includes(g.name) ? [me, h.service][g.pick % 2] : g.name === 'serviceCommand' ? me : stranger;
+        auth = ['adjustment', 'rewardRun', 'unmatched', 'stats'].includes(g.name)
+          ? [me, h.service][g.pick % 2]
+          : g.name === 'serviceCommand'
+            ? me
+            : stranger;
         if (g.name === 'command_status') return undefined;
         if (g.name === 'createPlayer') body = { ...(body as Json), playerId: 'fz-other' };
         break;
@@ -257,7 +341,15 @@ const request = fc
       headers['gamekeep-signature'] = signatureHeader(h.webhookSecrets.acme!, raw ?? '');
     }
     const qs = new URLSearchParams(query).toString();
-    return { name: g.name, mutation: g.mutation, method: t.method, path: `${t.path(playerId)}${qs ? `?${qs}` : ''}`, auth, raw, headers };
+    return {
+      name: g.name,
+      mutation: g.mutation,
+      method: t.method,
+      path: `${t.path(playerId)}${qs ? `?${qs}` : ''}`,
+      auth,
+      raw,
+      headers,
+    };
   })
   .filter((r): r is Request => r !== undefined);
 
@@ -278,15 +370,32 @@ describe('fuzzing every route with invalid requests', () => {
     let sent = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(request, { minLength: PER_RUN, maxLength: PER_RUN }), async (batch) => {
-        const answers = await Promise.all(batch.map((r) => h.call(r.method, r.path, { ...(r.auth ? { auth: r.auth } : {}), ...(r.raw !== undefined ? { raw: r.raw } : {}), headers: r.headers })));
+        const answers = await Promise.all(
+          batch.map((r) =>
+            h.call(r.method, r.path, {
+              ...(r.auth ? { auth: r.auth } : {}),
+              ...(r.raw !== undefined ? { raw: r.raw } : {}),
+              headers: r.headers,
+            }),
+          ),
+        );
         answers.forEach((a, i) => {
           sent++;
           statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1);
           const r = batch[i]!;
-          const summary = { route: r.name, mutation: r.mutation, path: r.path.slice(0, 120), body: r.raw?.slice(0, 200), status: a.status };
+          const summary = {
+            route: r.name,
+            mutation: r.mutation,
+            path: r.path.slice(0, 120),
+            body: r.raw?.slice(0, 200),
+            status: a.status,
+          };
           expect(a.status, JSON.stringify(summary)).toBeGreaterThanOrEqual(400);
           expect(a.status, JSON.stringify(summary)).toBeLessThan(500);
-          expect(a.body?.error, JSON.stringify(summary)).toEqual({ code: expect.any(String), message: expect.any(String) });
+          expect(a.body?.error, JSON.stringify(summary)).toEqual({
+            code: expect.any(String),
+            message: expect.any(String),
+          });
         });
       }),
       { numRuns: REQUESTS / PER_RUN },

@@ -75,7 +75,8 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
     adminToken: config.adminToken!,
     port: 0,
   });
-  const pipeline = options.pipeline === false ? undefined : startCommandPipeline({ ...stack, config }, { concurrency: 2 });
+  const pipeline =
+    options.pipeline === false ? undefined : startCommandPipeline({ ...stack, config }, { concurrency: 2 });
   const db = dynamoDbClient(config);
   const store = eventStore(config);
 
@@ -111,7 +112,14 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
       let count = 0;
       let start: Record<string, unknown> | undefined;
       do {
-        const out = await db.send(new ScanCommand({ TableName: config.tableName, Select: 'COUNT', ConsistentRead: true, ...(start ? { ExclusiveStartKey: start } : {}) }));
+        const out = await db.send(
+          new ScanCommand({
+            TableName: config.tableName,
+            Select: 'COUNT',
+            ConsistentRead: true,
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }),
+        );
         count += out.Count ?? 0;
         start = out.LastEvaluatedKey;
       } while (start);

@@ -9,12 +9,20 @@ describe('the OpenAPI document', () => {
   });
 
   it('is OpenAPI 3.1 and documents every route with its error shape', () => {
-    const doc = openApiDocument() as { openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+    const doc = openApiDocument() as {
+      openapi: string;
+      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    };
     expect(doc.openapi).toBe('3.1.0');
     expect(undocumentedRoutes()).toEqual([]);
-    for (const r of routes) expect(doc.paths[r.path]?.[r.method.toLowerCase()]?.responses, `${r.method} ${r.path}`).toBeDefined();
-    const submit = doc.paths['/v1/players/{playerId}/commands']!.post as unknown as { requestBody: { content: { 'application/json': { schema: { oneOf: { additionalProperties: boolean }[] } } } } };
+    for (const r of routes)
+      expect(doc.paths[r.path]?.[r.method.toLowerCase()]?.responses, `${r.method} ${r.path}`).toBeDefined();
+    const submit = doc.paths['/v1/players/{playerId}/commands']!.post as unknown as {
+      requestBody: { content: { 'application/json': { schema: { oneOf: { additionalProperties: boolean }[] } } } };
+    };
     // Unknown fields are refused, and the document says so.
-    expect(submit.requestBody.content['application/json'].schema.oneOf.every((s) => s.additionalProperties === false)).toBe(true);
+    expect(
+      submit.requestBody.content['application/json'].schema.oneOf.every((s) => s.additionalProperties === false),
+    ).toBe(true);
   });
 });

@@ -17,7 +17,11 @@ let failSends = 0;
 
 beforeAll(async () => {
   const stack = await provisionTestStack();
-  const sqs = new SQSClient({ region: stack.config.region, endpoint: stack.config.sqsEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const sqs = new SQSClient({
+    region: stack.config.region,
+    endpoint: stack.config.sqsEndpoint,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   sqs.middlewareStack.add(
     (next, context) => async (args) => {
       if (context.commandName === 'SendMessageBatchCommand' && failSends > 0) {
@@ -30,7 +34,15 @@ beforeAll(async () => {
   );
   h = await startApiHarness({ stack, clients: { sqs }, webhookSecrets: { acme: ['acme-desk-secret'] } });
   for (const playerId of ['payer', 'other'])
-    expect((await h.call('POST', '/v1/players', { auth: h.service, body: { playerId, name: `N ${playerId}` }, headers: { prefer: 'wait=10' } })).body.status).toBe('applied');
+    expect(
+      (
+        await h.call('POST', '/v1/players', {
+          auth: h.service,
+          body: { playerId, name: `N ${playerId}` },
+          headers: { prefer: 'wait=10' },
+        })
+      ).body.status,
+    ).toBe('applied');
 });
 afterAll(() => h.stop());
 
@@ -46,7 +58,10 @@ const notice = (overrides: Record<string, unknown> = {}) => ({
 });
 const deliver = (body: unknown) => {
   const raw = JSON.stringify(body);
-  return h.call('POST', '/v1/webhooks/payments/acme', { raw, headers: { 'gamekeep-signature': signatureHeader(['acme-desk-secret'], raw) } });
+  return h.call('POST', '/v1/webhooks/payments/acme', {
+    raw,
+    headers: { 'gamekeep-signature': signatureHeader(['acme-desk-secret'], raw) },
+  });
 };
 const payment = (orderId: string) => h.call('GET', `/v1/admin/payments/acme/${orderId}`, { auth: h.admin });
 const reconcile = () => h.call('POST', '/v1/admin/payments/reconciliations', { auth: h.admin });
@@ -73,7 +88,8 @@ describe('the payment policy: discounts, taxes and currencies', () => {
       notice({ currency: 'jpy', amount: 150 }),
       notice({ sku: 'stones-1200', amount: 700 }), // this SKU's own policy: at least 70 %
     ];
-    for (const n of paid) expect(await deliver(n)).toMatchObject({ status: 200, body: { status: 'queued', duplicate: false } });
+    for (const n of paid)
+      expect(await deliver(n)).toMatchObject({ status: 200, body: { status: 'queued', duplicate: false } });
     expect(await stonesOf('payer')).toBe(before + paid.reduce((sum, n) => sum + STONES[n.sku as string]!, 0));
     const [credit] = await creditsOf('payer', paid[0]!.orderId as string);
     expect(credit).toMatchObject({ price: { amount: 99, currency: 'USD' }, paid: { amount: 50, currency: 'USD' } });
@@ -90,16 +106,26 @@ describe('the payment policy: discounts, taxes and currencies', () => {
       { n: notice({ sku: 'stones-9999' }), code: 'UNKNOWN_SKU' },
     ];
     for (const { n, code } of cases) {
-      expect(await deliver(n)).toMatchObject({ status: 200, body: { status: 'disputed', duplicate: false, problem: { code } } });
+      expect(await deliver(n)).toMatchObject({
+        status: 200,
+        body: { status: 'disputed', duplicate: false, problem: { code } },
+      });
       // A replay (the provider retrying) finds it stored and decided.
-      expect(await deliver(n)).toMatchObject({ status: 200, body: { status: 'disputed', duplicate: true, problem: { code } } });
+      expect(await deliver(n)).toMatchObject({
+        status: 200,
+        body: { status: 'disputed', duplicate: true, problem: { code } },
+      });
     }
     expect(await stonesOf('payer')).toBe(before);
     const listed = await h.call('GET', '/v1/admin/payments/disputed?limit=100', { auth: h.admin });
     expect(listed.status).toBe(200);
     const orders = listed.body.items.map((p: any) => p.orderId);
     for (const { n } of cases) expect(orders).toContain(n.orderId);
-    expect(listed.body.items.find((p: any) => p.orderId === cases[0]!.n.orderId)).toMatchObject({ status: 'disputed', amount: 49, problem: { code: 'PRICE_MISMATCH' } });
+    expect(listed.body.items.find((p: any) => p.orderId === cases[0]!.n.orderId)).toMatchObject({
+      status: 'disputed',
+      amount: 49,
+      problem: { code: 'PRICE_MISMATCH' },
+    });
   });
 });
 
@@ -108,15 +134,29 @@ describe('operators resolve disputed and unmatched payments', () => {
     const n = notice({ amount: 10 });
     await deliver(n);
     const before = await stonesOf('payer');
-    const credit = await h.call('POST', `/v1/admin/payments/acme/${n.orderId}/credit`, { auth: h.admin, body: { reason: 'coupon SPRING90 approved', ticket: 'SUP-1' } });
-    expect(credit).toMatchObject({ status: 200, body: { status: 'queued', resolution: { action: 'credit', reason: 'coupon SPRING90 approved', ticket: 'SUP-1' } } });
+    const credit = await h.call('POST', `/v1/admin/payments/acme/${n.orderId}/credit`, {
+      auth: h.admin,
+      body: { reason: 'coupon SPRING90 approved', ticket: 'SUP-1' },
+    });
+    expect(credit).toMatchObject({
+      status: 200,
+      body: { status: 'queued', resolution: { action: 'credit', reason: 'coupon SPRING90 approved', ticket: 'SUP-1' } },
+    });
     expect(await stonesOf('payer')).toBe(before + 100);
     const [event] = await creditsOf('payer', n.orderId as string);
-    expect(event).toMatchObject({ paid: { amount: 10 }, resolution: { reason: 'coupon SPRING90 approved', ticket: 'SUP-1', operator: expect.any(String) } });
+    expect(event).toMatchObject({
+      paid: { amount: 10 },
+      resolution: { reason: 'coupon SPRING90 approved', ticket: 'SUP-1', operator: expect.any(String) },
+    });
     // Settled, it can be neither credited nor dismissed again, and a replay of the webhook credits nothing.
     await reconcile();
     expect((await payment(n.orderId as string)).body).toMatchObject({ status: 'credited' });
-    expect(await h.call('POST', `/v1/admin/payments/acme/${n.orderId}/credit`, { auth: h.admin, body: { reason: 'again', ticket: 'SUP-1' } })).toMatchObject({ status: 409, body: { error: { code: 'PAYMENT_NOT_OPEN' } } });
+    expect(
+      await h.call('POST', `/v1/admin/payments/acme/${n.orderId}/credit`, {
+        auth: h.admin,
+        body: { reason: 'again', ticket: 'SUP-1' },
+      }),
+    ).toMatchObject({ status: 409, body: { error: { code: 'PAYMENT_NOT_OPEN' } } });
     expect(await deliver(n)).toMatchObject({ status: 200, body: { status: 'credited', duplicate: true } });
     expect(await stonesOf('payer')).toBe(before + 100);
     expect(await creditsOf('payer', n.orderId as string)).toHaveLength(1);
@@ -128,7 +168,12 @@ describe('operators resolve disputed and unmatched payments', () => {
     const n = notice({ currency: 'CHF' });
     await deliver(n);
     const before = await stonesOf('payer');
-    expect(await h.call('POST', `/v1/admin/payments/acme/${n.orderId}/dismiss`, { auth: h.admin, body: { reason: 'refunded at the provider', ticket: 'SUP-2' } })).toMatchObject({
+    expect(
+      await h.call('POST', `/v1/admin/payments/acme/${n.orderId}/dismiss`, {
+        auth: h.admin,
+        body: { reason: 'refunded at the provider', ticket: 'SUP-2' },
+      }),
+    ).toMatchObject({
       status: 200,
       body: { status: 'dismissed', resolution: { action: 'dismiss', ticket: 'SUP-2' } },
     });
@@ -137,18 +182,33 @@ describe('operators resolve disputed and unmatched payments', () => {
     expect(await stonesOf('payer')).toBe(before);
     const listed = await h.call('GET', '/v1/admin/payments/disputed?limit=100', { auth: h.admin });
     expect(listed.body.items.map((p: any) => p.orderId)).not.toContain(n.orderId);
-    expect(await h.call('POST', `/v1/admin/payments/acme/${n.orderId}/credit`, { auth: h.admin, body: { reason: 'x', ticket: 'SUP-2' } })).toMatchObject({ status: 409 });
+    expect(
+      await h.call('POST', `/v1/admin/payments/acme/${n.orderId}/credit`, {
+        auth: h.admin,
+        body: { reason: 'x', ticket: 'SUP-2' },
+      }),
+    ).toMatchObject({ status: 409 });
   });
 
   it('assigns an unmatched payment to an existing player; refuses a player that does not exist', async () => {
     const n = notice({ playerId: 'typo-payer' });
     expect(await deliver(n)).toMatchObject({ body: { status: 'unmatched' } });
-    expect(await h.call('POST', `/v1/admin/payments/acme/${n.orderId}/credit`, { auth: h.admin, body: { reason: 'wrong id', ticket: 'SUP-3', playerId: 'nobody-here' } })).toMatchObject({
+    expect(
+      await h.call('POST', `/v1/admin/payments/acme/${n.orderId}/credit`, {
+        auth: h.admin,
+        body: { reason: 'wrong id', ticket: 'SUP-3', playerId: 'nobody-here' },
+      }),
+    ).toMatchObject({
       status: 404,
       body: { error: { code: 'PLAYER_NOT_FOUND' } },
     });
     const before = await stonesOf('other');
-    expect(await h.call('POST', `/v1/admin/payments/acme/${n.orderId}/credit`, { auth: h.admin, body: { reason: 'player wrote a typo', ticket: 'SUP-3', playerId: 'other' } })).toMatchObject({
+    expect(
+      await h.call('POST', `/v1/admin/payments/acme/${n.orderId}/credit`, {
+        auth: h.admin,
+        body: { reason: 'player wrote a typo', ticket: 'SUP-3', playerId: 'other' },
+      }),
+    ).toMatchObject({
       status: 200,
       body: { status: 'queued', creditedTo: 'other' },
     });
@@ -165,7 +225,14 @@ describe('operators resolve disputed and unmatched payments', () => {
     expect((await h.call('POST', path, { body: { reason: 'r', ticket: 't' } })).status).toBe(401);
     expect((await h.call('POST', path, { auth: h.admin, body: { reason: '', ticket: 't' } })).status).toBe(400);
     expect((await h.call('POST', path, { auth: h.admin, body: { reason: 'r', ticket: 'a#b' } })).status).toBe(400);
-    expect((await h.call('POST', `/v1/admin/payments/acme/no-such-order/credit`, { auth: h.admin, body: { reason: 'r', ticket: 't' } })).status).toBe(404);
+    expect(
+      (
+        await h.call('POST', `/v1/admin/payments/acme/no-such-order/credit`, {
+          auth: h.admin,
+          body: { reason: 'r', ticket: 't' },
+        })
+      ).status,
+    ).toBe(404);
     await h.pipeline!.drained();
     expect(await h.itemCount()).toBe(before);
   });
@@ -175,7 +242,15 @@ describe('a payment that overtakes its player', () => {
   it('is credited exactly once when the player appears, by the reconciler and any replay alike', async () => {
     const n = notice({ playerId: 'late-signup' });
     expect(await deliver(n)).toMatchObject({ status: 200, body: { status: 'unmatched', duplicate: false } });
-    expect((await h.call('POST', '/v1/players', { auth: h.service, body: { playerId: 'late-signup', name: 'Late Signup' }, headers: { prefer: 'wait=10' } })).body.status).toBe('applied');
+    expect(
+      (
+        await h.call('POST', '/v1/players', {
+          auth: h.service,
+          body: { playerId: 'late-signup', name: 'Late Signup' },
+          headers: { prefer: 'wait=10' },
+        })
+      ).body.status,
+    ).toBe('applied');
     // A replay and two reconciliation passes at once: one credit.
     const [replay] = await Promise.all([deliver(n), reconcile(), reconcile()]);
     expect(replay.status).toBe(200);
@@ -225,8 +300,18 @@ describe('only operators resolve payments', () => {
   it('refuses a game service that sends a CreditPurchase carrying an operator resolution, writing nothing', async () => {
     await h.pipeline!.drained();
     const before = await h.itemCount();
-    const forged = { type: 'CreditPurchase', provider: 'acme', orderId: 'forged-1', sku: 'stones-100', resolution: { operator: 'someone', reason: 'trust me', ticket: 'T-1' } };
-    const answer = await h.call('POST', '/v1/players/payer/commands', { auth: h.service, body: forged, headers: { 'idempotency-key': 'forged-1' } });
+    const forged = {
+      type: 'CreditPurchase',
+      provider: 'acme',
+      orderId: 'forged-1',
+      sku: 'stones-100',
+      resolution: { operator: 'someone', reason: 'trust me', ticket: 'T-1' },
+    };
+    const answer = await h.call('POST', '/v1/players/payer/commands', {
+      auth: h.service,
+      body: forged,
+      headers: { 'idempotency-key': 'forged-1' },
+    });
     expect(answer).toMatchObject({ status: 403, body: { error: { code: 'FORBIDDEN' } } });
     await h.pipeline!.drained();
     expect(await h.itemCount()).toBe(before);

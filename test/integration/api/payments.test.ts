@@ -9,7 +9,10 @@ let buyer: string;
 beforeAll(async () => {
   h = await startApiHarness({ webhookSecrets: { acme: ['acme-old', 'acme-new'], stripe: ['whsec_test_one'] } });
   buyer = await h.player('buyer');
-  expect((await h.call('POST', '/v1/players', { auth: buyer, body: { name: 'Buyer' }, headers: { prefer: 'wait=10' } })).body.status).toBe('applied');
+  expect(
+    (await h.call('POST', '/v1/players', { auth: buyer, body: { name: 'Buyer' }, headers: { prefer: 'wait=10' } })).body
+      .status,
+  ).toBe('applied');
 });
 afterAll(() => h.stop());
 
@@ -24,10 +27,16 @@ const notice = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
-function deliver(body: unknown, options: { secrets?: string[]; timestamp?: number; tamper?: (raw: string) => string; header?: string } = {}) {
+function deliver(
+  body: unknown,
+  options: { secrets?: string[]; timestamp?: number; tamper?: (raw: string) => string; header?: string } = {},
+) {
   const raw = JSON.stringify(body);
   const header = options.header ?? signatureHeader(options.secrets ?? ['acme-new'], raw, options.timestamp);
-  return h.call('POST', '/v1/webhooks/payments/acme', { raw: options.tamper ? options.tamper(raw) : raw, headers: { 'gamekeep-signature': header } });
+  return h.call('POST', '/v1/webhooks/payments/acme', {
+    raw: options.tamper ? options.tamper(raw) : raw,
+    headers: { 'gamekeep-signature': header },
+  });
 }
 
 async function spiritStones(): Promise<number> {
@@ -40,11 +49,17 @@ describe('payment webhooks', () => {
     const before = await spiritStones();
     const n = notice();
     const first = await deliver(n);
-    expect(first).toMatchObject({ status: 200, body: { status: 'queued', duplicate: false, commandId: expect.stringMatching(/^c/) } });
+    expect(first).toMatchObject({
+      status: 200,
+      body: { status: 'queued', duplicate: false, commandId: expect.stringMatching(/^c/) },
+    });
     expect(await spiritStones()).toBe(before + 100);
     // Once the credit has its outcome, a replay says so.
     const replay = await deliver(n);
-    expect(replay).toMatchObject({ status: 200, body: { status: 'credited', duplicate: true, commandId: first.body.commandId } });
+    expect(replay).toMatchObject({
+      status: 200,
+      body: { status: 'credited', duplicate: true, commandId: first.body.commandId },
+    });
     expect(await spiritStones()).toBe(before + 100);
   });
 
@@ -76,7 +91,10 @@ describe('payment webhooks', () => {
     const before = await h.itemCount();
     expect(await deliver(notice({ extra: true }))).toMatchObject({ status: 400 });
     const raw = JSON.stringify(notice());
-    const unknown = await h.call('POST', '/v1/webhooks/payments/paypal', { raw, headers: { 'gamekeep-signature': signatureHeader(['x'], raw) } });
+    const unknown = await h.call('POST', '/v1/webhooks/payments/paypal', {
+      raw,
+      headers: { 'gamekeep-signature': signatureHeader(['x'], raw) },
+    });
     expect(unknown).toMatchObject({ status: 404, body: { error: { code: 'UNKNOWN_PROVIDER' } } });
     expect(await h.itemCount()).toBe(before);
   });
@@ -89,7 +107,9 @@ describe('payment webhooks', () => {
     expect(new Set(answers.map((a) => a.body.commandId)).size).toBe(1);
     expect(await spiritStones()).toBe(before + 550);
     const events = await h.call('GET', '/v1/players/buyer/events?limit=500', { auth: buyer });
-    const credits = events.body.items.flatMap((i: any) => i.events).filter((e: any) => e.type === 'PurchaseCredited' && e.orderId === n.orderId);
+    const credits = events.body.items
+      .flatMap((i: any) => i.events)
+      .filter((e: any) => e.type === 'PurchaseCredited' && e.orderId === n.orderId);
     expect(credits).toHaveLength(1);
   });
 
@@ -99,7 +119,16 @@ describe('payment webhooks', () => {
     expect(await deliver(n)).toMatchObject({ status: 200, body: { status: 'unmatched', duplicate: true } });
     const list = await h.call('GET', '/v1/admin/payments/unmatched', { auth: h.admin });
     expect(list.status).toBe(200);
-    expect(list.body.items).toEqual([expect.objectContaining({ provider: 'acme', orderId: n.orderId, playerId: 'ghost-1', sku: 'stones-100', amount: 99, status: 'unmatched' })]);
+    expect(list.body.items).toEqual([
+      expect.objectContaining({
+        provider: 'acme',
+        orderId: n.orderId,
+        playerId: 'ghost-1',
+        sku: 'stones-100',
+        amount: 99,
+        status: 'unmatched',
+      }),
+    ]);
     expect((await h.call('GET', '/v1/players/ghost-1', { auth: h.admin })).status).toBe(404);
   });
 });
@@ -107,7 +136,15 @@ describe('payment webhooks', () => {
 describe('Stripe webhooks', () => {
   const secret = 'whsec_test_one';
   let n = 0;
-  const checkoutEvent = (overrides: { type?: string; paymentIntent?: string; eventId?: string; metadata?: Record<string, string>; amount?: number } = {}) => ({
+  const checkoutEvent = (
+    overrides: {
+      type?: string;
+      paymentIntent?: string;
+      eventId?: string;
+      metadata?: Record<string, string>;
+      amount?: number;
+    } = {},
+  ) => ({
     id: overrides.eventId ?? `evt_test_${++n}`,
     object: 'event',
     type: overrides.type ?? 'checkout.session.completed',
@@ -125,7 +162,11 @@ describe('Stripe webhooks', () => {
   });
   const send = (event: unknown, signWith = secret, timestamp?: number) => {
     const payload = JSON.stringify(event);
-    const header = Stripe.webhooks.generateTestHeaderString({ payload, secret: signWith, ...(timestamp !== undefined ? { timestamp } : {}) });
+    const header = Stripe.webhooks.generateTestHeaderString({
+      payload,
+      secret: signWith,
+      ...(timestamp !== undefined ? { timestamp } : {}),
+    });
     return h.call('POST', '/v1/webhooks/payments/stripe', { raw: payload, headers: { 'stripe-signature': header } });
   };
 
@@ -134,7 +175,10 @@ describe('Stripe webhooks', () => {
     const before = { items: await h.itemCount(), stones: await spiritStones() };
     const now = Math.floor(Date.now() / 1000);
     for (const timestamp of [now - 3600, now - 301, now + 301, now + 3600])
-      expect(await send(checkoutEvent(), secret, timestamp), `t = now ${timestamp - now}`).toMatchObject({ status: 401, body: { error: { code: 'INVALID_SIGNATURE' } } });
+      expect(await send(checkoutEvent(), secret, timestamp), `t = now ${timestamp - now}`).toMatchObject({
+        status: 401,
+        body: { error: { code: 'INVALID_SIGNATURE' } },
+      });
     await h.pipeline!.drained();
     expect(await h.itemCount()).toBe(before.items);
     expect(await spiritStones()).toBe(before.stones);
@@ -151,15 +195,29 @@ describe('Stripe webhooks', () => {
     await h.pipeline!.drained();
     expect(await send(event)).toMatchObject({ status: 200, body: { status: 'credited', duplicate: true } });
     // Another event about the same payment (same PaymentIntent) is the same order.
-    const again = checkoutEvent({ type: 'checkout.session.async_payment_succeeded', paymentIntent: event.data.object.payment_intent });
+    const again = checkoutEvent({
+      type: 'checkout.session.async_payment_succeeded',
+      paymentIntent: event.data.object.payment_intent,
+    });
     expect(await send(again)).toMatchObject({ status: 200, body: { status: 'credited', duplicate: true } });
     expect(await spiritStones()).toBe(before + 1200);
   });
 
   it('refuses a wrong Stripe signature with 401 and ignores other event types', async () => {
-    expect(await send(checkoutEvent(), 'whsec_wrong')).toMatchObject({ status: 401, body: { error: { code: 'INVALID_SIGNATURE' } } });
-    expect(await send(checkoutEvent({ type: 'customer.created' }))).toMatchObject({ status: 200, body: { status: 'ignored' } });
-    expect(await send(checkoutEvent({ amount: 1 }))).toMatchObject({ status: 200, body: { status: 'disputed', problem: { code: 'PRICE_MISMATCH' } } });
-    expect(await send(checkoutEvent({ metadata: { playerId: 'a#STATE', sku: 'stones-100' } }))).toMatchObject({ status: 400 });
+    expect(await send(checkoutEvent(), 'whsec_wrong')).toMatchObject({
+      status: 401,
+      body: { error: { code: 'INVALID_SIGNATURE' } },
+    });
+    expect(await send(checkoutEvent({ type: 'customer.created' }))).toMatchObject({
+      status: 200,
+      body: { status: 'ignored' },
+    });
+    expect(await send(checkoutEvent({ amount: 1 }))).toMatchObject({
+      status: 200,
+      body: { status: 'disputed', problem: { code: 'PRICE_MISMATCH' } },
+    });
+    expect(await send(checkoutEvent({ metadata: { playerId: 'a#STATE', sku: 'stones-100' } }))).toMatchObject({
+      status: 400,
+    });
   });
 });

@@ -16,8 +16,16 @@ let ann: string;
 const today = periodOf('experience-daily', new Date());
 
 /** A game service command, answered with its outcome (Prefer: wait). */
-async function serve(playerId: string, command: Record<string, unknown>, key: string): Promise<{ status: string; version: number }> {
-  const r = await h.call('POST', `/v1/players/${playerId}/commands`, { auth: h.service, body: command, headers: { 'idempotency-key': key, prefer: 'wait=10' } });
+async function serve(
+  playerId: string,
+  command: Record<string, unknown>,
+  key: string,
+): Promise<{ status: string; version: number }> {
+  const r = await h.call('POST', `/v1/players/${playerId}/commands`, {
+    auth: h.service,
+    body: command,
+    headers: { 'idempotency-key': key, prefer: 'wait=10' },
+  });
   expect(r.body.status).toBe('applied');
   return r.body;
 }
@@ -26,13 +34,20 @@ async function serve(playerId: string, command: Record<string, unknown>, key: st
 const stats = async () => (await h.call('GET', '/v1/admin/stats', { auth: h.admin })).body.instance;
 
 beforeAll(async () => {
-  [stack, redis] = await Promise.all([startLocalStack({ stream: true, tableName: 'api-readside', queueName: 'api-readside' }), startRedis()]);
+  [stack, redis] = await Promise.all([
+    startLocalStack({ stream: true, tableName: 'api-readside', queueName: 'api-readside' }),
+    startRedis(),
+  ]);
   h = await startApiHarness({ stack, redisUrl: redis.url });
   projection = await startProjectionPipeline(h.config, { pollIntervalMs: 50 });
   ann = await h.player('ann');
   const created = await Promise.all(
     ['ann', 'bo', 'cy', 'di', 'ed'].map((id) =>
-      h.call('POST', '/v1/players', { auth: h.service, body: { playerId: id, name: `Reader ${id}` }, headers: { prefer: 'wait=10' } }),
+      h.call('POST', '/v1/players', {
+        auth: h.service,
+        body: { playerId: id, name: `Reader ${id}` },
+        headers: { prefer: 'wait=10' },
+      }),
     ),
   );
   expect(created.map((r) => r.body.status)).toEqual(['applied', 'applied', 'applied', 'applied', 'applied']);
@@ -65,24 +80,46 @@ describe('player reads through the read side', () => {
     }
     await projection.poller.caughtUp();
     const cached = await h.call('GET', '/v1/players/ann', { auth: ann });
-    expect(cached).toMatchObject({ status: 200, body: { playerId: 'ann', name: 'Reader ann', statistics: { combat: { wins: 0 } } } });
+    expect(cached).toMatchObject({
+      status: 200,
+      body: { playerId: 'ann', name: 'Reader ann', statistics: { combat: { wins: 0 } } },
+    });
     expect(cached.headers.get('x-cache')).toBe('cache');
     const ahead = await h.call('GET', `/v1/players/ann?minVersion=${cached.body.version + 1}`, { auth: ann });
-    expect(ahead).toMatchObject({ status: 409, body: { error: { code: 'VERSION_NOT_REACHED', message: `player ann is at version ${cached.body.version}, below ${cached.body.version + 1}` } } });
+    expect(ahead).toMatchObject({
+      status: 409,
+      body: {
+        error: {
+          code: 'VERSION_NOT_REACHED',
+          message: `player ann is at version ${cached.body.version}, below ${cached.body.version + 1}`,
+        },
+      },
+    });
     expect(ahead.headers.get('x-player-version')).toBe(String(cached.body.version));
   });
 
   it('answers 404 for an unknown player, the second time from the negative cache', async () => {
     const before = await stats();
-    expect(await h.call('GET', '/v1/players/ghost', { auth: h.service })).toMatchObject({ status: 404, body: { error: { code: 'PLAYER_NOT_FOUND' } } });
-    expect(await h.call('GET', '/v1/players/ghost', { auth: h.service })).toMatchObject({ status: 404, body: { error: { code: 'PLAYER_NOT_FOUND' } } });
+    expect(await h.call('GET', '/v1/players/ghost', { auth: h.service })).toMatchObject({
+      status: 404,
+      body: { error: { code: 'PLAYER_NOT_FOUND' } },
+    });
+    expect(await h.call('GET', '/v1/players/ghost', { auth: h.service })).toMatchObject({
+      status: 404,
+      body: { error: { code: 'PLAYER_NOT_FOUND' } },
+    });
     const after = await stats();
-    expect({ hits: after.hits - before.hits, misses: after.misses - before.misses, tableReads: after.tableReads - before.tableReads }).toEqual({ hits: 1, misses: 1, tableReads: 1 });
+    expect({
+      hits: after.hits - before.hits,
+      misses: after.misses - before.misses,
+      tableReads: after.tableReads - before.tableReads,
+    }).toEqual({ hits: 1, misses: 1, tableReads: 1 });
   });
 
   it('counts hits and misses per process in GET /v1/admin/stats', async () => {
     const before = await stats();
-    for (const id of ['bo', 'cy', 'di']) expect((await h.call('GET', `/v1/players/${id}`, { auth: h.service })).headers.get('x-cache')).toBe('cache');
+    for (const id of ['bo', 'cy', 'di'])
+      expect((await h.call('GET', `/v1/players/${id}`, { auth: h.service })).headers.get('x-cache')).toBe('cache');
     const after = await stats();
     expect(after.hits - before.hits).toBe(3);
     expect(after.misses - before.misses).toBe(0);
@@ -93,7 +130,16 @@ describe('player reads through the read side', () => {
 describe('system-wide cache figures', () => {
   it('sums what every API instance counted in Redis: GET /v1/admin/stats reports the system, not one instance', async () => {
     // Two more "instances": flushers over counters of their own, against the same real Redis.
-    const counters = (hits: number, misses: number) => ({ hits, misses, hitRatio: 0, tableReads: misses, fallbacks: 0, redisErrors: 0, writes: 0, staleWritesRefused: 0 });
+    const counters = (hits: number, misses: number) => ({
+      hits,
+      misses,
+      hitRatio: 0,
+      tableReads: misses,
+      fallbacks: 0,
+      redisErrors: 0,
+      writes: 0,
+      staleWritesRefused: 0,
+    });
     let a = counters(0, 0);
     let b = counters(0, 0);
     const client = new Redis(redis.url);
@@ -106,7 +152,11 @@ describe('system-wide cache figures', () => {
       await Promise.all([flushA(), flushB()]);
       await flushA(); // nothing new: nothing added twice
       const after = await cacheTotals(client);
-      expect({ hits: after!.hits - before!.hits, misses: after!.misses - before!.misses, tableReads: after!.tableReads - before!.tableReads }).toEqual({ hits: 7, misses: 4, tableReads: 4 });
+      expect({
+        hits: after!.hits - before!.hits,
+        misses: after!.misses - before!.misses,
+        tableReads: after!.tableReads - before!.tableReads,
+      }).toEqual({ hits: 7, misses: 4, tableReads: 4 });
       const answer = (await h.call('GET', '/v1/admin/stats', { auth: h.admin })).body;
       expect(answer.scope).toBe('system');
       expect(answer.cache.hits).toBeGreaterThanOrEqual(after!.hits);
@@ -137,25 +187,53 @@ describe('leaderboards', () => {
       ['cy', 2_500],
       ['bo', 400],
     ]);
-    expect((await h.call('GET', '/v1/leaderboards/experience-weekly', { auth: ann })).body.entries[0]).toMatchObject({ rank: 1, playerId: 'di', score: 9_000 });
-    expect((await h.call('GET', '/v1/leaderboards/combat-wins?around=ann', { auth: ann })).body).toMatchObject({ total: 0, entries: [], player: null });
+    expect((await h.call('GET', '/v1/leaderboards/experience-weekly', { auth: ann })).body.entries[0]).toMatchObject({
+      rank: 1,
+      playerId: 'di',
+      score: 9_000,
+    });
+    expect((await h.call('GET', '/v1/leaderboards/combat-wins?around=ann', { auth: ann })).body).toMatchObject({
+      total: 0,
+      entries: [],
+      player: null,
+    });
   });
 
   it('refuses unknown boards with 404 and bad period, limit or around with 400', async () => {
-    expect(await h.call('GET', '/v1/leaderboards/richest', { auth: ann })).toMatchObject({ status: 404, body: { error: { code: 'UNKNOWN_BOARD' } } });
-    for (const query of ['limit=0', 'limit=101', 'limit=x', 'around=a%23STATE', 'period=2026-13-01', 'period=2026-W48', 'sort=desc']) {
+    expect(await h.call('GET', '/v1/leaderboards/richest', { auth: ann })).toMatchObject({
+      status: 404,
+      body: { error: { code: 'UNKNOWN_BOARD' } },
+    });
+    for (const query of [
+      'limit=0',
+      'limit=101',
+      'limit=x',
+      'around=a%23STATE',
+      'period=2026-13-01',
+      'period=2026-W48',
+      'sort=desc',
+    ]) {
       const r = await h.call('GET', `/v1/leaderboards/experience-daily?${query}`, { auth: ann });
-      expect({ query, status: r.status, code: r.body.error?.code }).toEqual({ query, status: 400, code: 'INVALID_REQUEST' });
+      expect({ query, status: r.status, code: r.body.error?.code }).toEqual({
+        query,
+        status: 400,
+        code: 'INVALID_REQUEST',
+      });
     }
     expect((await h.call('GET', `/v1/leaderboards/level?period=${today}`, { auth: ann })).status).toBe(400);
   });
 
   it('lets players, game services and operators read boards; only operators read the stats', async () => {
     const other = await h.player('someone-else');
-    for (const auth of [ann, other, h.service, h.admin]) expect((await h.call('GET', '/v1/leaderboards/wealth', { auth })).status).toBe(200);
+    for (const auth of [ann, other, h.service, h.admin])
+      expect((await h.call('GET', '/v1/leaderboards/wealth', { auth })).status).toBe(200);
     expect((await h.call('GET', '/v1/leaderboards/wealth')).status).toBe(401);
     expect((await h.call('GET', '/v1/leaderboards/wealth', { auth: 'garbage' })).status).toBe(401);
-    for (const auth of [ann, h.service]) expect(await h.call('GET', '/v1/admin/stats', { auth })).toMatchObject({ status: 403, body: { error: { code: 'FORBIDDEN' } } });
+    for (const auth of [ann, h.service])
+      expect(await h.call('GET', '/v1/admin/stats', { auth })).toMatchObject({
+        status: 403,
+        body: { error: { code: 'FORBIDDEN' } },
+      });
     expect((await h.call('GET', '/v1/admin/stats')).status).toBe(401);
     // A player still reads only their own view.
     expect((await h.call('GET', '/v1/players/bo', { auth: ann })).status).toBe(403);

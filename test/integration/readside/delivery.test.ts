@@ -41,14 +41,18 @@ function issued(playerId: string, command: PlayerCommand, at: string, key: strin
   });
 }
 
-const xp = (playerId: string, amount: number, at: string, key: string) => issued(playerId, { type: 'AddExperience', amount, source: 'quest' }, at, key);
+const xp = (playerId: string, amount: number, at: string, key: string) =>
+  issued(playerId, { type: 'AddExperience', amount, source: 'quest' }, at, key);
 
 const keyOf = (r: DynamoDBRecord): string => `${r.dynamodb!.Keys!.pk!.S}|${r.dynamodb!.Keys!.sk!.S}`;
 const isEvent = (r: DynamoDBRecord, playerId: string): boolean => keyOf(r).startsWith(`P#${playerId}|E#`);
 const isState = (r: DynamoDBRecord, playerId: string): boolean => keyOf(r) === `P#${playerId}|STATE`;
 
 /** The read side after a delivery: every board Redis holds, ranked, and every player's cached version. */
-async function projected(): Promise<{ boards: Map<string, [string, number][]>; versions: Record<string, number | null> }> {
+async function projected(): Promise<{
+  boards: Map<string, [string, number][]>;
+  versions: Record<string, number | null>;
+}> {
   const versions: Record<string, number | null> = {};
   for (const id of players) {
     const v = await side.redis.hget(viewKey(id), 'v');
@@ -57,7 +61,8 @@ async function projected(): Promise<{ boards: Map<string, [string, number][]>; v
   return { boards: await boardsIn(side.redis), versions };
 }
 
-const expectedVersions = (): Record<string, number> => Object.fromEntries(players.map((id) => [id, truth.players.get(id)!.version]));
+const expectedVersions = (): Record<string, number> =>
+  Object.fromEntries(players.map((id) => [id, truth.players.get(id)!.version]));
 
 async function deliver(batches: readonly (readonly DynamoDBRecord[])[], concurrently = 1): Promise<void> {
   for (let i = 0; i < batches.length; i += concurrently) {
@@ -71,25 +76,69 @@ async function fresh(): Promise<void> {
 }
 
 beforeAll(async () => {
-  [stack, redis] = await Promise.all([startLocalStack({ stream: true, tableName: 'delivery', queueName: 'delivery' }), startRedis()]);
+  [stack, redis] = await Promise.all([
+    startLocalStack({ stream: true, tableName: 'delivery', queueName: 'delivery' }),
+    startRedis(),
+  ]);
   config = { ...stack.config, redisUrl: redis.url };
   db = dynamoDbClient(config);
   commands = startCommandPipeline(stack, { concurrency: 2 });
-  recorder = await startStreamPoller({ config, pollIntervalMs: 50, handler: async (event) => void recorded.push(...event.Records) });
+  recorder = await startStreamPoller({
+    config,
+    pollIntervalMs: 50,
+    handler: async (event) => void recorded.push(...event.Records),
+  });
   const queue = commandQueue(config);
-  await queue.send(players.map((id, i) => issued(id, { type: 'CreatePlayer', name: `Courier ${i}` }, '2026-11-29T20:00:00.000Z', 'create')));
+  await queue.send(
+    players.map((id, i) =>
+      issued(id, { type: 'CreatePlayer', name: `Courier ${i}` }, '2026-11-29T20:00:00.000Z', 'create'),
+    ),
+  );
   await commands.drained();
   // Experience on both sides of a midnight that is also an ISO week boundary (Sunday 2026-11-29 → Monday).
-  await queue.send([xp('ann', 300, '2026-11-29T23:59:59.900Z', 'x1'), xp('bo', 120, '2026-11-29T23:59:58.000Z', 'x1'), xp('cy', 50, '2026-11-30T00:00:00.100Z', 'x1')]);
-  await queue.send([xp('ann', 700, '2026-11-30T00:00:00.200Z', 'x2'), xp('bo', 900, '2026-11-30T09:00:00.000Z', 'x2'), xp('di', 2_600, '2026-11-30T10:00:00.000Z', 'x2')]);
+  await queue.send([
+    xp('ann', 300, '2026-11-29T23:59:59.900Z', 'x1'),
+    xp('bo', 120, '2026-11-29T23:59:58.000Z', 'x1'),
+    xp('cy', 50, '2026-11-30T00:00:00.100Z', 'x1'),
+  ]);
+  await queue.send([
+    xp('ann', 700, '2026-11-30T00:00:00.200Z', 'x2'),
+    xp('bo', 900, '2026-11-30T09:00:00.000Z', 'x2'),
+    xp('di', 2_600, '2026-11-30T10:00:00.000Z', 'x2'),
+  ]);
   await queue.send([
     xp('ann', 40, '2026-11-30T11:00:00.000Z', 'x3'),
-    issued('bo', { type: 'SpendCurrency', currency: 'gold', amount: 250, reason: 'shop' }, '2026-11-30T11:00:00.000Z', 's1'),
-    issued('cy', { type: 'RecordCombatResult', combatId: 'c1', opponentId: 'di', kind: 'duel', outcome: 'win', rewards: { gold: 30, experience: 80 } }, '2026-11-30T12:00:00.000Z', 'c1'),
-    issued('di', { type: 'RecordCombatResult', combatId: 'c1', opponentId: 'cy', kind: 'duel', outcome: 'loss', rewards: {} }, '2026-11-30T12:00:00.000Z', 'c1'),
+    issued(
+      'bo',
+      { type: 'SpendCurrency', currency: 'gold', amount: 250, reason: 'shop' },
+      '2026-11-30T11:00:00.000Z',
+      's1',
+    ),
+    issued(
+      'cy',
+      {
+        type: 'RecordCombatResult',
+        combatId: 'c1',
+        opponentId: 'di',
+        kind: 'duel',
+        outcome: 'win',
+        rewards: { gold: 30, experience: 80 },
+      },
+      '2026-11-30T12:00:00.000Z',
+      'c1',
+    ),
+    issued(
+      'di',
+      { type: 'RecordCombatResult', combatId: 'c1', opponentId: 'cy', kind: 'duel', outcome: 'loss', rewards: {} },
+      '2026-11-30T12:00:00.000Z',
+      'c1',
+    ),
     issued('ed', { type: 'GrantReward', taskId: 'daily-1', gold: 500 }, '2026-11-30T12:00:00.000Z', 'r1'),
   ]);
-  await queue.send([xp('ann', 5, '2026-12-01T08:00:00.000Z', 'x4'), issued('ed', { type: 'GrantReward', taskId: 'daily-2', gold: 1, experience: 10 }, '2026-12-01T08:00:00.000Z', 'r2')]);
+  await queue.send([
+    xp('ann', 5, '2026-12-01T08:00:00.000Z', 'x4'),
+    issued('ed', { type: 'GrantReward', taskId: 'daily-2', gold: 1, experience: 10 }, '2026-12-01T08:00:00.000Z', 'r2'),
+  ]);
   await commands.drained();
   await recorder.caughtUp();
   truth = await truthOf(db, config.tableName, players);
@@ -172,7 +221,9 @@ describe('projections converge whatever the order, duplication and batching of s
     const stats = await side.redis.info('commandstats');
     const calls = (name: string): number => Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
     expect(calls('evalsha')).toBeGreaterThan(calls('eval'));
-    expect(await boardsIn(side.redis)).toEqual(new Map([...ranked(truth)].filter(([key]) => !key.includes('experience-'))));
+    expect(await boardsIn(side.redis)).toEqual(
+      new Map([...ranked(truth)].filter(([key]) => !key.includes('experience-'))),
+    );
   });
 });
 
@@ -185,7 +236,9 @@ describe('the local event source mapping (local/streamPoller.ts) is as unordered
       lanes.set(keyOf(r), set);
     }
     expect([...lanes.values()].every((s) => s.size === 1)).toBe(true);
-    const annLanes = new Set(recorded.filter((r) => isEvent(r, 'ann') || isState(r, 'ann')).map((r) => laneOf(r.dynamodb!.Keys, 2)));
+    const annLanes = new Set(
+      recorded.filter((r) => isEvent(r, 'ann') || isState(r, 'ann')).map((r) => laneOf(r.dynamodb!.Keys, 2)),
+    );
     expect(annLanes.size).toBe(2);
   });
 
@@ -206,7 +259,8 @@ describe('the local event source mapping (local/streamPoller.ts) is as unordered
         batches.push(event.Records.length);
         for (const r of event.Records) seen.set(r.eventID!, (seen.get(r.eventID!) ?? 0) + 1);
         const index = event.Records.findIndex((r) => r.eventID === poison.eventID);
-        if (index >= 0) return { batchItemFailures: [{ itemIdentifier: event.Records[index]!.dynamodb!.SequenceNumber! }] };
+        if (index >= 0)
+          return { batchItemFailures: [{ itemIdentifier: event.Records[index]!.dynamodb!.SequenceNumber! }] };
         if (!failedOnce && event.Records.length > 2) {
           failedOnce = true;
           return { batchItemFailures: [{ itemIdentifier: event.Records[2]!.dynamodb!.SequenceNumber! }] };
@@ -216,7 +270,10 @@ describe('the local event source mapping (local/streamPoller.ts) is as unordered
     });
     try {
       await poller.caughtUp();
-      await until(async () => discarded.length > 0 && poller.stats().retries > PROJECTOR_STREAM.retryAttempts, 'the poison record given up');
+      await until(
+        async () => discarded.length > 0 && poller.stats().retries > PROJECTOR_STREAM.retryAttempts,
+        'the poison record given up',
+      );
       await poller.caughtUp();
     } finally {
       await poller.stop();
@@ -242,7 +299,10 @@ describe('the local event source mapping (local/streamPoller.ts) is as unordered
         expect(reason).toBe('record-expired');
         discarded.push(...records);
       },
-      handler: async (event) => void (delivered += event.Records.length),
+      handler: async (event) => {
+        delivered += event.Records.length;
+        return undefined;
+      },
     });
     try {
       await poller.caughtUp();
@@ -252,4 +312,3 @@ describe('the local event source mapping (local/streamPoller.ts) is as unordered
     expect({ delivered, discarded: discarded.length }).toEqual({ delivered: 0, discarded: recorded.length });
   });
 });
-

@@ -85,7 +85,10 @@ function traffic(): { stop: () => Promise<void> } {
     for (let round = 0; running; round++) {
       const a = players[round % players.length]!;
       const b = players[(round * 3 + 1) % players.length]!;
-      await send([a, { type: 'AddExperience', amount: 10 + round, source: 'quest' }], [b, { type: 'GrantReward', taskId: `t-${round}`, gold: 5 }]);
+      await send(
+        [a, { type: 'AddExperience', amount: 10 + round, source: 'quest' }],
+        [b, { type: 'GrantReward', taskId: `t-${round}`, gold: 5 }],
+      );
       await new Promise((r) => setTimeout(r, 40));
     }
   })();
@@ -97,26 +100,51 @@ function traffic(): { stop: () => Promise<void> } {
   };
 }
 
-const leaderboardEvent = (board: string): APIGatewayProxyEventV2 => ({ pathParameters: { board }, queryStringParameters: {} }) as unknown as APIGatewayProxyEventV2;
+const leaderboardEvent = (board: string): APIGatewayProxyEventV2 =>
+  ({ pathParameters: { board }, queryStringParameters: {} }) as unknown as APIGatewayProxyEventV2;
 const quiet = { warn: () => undefined };
 
 beforeAll(async () => {
-  [stack, redis] = await Promise.all([startLocalStack({ stream: true, tableName: 'heal', queueName: 'heal' }), startRedis()]);
+  [stack, redis] = await Promise.all([
+    startLocalStack({ stream: true, tableName: 'heal', queueName: 'heal' }),
+    startRedis(),
+  ]);
   config = { ...stack.config, redisUrl: redis.url };
   db = dynamoDbClient(config);
   commands = startCommandPipeline(stack, { concurrency: 2 });
-  projection = await startProjectionPipeline(config, { pollIntervalMs: 50, beforeHeal: () => holdHeal ?? Promise.resolve(), onBatch: (e) => delivered.push(...e.Records) });
+  projection = await startProjectionPipeline(config, {
+    pollIntervalMs: 50,
+    beforeHeal: () => holdHeal ?? Promise.resolve(),
+    onBatch: (e) => delivered.push(...e.Records),
+  });
   side = projection.readSide;
   queue = commandQueue(config);
   await send(...players.map((id, i): [string, PlayerCommand] => [id, { type: 'CreatePlayer', name: `Healer ${i}` }]));
-  await send(...players.map((id, i): [string, PlayerCommand] => [id, { type: 'AddExperience', amount: 100 * (i + 1), source: 'quest' }]));
   await send(
-    ...players.slice(0, 10).map((id, i): [string, PlayerCommand] => [id, { type: 'RecordCombatResult', combatId: `duel-${i}`, kind: 'monster', outcome: 'win', rewards: { gold: 10 * i } }]),
+    ...players.map((id, i): [string, PlayerCommand] => [
+      id,
+      { type: 'AddExperience', amount: 100 * (i + 1), source: 'quest' },
+    ]),
+  );
+  await send(
+    ...players.slice(0, 10).map((id, i): [string, PlayerCommand] => [
+      id,
+      {
+        type: 'RecordCombatResult',
+        combatId: `duel-${i}`,
+        kind: 'monster',
+        outcome: 'win',
+        rewards: { gold: 10 * i },
+      },
+    ]),
   );
   await commands.drained();
   await projection.poller.caughtUp();
   const truth = ranked(await truthOf(db, config.tableName, players));
-  await until(async () => JSON.stringify([...(await boardsIn(side.redis))]) === JSON.stringify([...truth]), 'the boards projected');
+  await until(
+    async () => JSON.stringify([...(await boardsIn(side.redis))]) === JSON.stringify([...truth]),
+    'the boards projected',
+  );
   for (const id of players) await side.readPlayerView(id);
 });
 
@@ -170,7 +198,9 @@ describe('a Redis that lost its data heals by itself', () => {
       expect(read.status === 'found' && read.view.version).toBe(truth.players.get(id)!.version);
     }
     // G5 as clients see it: no reader ever saw a player's version go down, across the loss and the heal.
-    for (const r of readers) for (const [id, versions] of r.versions) expect({ id, versions }).toEqual({ id, versions: [...versions].sort((a, b) => a - b) });
+    for (const r of readers)
+      for (const [id, versions] of r.versions)
+        expect({ id, versions }).toEqual({ id, versions: [...versions].sort((a, b) => a - b) });
   });
 
   it('never caches a view older than one served before the loss, even when an old stream record arrives first', async () => {

@@ -9,7 +9,11 @@ let server: LocalRedis;
 let redis: Redis;
 let boards: Leaderboards;
 
-function view(playerId: string, version: number, values: Partial<Pick<PlayerView, 'level' | 'experience' | 'gold' | 'spiritStones'>> & { wins?: number } = {}): PlayerView {
+function view(
+  playerId: string,
+  version: number,
+  values: Partial<Pick<PlayerView, 'level' | 'experience' | 'gold' | 'spiritStones'>> & { wins?: number } = {},
+): PlayerView {
   return {
     playerId,
     version,
@@ -81,8 +85,12 @@ describe('leaderboards', () => {
     await boards.applyExperience('amy', 2, at, 300);
     await boards.applyExperience('amy', 3, at, 200); // and replays of both
     await boards.applyExperience('amy', 2, at, 300);
-    expect((await boards.page('experience-daily', { now: at })).entries.map((e) => [e.playerId, e.score])).toEqual([['amy', 500]]);
-    expect((await boards.page('experience-weekly', { now: at })).entries.map((e) => [e.playerId, e.score])).toEqual([['amy', 500]]);
+    expect((await boards.page('experience-daily', { now: at })).entries.map((e) => [e.playerId, e.score])).toEqual([
+      ['amy', 500],
+    ]);
+    expect((await boards.page('experience-weekly', { now: at })).entries.map((e) => [e.playerId, e.score])).toEqual([
+      ['amy', 500],
+    ]);
   });
 
   it('puts a lost board entry back from the recorded gains, and a restore merges with what the projector recorded', async () => {
@@ -92,7 +100,15 @@ describe('leaderboards', () => {
     await boards.applyExperience('amy', 4, at, 50);
     expect(await boards.rank('experience-daily', 'amy', { now: at })).toMatchObject({ score: 350 });
     // A rebuild read versions 2 and 3 from the table; the projector had 2 and 4: the union, counted once each.
-    await boards.restoreGains('amy', { board: 'experience-daily', period: '2026-11-24', expireAt: Date.parse('2027-01-01T00:00:00Z'), versions: [[2, 300], [3, 7]] });
+    await boards.restoreGains('amy', {
+      board: 'experience-daily',
+      period: '2026-11-24',
+      expireAt: Date.parse('2027-01-01T00:00:00Z'),
+      versions: [
+        [2, 300],
+        [3, 7],
+      ],
+    });
     expect(await boards.rank('experience-daily', 'amy', { now: at })).toMatchObject({ score: 357 });
     await boards.applyExperience('amy', 3, at, 7);
     expect(await boards.rank('experience-daily', 'amy', { now: at })).toMatchObject({ score: 357 });
@@ -111,8 +127,12 @@ describe('leaderboards', () => {
 
   it('writes only the scores a state changed against the state it replaced', () => {
     const before = view('amy', 4, { level: 2, experience: 100, gold: 50, wins: 1 });
-    expect(scoreChanges(view('amy', 5, { level: 2, experience: 180, gold: 50, wins: 1 }), before)).toEqual({ level: 2e12 + 180 });
-    expect(scoreChanges(view('amy', 5, { level: 2, experience: 100, gold: 20, wins: 1 }), before)).toEqual({ wealth: 20 });
+    expect(scoreChanges(view('amy', 5, { level: 2, experience: 180, gold: 50, wins: 1 }), before)).toEqual({
+      level: 2e12 + 180,
+    });
+    expect(scoreChanges(view('amy', 5, { level: 2, experience: 100, gold: 20, wins: 1 }), before)).toEqual({
+      wealth: 20,
+    });
     expect(scoreChanges(view('amy', 5, { level: 2, experience: 100, gold: 50, wins: 1 }), before)).toEqual({});
     // A new player: everything it has; no win yet means nothing to write (and nothing to remove) on combat-wins.
     expect(scoreChanges(view('amy', 1), undefined)).toEqual({ level: 1e12, wealth: 0 });
@@ -145,9 +165,13 @@ describe('leaderboards', () => {
     expect(periodOf('experience-weekly', sundayNight)).toBe('2026-W48');
     expect(periodOf('experience-weekly', mondayMorning)).toBe('2026-W49');
     expect((await boards.page('experience-daily', { now: mondayMorning })).entries.map((e) => e.score)).toEqual([10]);
-    expect((await boards.page('experience-daily', { period: '2026-11-29' })).entries.map((e) => e.score)).toEqual([1_000]);
+    expect((await boards.page('experience-daily', { period: '2026-11-29' })).entries.map((e) => e.score)).toEqual([
+      1_000,
+    ]);
     expect((await boards.page('experience-weekly', { now: mondayMorning })).entries.map((e) => e.score)).toEqual([10]);
-    expect((await boards.page('experience-weekly', { period: '2026-W48' })).entries.map((e) => e.score)).toEqual([1_000]);
+    expect((await boards.page('experience-weekly', { period: '2026-W48' })).entries.map((e) => e.score)).toEqual([
+      1_000,
+    ]);
     // The day's board expires 30 days (the configured retention) after the day ends.
     const expireAt = await redis.pexpiretime('gk:lb:{experience-daily:2026-11-29}');
     expect(expireAt).toBe(Date.parse('2026-11-30T00:00:00Z') + 30 * 86_400_000);
@@ -161,7 +185,8 @@ describe('leaderboards', () => {
   });
 
   it('pages around a player, clamped at the top', async () => {
-    for (let i = 0; i < 20; i++) await boards.applyState(view(`p${String(i).padStart(2, '0')}`, 1, { gold: 1_000 - i * 10 }));
+    for (let i = 0; i < 20; i++)
+      await boards.applyState(view(`p${String(i).padStart(2, '0')}`, 1, { gold: 1_000 - i * 10 }));
     const around = await boards.page('wealth', { around: 'p10', limit: 5 });
     expect(around.player).toMatchObject({ rank: 11, playerId: 'p10' });
     expect(around.entries.map((e) => e.rank)).toEqual([9, 10, 11, 12, 13]);

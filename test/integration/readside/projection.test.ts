@@ -11,7 +11,15 @@ import type { CommandQueue } from '../../../shared/messaging/commandQueue.js';
 import type { EventStore } from '../../../shared/persistence/eventStore.js';
 import { STATE_SK, entityPk, type StateItem } from '../../../shared/persistence/tableLayout.js';
 import type { PlayerCommand, PlayerState } from '../../../shared/domain/player/index.js';
-import { PlayerCache, boardNames, isPeriodic, periodOf, playerViewOf, redisClient, redisReady } from '../../../shared/readside/index.js';
+import {
+  PlayerCache,
+  boardNames,
+  isPeriodic,
+  periodOf,
+  playerViewOf,
+  redisClient,
+  redisReady,
+} from '../../../shared/readside/index.js';
 import { boardKey } from '../../../shared/readside/leaderboards.js';
 import { createLeaderboardRebuildHandler } from '../../../functions/leaderboard-rebuild/handler.js';
 import { lambdaContext } from '../../../local/lambdaContext.js';
@@ -66,7 +74,9 @@ async function actualBoards(keys: Iterable<string>): Promise<Map<string, Map<str
 }
 
 async function cachedVersions(): Promise<Record<string, string | null>> {
-  return Object.fromEntries(await Promise.all(players.map(async (id) => [id, await projection.readSide.redis.hget(viewKey(id), 'v')] as const)));
+  return Object.fromEntries(
+    await Promise.all(players.map(async (id) => [id, await projection.readSide.redis.hget(viewKey(id), 'v')] as const)),
+  );
 }
 
 beforeAll(async () => {
@@ -74,13 +84,45 @@ beforeAll(async () => {
   redis = await startRedis();
   config = { ...stack.config, redisUrl: redis.url };
   commands = startCommandPipeline(stack, { concurrency: 2 });
-  projection = await startProjectionPipeline(config, { pollIntervalMs: 50, onBatch: (event) => delivered.push(...event.Records) });
+  projection = await startProjectionPipeline(config, {
+    pollIntervalMs: 50,
+    onBatch: (event) => delivered.push(...event.Records),
+  });
   queue = commandQueue(config);
   store = eventStore(config);
   await send(...players.map((id, i): [string, PlayerCommand] => [id, { type: 'CreatePlayer', name: `Reader ${i}` }]));
-  await send(['ann', { type: 'AddExperience', amount: 2_500, source: 'quest' }], ['bo', { type: 'AddExperience', amount: 400, source: 'quest' }]);
-  await send(['ann', { type: 'SpendCurrency', currency: 'gold', amount: 100, reason: 'shop' }], ['cy', { type: 'AddExperience', amount: 2_500, source: 'quest' }]);
-  await send(['bo', { type: 'RecordCombatResult', combatId: 'arena-1', opponentId: 'di', kind: 'arena', outcome: 'win', rewards: { gold: 10 } }], ['di', { type: 'RecordCombatResult', combatId: 'arena-1', opponentId: 'bo', kind: 'arena', outcome: 'loss', rewards: {} }]);
+  await send(
+    ['ann', { type: 'AddExperience', amount: 2_500, source: 'quest' }],
+    ['bo', { type: 'AddExperience', amount: 400, source: 'quest' }],
+  );
+  await send(
+    ['ann', { type: 'SpendCurrency', currency: 'gold', amount: 100, reason: 'shop' }],
+    ['cy', { type: 'AddExperience', amount: 2_500, source: 'quest' }],
+  );
+  await send(
+    [
+      'bo',
+      {
+        type: 'RecordCombatResult',
+        combatId: 'arena-1',
+        opponentId: 'di',
+        kind: 'arena',
+        outcome: 'win',
+        rewards: { gold: 10 },
+      },
+    ],
+    [
+      'di',
+      {
+        type: 'RecordCombatResult',
+        combatId: 'arena-1',
+        opponentId: 'bo',
+        kind: 'arena',
+        outcome: 'loss',
+        rewards: {},
+      },
+    ],
+  );
   await settled();
 });
 
@@ -111,12 +153,21 @@ describe('the projector on the table stream', () => {
     const wins = await projection.readSide.leaderboardPage('combat-wins');
     expect(wins.entries.map((e) => [e.rank, e.playerId, e.score])).toEqual([[1, 'bo', 1]]);
     const di = await projection.readSide.readPlayerView('di');
-    expect(di.status === 'found' && di.view.statistics.combat).toEqual({ fought: 1, wins: 0, losses: 1, draws: 0, winRate: 0 });
+    expect(di.status === 'found' && di.view.statistics.combat).toEqual({
+      fought: 1,
+      wins: 0,
+      losses: 1,
+      draws: 0,
+      winRate: 0,
+    });
   });
 
   it('never answers minVersion with an older version (read-your-writes)', async () => {
     const before = (await tableState('di')).version;
-    expect(await projection.readSide.readPlayerView('di', { minVersion: before + 1 })).toEqual({ status: 'version-not-reached', version: before });
+    expect(await projection.readSide.readPlayerView('di', { minVersion: before + 1 })).toEqual({
+      status: 'version-not-reached',
+      version: before,
+    });
     await send(['di', { type: 'AddExperience', amount: 80, source: 'quest' }]);
     await commands.drained(); // committed, the projector may or may not have run yet
     const read = await projection.readSide.readPlayerView('di', { minVersion: before + 1 });
@@ -193,7 +244,11 @@ describe('the projector on the table stream', () => {
     const before = side.cacheStats();
     await redis.stop({ crash: true });
     const down = await side.readPlayerView('ann');
-    expect(down).toMatchObject({ status: 'found', source: 'table', view: { version: (await tableState('ann')).version } });
+    expect(down).toMatchObject({
+      status: 'found',
+      source: 'table',
+      view: { version: (await tableState('ann')).version },
+    });
     expect(side.cacheStats().fallbacks).toBeGreaterThan(before.fallbacks);
     // The handler reports the earliest record it could not project, from which the event source retries.
     const batch = delivered.slice(-8);
@@ -204,7 +259,8 @@ describe('the projector on the table stream', () => {
     const retriesBefore = projection.poller.stats().retries;
     await send(['ann', { type: 'AddExperience', amount: 400, source: 'quest' }]);
     await commands.drained();
-    for (let i = 0; i < 100 && projection.poller.stats().retries === retriesBefore; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 100 && projection.poller.stats().retries === retriesBefore; i++)
+      await new Promise((r) => setTimeout(r, 50));
     expect(projection.poller.stats().retries).toBeGreaterThan(retriesBefore);
     const readDuringOutage = await side.readPlayerView('ann', { minVersion: (await tableState('ann')).version });
     expect(readDuringOutage).toMatchObject({ status: 'found', source: 'table' });
@@ -222,19 +278,30 @@ describe('the projector on the table stream', () => {
   it('rebuilds the leaderboards from the table while traffic flows, ending equal to the truth', async () => {
     const side = projection.readSide;
     // The restart above lost the data: let the self-heal it started finish first, so this rebuild is the operator's own.
-    await until(async () => (await side.redis.hget('gk:readside:v2', 'state')) === 'complete', 'the self-heal finished');
+    await until(
+      async () => (await side.redis.hget('gk:readside:v2', 'state')) === 'complete',
+      'the self-heal finished',
+    );
     await projection.healed();
     // Lose every board (the node restart above already did, for most), then rebuild while commands keep coming.
     const keys = await side.redis.keys('gk:lb:*');
     if (keys.length > 0) await side.redis.del(...keys);
     const traffic = (async () => {
       for (let round = 0; round < 5; round++) {
-        await send(...players.map((id, i): [string, PlayerCommand] => [id, { type: 'AddExperience', amount: 100 * (i + round + 1), source: 'quest' }]));
+        await send(
+          ...players.map((id, i): [string, PlayerCommand] => [
+            id,
+            { type: 'AddExperience', amount: 100 * (i + round + 1), source: 'quest' },
+          ]),
+        );
         await new Promise((r) => setTimeout(r, 30));
       }
     })();
     // Through the leaderboard-rebuild Lambda's handler, as `npm run rebuild -- leaderboards` does.
-    const report = await createLeaderboardRebuildHandler(config, { redis: side.redis })(undefined as never, lambdaContext('leaderboard-rebuild'));
+    const report = await createLeaderboardRebuildHandler(config, { redis: side.redis })(
+      undefined as never,
+      lambdaContext('leaderboard-rebuild'),
+    );
     await traffic;
     await settled();
     expect(report.players).toBe(players.length + 1);

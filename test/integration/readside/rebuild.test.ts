@@ -5,7 +5,11 @@ import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb
 import type { ProvisionedResources } from '../../../local/stack.js';
 import { startRedis, type LocalRedis } from '../../../local/redis.js';
 import { lambdaContext } from '../../../local/lambdaContext.js';
-import { createLeaderboardRebuildHandler, type LeaderboardRebuildClients, type LeaderboardRebuildInput } from '../../../functions/leaderboard-rebuild/handler.js';
+import {
+  createLeaderboardRebuildHandler,
+  type LeaderboardRebuildClients,
+  type LeaderboardRebuildInput,
+} from '../../../functions/leaderboard-rebuild/handler.js';
 import { CommandProcessor } from '../../../shared/engine/commandProcessor.js';
 import { EntityRegistry } from '../../../shared/engine/registry.js';
 import { commandEnvelope, type CommandEnvelope } from '../../../shared/engine/envelope.js';
@@ -46,14 +50,25 @@ function isoWeek(at: Date): { name: string; ends: number } {
   const monday = day - ((day + 3) % 7);
   const thursday = new Date((monday + 3) * DAY_MS);
   const jan1 = Date.UTC(thursday.getUTCFullYear(), 0, 1) / DAY_MS;
-  return { name: `${thursday.getUTCFullYear()}-W${String(Math.floor((monday + 3 - jan1) / 7) + 1).padStart(2, '0')}`, ends: (monday + 7) * DAY_MS };
+  return {
+    name: `${thursday.getUTCFullYear()}-W${String(Math.floor((monday + 3 - jan1) / 7) + 1).padStart(2, '0')}`,
+    ends: (monday + 7) * DAY_MS,
+  };
 }
 
 async function itemsOf(db: DynamoDBDocumentClient, playerId: string): Promise<Record<string, any>[]> {
   const items: Record<string, any>[] = [];
   let start: Record<string, unknown> | undefined;
   do {
-    const out = await db.send(new QueryCommand({ TableName: stack.config.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `P#${playerId}` }, ConsistentRead: true, ...(start ? { ExclusiveStartKey: start } : {}) }));
+    const out = await db.send(
+      new QueryCommand({
+        TableName: stack.config.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': `P#${playerId}` },
+        ConsistentRead: true,
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
     items.push(...(out.Items ?? []));
     start = out.LastEvaluatedKey;
   } while (start);
@@ -82,7 +97,8 @@ async function expectedBoards(): Promise<Map<string, Map<string, number>>> {
         for (const event of item.events as { type: string; amount?: number; outcome?: string }[]) {
           if (event.type === 'CombatRecorded' && event.outcome === 'win') wins++;
           if (event.type !== 'ExperienceGained' || !event.amount) continue;
-          if (Date.parse(utcDay(issued)) + DAY_MS > keep) add(`gk:lb:{experience-daily:${utcDay(issued)}}`, id, event.amount);
+          if (Date.parse(utcDay(issued)) + DAY_MS > keep)
+            add(`gk:lb:{experience-daily:${utcDay(issued)}}`, id, event.amount);
           if (isoWeek(issued).ends > keep) add(`gk:lb:{experience-weekly:${isoWeek(issued).name}}`, id, event.amount);
         }
       }
@@ -107,7 +123,12 @@ async function actualBoards(): Promise<Map<string, Map<string, number>>> {
   return out;
 }
 
-const sorted = (boards: Map<string, Map<string, number>>) => Object.fromEntries([...boards].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, Object.fromEntries([...v].sort(([a], [b]) => a.localeCompare(b)))]));
+const sorted = (boards: Map<string, Map<string, number>>) =>
+  Object.fromEntries(
+    [...boards]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => [k, Object.fromEntries([...v].sort(([a], [b]) => a.localeCompare(b)))]),
+  );
 
 async function tableVersions(): Promise<Map<string, number>> {
   const store = eventStore(stack.config);
@@ -140,7 +161,10 @@ const rebuildHandler = (clients: LeaderboardRebuildClients = {}): Handler =>
   createLeaderboardRebuildHandler({ ...stack.config, redisUrl: server.url }, { pageSize: 4, ...clients });
 
 /** Counts the requests a client sends (per command, `@index` for index queries) and the event items it reads of one player. */
-function observed(db: DynamoDBDocumentClient, watch: string): { db: DynamoDBDocumentClient; requests: string[]; eventsRead: () => number } {
+function observed(
+  db: DynamoDBDocumentClient,
+  watch: string,
+): { db: DynamoDBDocumentClient; requests: string[]; eventsRead: () => number } {
   const requests: string[] = [];
   let events = 0;
   db.middlewareStack.add(
@@ -148,7 +172,12 @@ function observed(db: DynamoDBDocumentClient, watch: string): { db: DynamoDBDocu
       const input = args.input as { IndexName?: string; ExpressionAttributeValues?: Record<string, unknown> };
       requests.push(`${String(context.commandName)}${input.IndexName ? `@${input.IndexName}` : ''}`);
       const out = await next(args);
-      if (context.commandName === 'QueryCommand' && !input.IndexName && input.ExpressionAttributeValues?.[':pk'] === `P#${watch}`) events += Number((out.output as { ScannedCount?: number }).ScannedCount ?? 0);
+      if (
+        context.commandName === 'QueryCommand' &&
+        !input.IndexName &&
+        input.ExpressionAttributeValues?.[':pk'] === `P#${watch}`
+      )
+        events += Number((out.output as { ScannedCount?: number }).ScannedCount ?? 0);
       return out;
     },
     { step: 'initialize', name: 'observeRebuild' },
@@ -158,7 +187,9 @@ function observed(db: DynamoDBDocumentClient, watch: string): { db: DynamoDBDocu
 
 /** No Scan may reach the table: the wrapper refuses it before it leaves. */
 const noScan = (db: DynamoDBDocumentClient): DynamoDBDocumentClient =>
-  injectFaults(db, ({ commandName }) => (commandName === 'ScanCommand' || commandName === 'ParallelScanCommand' ? new Error('a Scan was issued') : undefined));
+  injectFaults(db, ({ commandName }) =>
+    commandName === 'ScanCommand' || commandName === 'ParallelScanCommand' ? new Error('a Scan was issued') : undefined,
+  );
 
 beforeAll(async () => {
   stack = await provisionTestStack();
@@ -167,16 +198,34 @@ beforeAll(async () => {
   await redisReady(redis);
   const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
   const processor = (clock?: () => Date) =>
-    new CommandProcessor({ store: eventStore(stack.config), registry: new EntityRegistry([player]), log: silent, commandRecordDays: 14, maxCommitAttempts: 8, ...(clock ? { clock } : {}) });
+    new CommandProcessor({
+      store: eventStore(stack.config),
+      registry: new EntityRegistry([player]),
+      log: silent,
+      commandRecordDays: 14,
+      maxCommitAttempts: 8,
+      ...(clock ? { clock } : {}),
+    });
   const apply = async (p: CommandProcessor, commands: CommandEnvelope[]): Promise<void> => {
-    for (let i = 0; i < commands.length; i += 10) expect((await p.processBatch(commands.slice(i, i + 10).map((c) => sqsRecord(c)))).batchItemFailures).toEqual([]);
+    for (let i = 0; i < commands.length; i += 10)
+      expect((await p.processBatch(commands.slice(i, i + 10).map((c) => sqsRecord(c)))).batchItemFailures).toEqual([]);
   };
   const now = processor();
   await apply(
     now,
     PLAYERS.flatMap((id, i): CommandEnvelope[] => {
-      const commands: PlayerCommand[] = [{ type: 'CreatePlayer', name: `Rebuilt ${id}` }, { type: 'AddExperience', amount: 10 + ((i * 37) % 900), source: 'quest' }];
-      if (i % 3 === 0) commands.push({ type: 'RecordCombatResult', combatId: `arena-${i}`, kind: 'arena', outcome: 'win', rewards: { gold: 5 } });
+      const commands: PlayerCommand[] = [
+        { type: 'CreatePlayer', name: `Rebuilt ${id}` },
+        { type: 'AddExperience', amount: 10 + ((i * 37) % 900), source: 'quest' },
+      ];
+      if (i % 3 === 0)
+        commands.push({
+          type: 'RecordCombatResult',
+          combatId: `arena-${i}`,
+          kind: 'arena',
+          outcome: 'win',
+          rewards: { gold: 5 },
+        });
       if (i % 5 === 0) commands.push({ type: 'SpendCurrency', currency: 'gold', amount: 30, reason: 'shop' });
       if (i % 7 === 0) commands.push({ type: 'AddExperience', amount: 3_000, source: 'quest' });
       return commands.map((c) => playerCommand(id, c));
@@ -185,9 +234,24 @@ beforeAll(async () => {
   // The elder's history: 400 versions committed two hundred days ago, then one today.
   const longAgo = Date.now() - 200 * DAY_MS;
   const old = (n: number, command: PlayerCommand): CommandEnvelope =>
-    commandEnvelope({ entityType: 'player', entityId: ELDER, command: command as never, source: { kind: 'service', actor: 'test' }, identity: ['test', ELDER, String(n)], issuedAt: new Date(longAgo + n * 1000) });
+    commandEnvelope({
+      entityType: 'player',
+      entityId: ELDER,
+      command: command as never,
+      source: { kind: 'service', actor: 'test' },
+      identity: ['test', ELDER, String(n)],
+      issuedAt: new Date(longAgo + n * 1000),
+    });
   let tick = 0;
-  await apply(processor(() => new Date(longAgo + ++tick * 1000)), [old(0, { type: 'CreatePlayer', name: 'The Elder' }), ...Array.from({ length: ELDER_OLD_VERSIONS - 1 }, (_, n) => old(n + 1, { type: 'AddExperience', amount: 1, source: 'quest' }))]);
+  await apply(
+    processor(() => new Date(longAgo + ++tick * 1000)),
+    [
+      old(0, { type: 'CreatePlayer', name: 'The Elder' }),
+      ...Array.from({ length: ELDER_OLD_VERSIONS - 1 }, (_, n) =>
+        old(n + 1, { type: 'AddExperience', amount: 1, source: 'quest' }),
+      ),
+    ],
+  );
   await apply(now, [playerCommand(ELDER, { type: 'AddExperience', amount: 40, source: 'quest' })]);
 });
 
@@ -203,12 +267,16 @@ describe('the read-side rebuild', () => {
     const versions = await tableVersions();
     const store = eventStore(stack.config);
     const cache = new PlayerCache({ redis, store });
-    const viewOf = async (id: string): Promise<PlayerView> => playerViewOf((await store.item<StateItem<PlayerState>>({ pk: `P#${id}`, sk: 'STATE' }))!);
+    const viewOf = async (id: string): Promise<PlayerView> =>
+      playerViewOf((await store.item<StateItem<PlayerState>>({ pk: `P#${id}`, sk: 'STATE' }))!);
     await cache.put({ ...(await viewOf('rb-010')), version: 1, gold: 0 }, { trusted: true }); // an old view the projector never replaced
     await cache.put({ ...(await viewOf('rb-011')), version: 999 }, { trusted: true }); // newer than the table: a rebuild must never go back
     const { db, requests, eventsRead } = observed(noScan(dynamoDbClient(stack.config)), ELDER);
     try {
-      const report = await rebuildHandler({ db, segments: 5, concurrency: 3 })({}, lambdaContext('leaderboard-rebuild'));
+      const report = await rebuildHandler({ db, segments: 5, concurrency: 3 })(
+        {},
+        lambdaContext('leaderboard-rebuild'),
+      );
       expect(report).toMatchObject({ status: 'done', phase: 'done', players: ALL.length });
       expect(report.removed).toBe(3); // nobody, nobody-else, rb-001's entry of today
       expect(requests.filter((r) => r.startsWith('Scan'))).toEqual([]);
@@ -243,7 +311,13 @@ describe('the read-side rebuild', () => {
       { step: 'initialize', name: 'spendBudget' },
     );
     const continued: string[] = [];
-    const handler = rebuildHandler({ db, segments: 4, concurrency: 2, reserveMs: 58_000, continueRun: async ({ runId }) => void continued.push(runId) });
+    const handler = rebuildHandler({
+      db,
+      segments: 4,
+      concurrency: 2,
+      reserveMs: 58_000,
+      continueRun: async ({ runId }) => void continued.push(runId),
+    });
     const reports: RebuildReport[] = [];
     try {
       let input: LeaderboardRebuildInput = {};
@@ -284,7 +358,10 @@ describe('the read-side rebuild', () => {
       if (commandName === 'QueryCommand' && (input as { IndexName?: string }).IndexName) pages++;
       return undefined;
     });
-    const crash = await rebuildHandler({ db: dying, segments: 4, concurrency: 2, leaseMs: 300 })({}, lambdaContext('leaderboard-rebuild')).then(
+    const crash = await rebuildHandler({ db: dying, segments: 4, concurrency: 2, leaseMs: 300 })(
+      {},
+      lambdaContext('leaderboard-rebuild'),
+    ).then(
       () => 'finished',
       (error: unknown) => String(error),
     );
@@ -299,7 +376,10 @@ describe('the read-side rebuild', () => {
 
     const resumed = observed(dynamoDbClient(stack.config), ELDER);
     try {
-      const report = await rebuildHandler({ db: resumed.db, segments: 4, concurrency: 2, leaseMs: 300 })({ resume: true }, lambdaContext('leaderboard-rebuild'));
+      const report = await rebuildHandler({ db: resumed.db, segments: 4, concurrency: 2, leaseMs: 300 })(
+        { resume: true },
+        lambdaContext('leaderboard-rebuild'),
+      );
       expect(report).toMatchObject({ runId, status: 'done', players: ALL.length, removed: 3 });
     } finally {
       resumed.db.destroy();

@@ -17,7 +17,10 @@ beforeAll(async () => {
   redis = await startRedis({ password: PASSWORD });
   stack = await provisionTestStack();
   const handler = createCommandProcessorHandler(stack.config);
-  await handler(sqsEvent([sqsRecord(playerCommand('auth-1', { type: 'CreatePlayer', name: 'Auth One' }))]), lambdaContext('command-processor'));
+  await handler(
+    sqsEvent([sqsRecord(playerCommand('auth-1', { type: 'CreatePlayer', name: 'Auth One' }))]),
+    lambdaContext('command-processor'),
+  );
 });
 
 afterAll(async () => {
@@ -47,7 +50,8 @@ describe('an authenticated cache', () => {
 
   it('keeps answering from DynamoDB, and counts it, while the credentials are wrong', async () => {
     const s = side(async () => ({ password: 'not-the-password-at-all' }));
-    for (let i = 0; i < 3; i++) expect(await s.readPlayerView('auth-1')).toMatchObject({ status: 'found', source: 'table' });
+    for (let i = 0; i < 3; i++)
+      expect(await s.readPlayerView('auth-1')).toMatchObject({ status: 'found', source: 'table' });
     expect(s.cacheStats().hits).toBe(0);
     expect(s.cacheStats().tableReads).toBeGreaterThanOrEqual(3);
   });

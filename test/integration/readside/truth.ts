@@ -10,7 +10,10 @@ export interface Truth {
   /** Board key (as Redis names it) → player → score. */
   readonly boards: Map<string, Map<string, number>>;
   /** Player → the state's version and the fields a view shows. */
-  readonly players: Map<string, { version: number; level: number; experience: number; gold: number; spiritStones: number }>;
+  readonly players: Map<
+    string,
+    { version: number; level: number; experience: number; gold: number; spiritStones: number }
+  >;
 }
 
 const DAY_MS = 86_400_000;
@@ -31,7 +34,11 @@ interface RawEvent {
   outcome?: string;
 }
 
-export async function truthOf(db: DynamoDBDocumentClient, tableName: string, playerIds: Iterable<string>): Promise<Truth> {
+export async function truthOf(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  playerIds: Iterable<string>,
+): Promise<Truth> {
   const boards = new Map<string, Map<string, number>>();
   const players: Truth['players'] = new Map();
   const add = (key: string, id: string, value: number): void => {
@@ -43,14 +50,28 @@ export async function truthOf(db: DynamoDBDocumentClient, tableName: string, pla
     const items: Record<string, any>[] = [];
     let start: Record<string, unknown> | undefined;
     do {
-      const out = await db.send(new QueryCommand({ TableName: tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `P#${id}` }, ConsistentRead: true, ...(start ? { ExclusiveStartKey: start } : {}) }));
+      const out = await db.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': `P#${id}` },
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
       items.push(...(out.Items ?? []));
       start = out.LastEvaluatedKey;
     } while (start);
     const state = items.find((i) => i.sk === 'STATE');
     if (!state?.state?.exists) continue;
     const s = state.state;
-    players.set(id, { version: state.version, level: s.level, experience: s.experience, gold: s.gold, spiritStones: s.spiritStones });
+    players.set(id, {
+      version: state.version,
+      level: s.level,
+      experience: s.experience,
+      gold: s.gold,
+      spiritStones: s.spiritStones,
+    });
     add('gk:lb:{level}', id, s.level * 1e12 + s.experience);
     add('gk:lb:{wealth}', id, s.gold + s.spiritStones);
     let wins = 0;
@@ -93,7 +114,10 @@ export async function boardsIn(redis: Redis): Promise<Map<string, [string, numbe
 export function ranked(truth: Truth): Map<string, [string, number][]> {
   const out = new Map<string, [string, number][]>();
   for (const key of [...truth.boards.keys()].sort()) {
-    out.set(key, [...truth.boards.get(key)!].sort(([a, x], [b, y]) => y - x || (a < b ? -1 : a > b ? 1 : 0)));
+    out.set(
+      key,
+      [...truth.boards.get(key)!].sort(([a, x], [b, y]) => y - x || (a < b ? -1 : a > b ? 1 : 0)),
+    );
   }
   return out;
 }

@@ -4,16 +4,36 @@ import { maxAmount, playerCommandSchema } from '../../../shared/domain/player/in
 const valid = {
   CreatePlayer: { type: 'CreatePlayer', name: 'Lin Feng' },
   CreditPurchase: { type: 'CreditPurchase', provider: 'stripe', orderId: 'pi_3Nx.9:a-b', sku: 'stones-100' },
-  GrantReward: { type: 'GrantReward', taskId: 'daily-2025-01-01', gold: 10, spiritStones: 1, experience: 5, items: [{ itemId: 'qi-pill', quantity: 1 }] },
+  GrantReward: {
+    type: 'GrantReward',
+    taskId: 'daily-2025-01-01',
+    gold: 10,
+    spiritStones: 1,
+    experience: 5,
+    items: [{ itemId: 'qi-pill', quantity: 1 }],
+  },
   SpendCurrency: { type: 'SpendCurrency', currency: 'gold', amount: 10, reason: 'shop:iron-sword' },
   AddExperience: { type: 'AddExperience', amount: 10, source: 'cultivation' },
   ConsumeEnergy: { type: 'ConsumeEnergy', amount: 10, reason: 'cultivation' },
   RestoreEnergy: { type: 'RestoreEnergy', amount: 10, reason: 'rest' },
   GrantItem: { type: 'GrantItem', itemId: 'spirit-herb', quantity: 3, source: 'quest' },
   UseItem: { type: 'UseItem', itemId: 'spirit-herb', quantity: 1 },
-  Trade: { type: 'Trade', tradeId: 'tr-1', counterpartyId: 'su-yan', give: { gold: 5 }, receive: { items: [{ itemId: 'spirit-ore', quantity: 2 }] } },
+  Trade: {
+    type: 'Trade',
+    tradeId: 'tr-1',
+    counterpartyId: 'su-yan',
+    give: { gold: 5 },
+    receive: { items: [{ itemId: 'spirit-ore', quantity: 2 }] },
+  },
   PurchaseItem: { type: 'PurchaseItem', itemId: 'spirit-herb', quantity: 2 },
-  AdjustBalance: { type: 'AdjustBalance', currency: 'gold', delta: -50, operator: 'gm-alice', reason: 'chargeback on order 1', ticket: 'SUP-1234' },
+  AdjustBalance: {
+    type: 'AdjustBalance',
+    currency: 'gold',
+    delta: -50,
+    operator: 'gm-alice',
+    reason: 'chargeback on order 1',
+    ticket: 'SUP-1234',
+  },
 } as const;
 
 const accepts = (input: unknown) => playerCommandSchema.safeParse(input).success;
@@ -78,7 +98,11 @@ describe('playerCommandSchema', () => {
       ['GrantItem quantity', (n) => ({ ...valid.GrantItem, quantity: n }), maxAmount.quantity],
       ['UseItem quantity', (n) => ({ ...valid.UseItem, quantity: n }), maxAmount.quantity],
       ['Trade give gold', (n) => ({ ...valid.Trade, give: { gold: n } }), maxAmount.currency],
-      ['Trade item quantity', (n) => ({ ...valid.Trade, give: { items: [{ itemId: 'qi-pill', quantity: n }] } }), maxAmount.quantity],
+      [
+        'Trade item quantity',
+        (n) => ({ ...valid.Trade, give: { items: [{ itemId: 'qi-pill', quantity: n }] } }),
+        maxAmount.quantity,
+      ],
     ];
 
     it.each(withAmount)('%s must be a positive integer within the config maximum', (_field, build, max) => {
@@ -95,7 +119,10 @@ describe('playerCommandSchema', () => {
     });
 
     it('trims surrounding whitespace', () => {
-      expect(playerCommandSchema.parse({ type: 'CreatePlayer', name: '  林风 \t' })).toEqual({ type: 'CreatePlayer', name: '林风' });
+      expect(playerCommandSchema.parse({ type: 'CreatePlayer', name: '  林风 \t' })).toEqual({
+        type: 'CreatePlayer',
+        name: '林风',
+      });
     });
 
     it.each([
@@ -126,7 +153,10 @@ describe('playerCommandSchema', () => {
     expect(accepts({ ...valid.GrantReward, items: [] })).toBe(false);
     const many = Array.from({ length: 21 }, (_, i) => ({ itemId: `item-${i}`, quantity: 1 }));
     expect(accepts({ ...valid.GrantReward, items: many })).toBe(false);
-    const twice = [{ itemId: 'qi-pill', quantity: 1 }, { itemId: 'qi-pill', quantity: 2 }];
+    const twice = [
+      { itemId: 'qi-pill', quantity: 1 },
+      { itemId: 'qi-pill', quantity: 2 },
+    ];
     expect(accepts({ ...valid.Trade, give: { items: twice } })).toBe(false);
   });
 

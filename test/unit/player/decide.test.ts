@@ -1,13 +1,34 @@
 import { describe, expect, it } from 'vitest';
-import { gameConfig, type GameConfig, type PlayerCommand, type PlayerCommandOf, type PlayerEvent } from '../../../shared/domain/player/index.js';
+import {
+  gameConfig,
+  type GameConfig,
+  type PlayerCommand,
+  type PlayerCommandOf,
+  type PlayerEvent,
+} from '../../../shared/domain/player/index.js';
 import { fold, given, itemGranted, ME, OTHER, playerCreated } from './given.js';
 
 type TradeGoods = Pick<PlayerCommandOf<'Trade'>, 'give' | 'receive'>;
 
 const gains = (n: number) => ({ strength: n, agility: n, intelligence: n, constitution: n });
-const levelledUp = (level: number, maxEnergy: number): PlayerEvent => ({ type: 'LevelledUp', level, attributeGains: gains(2), maxEnergy });
-const realmAdvanced = (realm: string, maxEnergy: number): PlayerEvent => ({ type: 'RealmAdvanced', realm, attributeGains: gains(5), maxEnergy });
-const spent = (currency: 'gold' | 'spiritStones', amount: number): PlayerEvent => ({ type: 'CurrencySpent', currency, amount, reason: 'test' });
+const levelledUp = (level: number, maxEnergy: number): PlayerEvent => ({
+  type: 'LevelledUp',
+  level,
+  attributeGains: gains(2),
+  maxEnergy,
+});
+const realmAdvanced = (realm: string, maxEnergy: number): PlayerEvent => ({
+  type: 'RealmAdvanced',
+  realm,
+  attributeGains: gains(5),
+  maxEnergy,
+});
+const spent = (currency: 'gold' | 'spiritStones', amount: number): PlayerEvent => ({
+  type: 'CurrencySpent',
+  currency,
+  amount,
+  reason: 'test',
+});
 
 describe('CreatePlayer', () => {
   it('creates a player with the seed defaults and the config version', () => {
@@ -66,7 +87,14 @@ describe('CreditPurchase', () => {
     given([playerCreated()])
       .when({ type: 'CreditPurchase', provider: 'stripe', orderId: 'pi_123', sku: 'stones-550' })
       .then([
-        { type: 'PurchaseCredited', provider: 'stripe', orderId: 'pi_123', sku: 'stones-550', spiritStones: 550, price: { amount: 499, currency: 'USD' } },
+        {
+          type: 'PurchaseCredited',
+          provider: 'stripe',
+          orderId: 'pi_123',
+          sku: 'stones-550',
+          spiritStones: 550,
+          price: { amount: 499, currency: 'USD' },
+        },
       ]);
   });
 
@@ -84,7 +112,17 @@ describe('CreditPurchase', () => {
   });
 
   it('adds the stones to the balance', () => {
-    const events = [playerCreated(), { type: 'PurchaseCredited', provider: 'p', orderId: 'o', sku: 'stones-100', spiritStones: 100, price: { amount: 99, currency: 'USD' } } as const];
+    const events = [
+      playerCreated(),
+      {
+        type: 'PurchaseCredited',
+        provider: 'p',
+        orderId: 'o',
+        sku: 'stones-100',
+        spiritStones: 100,
+        price: { amount: 99, currency: 'USD' },
+      } as const,
+    ];
     expect(fold(events).spiritStones).toBe(100);
   });
 });
@@ -93,7 +131,15 @@ describe('GrantReward', () => {
   it('grants currencies and items, spelling out what is absent as zero', () => {
     given([playerCreated()])
       .when({ type: 'GrantReward', taskId: 'daily-1', gold: 50, items: [{ itemId: 'spirit-herb', quantity: 3 }] })
-      .then([{ type: 'RewardGranted', taskId: 'daily-1', gold: 50, spiritStones: 0, items: [{ itemId: 'spirit-herb', quantity: 3 }] }]);
+      .then([
+        {
+          type: 'RewardGranted',
+          taskId: 'daily-1',
+          gold: 50,
+          spiritStones: 0,
+          items: [{ itemId: 'spirit-herb', quantity: 3 }],
+        },
+      ]);
   });
 
   it('grants experience that cascades into level-ups', () => {
@@ -120,11 +166,16 @@ describe('GrantReward', () => {
   });
 
   it('rejects gold beyond the wallet limit', () => {
-    given([playerCreated({ gold: gameConfig.limits.balance })]).when({ type: 'GrantReward', taskId: 't', gold: 1 }).thenRejects('BALANCE_LIMIT_EXCEEDED');
+    given([playerCreated({ gold: gameConfig.limits.balance })])
+      .when({ type: 'GrantReward', taskId: 't', gold: 1 })
+      .thenRejects('BALANCE_LIMIT_EXCEEDED');
   });
 
   it('adds everything to the state', () => {
-    const state = fold([playerCreated(), { type: 'RewardGranted', taskId: 't', gold: 50, spiritStones: 7, items: [{ itemId: 'spirit-ore', quantity: 9 }] }]);
+    const state = fold([
+      playerCreated(),
+      { type: 'RewardGranted', taskId: 't', gold: 50, spiritStones: 7, items: [{ itemId: 'spirit-ore', quantity: 9 }] },
+    ]);
     expect(state).toMatchObject({ gold: 1050, spiritStones: 7, inventory: { 'spirit-ore': 9 } });
   });
 });
@@ -149,7 +200,10 @@ describe('SpendCurrency', () => {
   });
 
   it('takes the amount off the balance', () => {
-    expect(fold([playerCreated({ spiritStones: 30 }), spent('spiritStones', 12), spent('gold', 1)])).toMatchObject({ gold: 999, spiritStones: 18 });
+    expect(fold([playerCreated({ spiritStones: 30 }), spent('spiritStones', 12), spent('gold', 1)])).toMatchObject({
+      gold: 999,
+      spiritStones: 18,
+    });
   });
 });
 
@@ -180,7 +234,9 @@ describe('AddExperience', () => {
   });
 
   it('folds the cascade into level, realm, maxEnergy and attributes, leaving energy as it was', () => {
-    const { state } = given([playerCreated()]).when({ type: 'AddExperience', amount: 12_100, source: 'epiphany' }).thenAccepts();
+    const { state } = given([playerCreated()])
+      .when({ type: 'AddExperience', amount: 12_100, source: 'epiphany' })
+      .thenAccepts();
     expect(state).toMatchObject({
       experience: 12_100,
       level: 12,
@@ -192,7 +248,9 @@ describe('AddExperience', () => {
   });
 
   it('climbs from level 1 to the max level in one command, through every realm', () => {
-    const { events, state } = given([playerCreated()]).when({ type: 'AddExperience', amount: 10_000_000, source: 'heavenly-tribulation' }).thenAccepts();
+    const { events, state } = given([playerCreated()])
+      .when({ type: 'AddExperience', amount: 10_000_000, source: 'heavenly-tribulation' })
+      .thenAccepts();
     const types = events.map((e) => e.type);
     expect(types.filter((t) => t === 'LevelledUp')).toHaveLength(49);
     expect(events.filter((e) => e.type === 'RealmAdvanced').map((e) => e.realm)).toEqual([
@@ -205,7 +263,11 @@ describe('AddExperience', () => {
   });
 
   it('keeps accumulating experience at the max level without levelling further', () => {
-    const atMax = [playerCreated(), { type: 'ExperienceGained', amount: 240_100, source: 's' } as const, levelledUp(50, 425)];
+    const atMax = [
+      playerCreated(),
+      { type: 'ExperienceGained', amount: 240_100, source: 's' } as const,
+      levelledUp(50, 425),
+    ];
     const { state } = given(atMax)
       .when({ type: 'AddExperience', amount: 5_000, source: 's' })
       .then([{ type: 'ExperienceGained', amount: 5_000, source: 's' }]);
@@ -231,11 +293,15 @@ describe('RestoreEnergy', () => {
   const tired = [playerCreated(), { type: 'EnergyConsumed', amount: 30, reason: 'r' } as const];
 
   it('restores up to the amount asked', () => {
-    given(tired).when({ type: 'RestoreEnergy', amount: 20, reason: 'rest' }).then([{ type: 'EnergyRestored', amount: 20, reason: 'rest' }]);
+    given(tired)
+      .when({ type: 'RestoreEnergy', amount: 20, reason: 'rest' })
+      .then([{ type: 'EnergyRestored', amount: 20, reason: 'rest' }]);
   });
 
   it('clamps to maxEnergy and records what was actually restored', () => {
-    given(tired).when({ type: 'RestoreEnergy', amount: 50, reason: 'rest' }).then([{ type: 'EnergyRestored', amount: 30, reason: 'rest' }]);
+    given(tired)
+      .when({ type: 'RestoreEnergy', amount: 50, reason: 'rest' })
+      .then([{ type: 'EnergyRestored', amount: 30, reason: 'rest' }]);
   });
 
   it('rejects restoring a player whose energy is full', () => {
@@ -251,7 +317,9 @@ describe('GrantItem', () => {
   });
 
   it.each(['dragon-egg', 'constructor', 'hasOwnProperty'])('rejects the unknown item %s', (itemId) => {
-    given([playerCreated()]).when({ type: 'GrantItem', itemId, quantity: 1, source: 'quest' }).thenRejects('UNKNOWN_ITEM', `no item ${itemId}`);
+    given([playerCreated()])
+      .when({ type: 'GrantItem', itemId, quantity: 1, source: 'quest' })
+      .thenRejects('UNKNOWN_ITEM', `no item ${itemId}`);
   });
 
   it('fills a stack exactly to its limit but not past it', () => {
@@ -265,7 +333,9 @@ describe('GrantItem', () => {
   });
 
   it('adds to the inventory', () => {
-    expect(fold([playerCreated(), itemGranted('spirit-ore', 2), itemGranted('spirit-ore', 3)]).inventory).toEqual({ 'spirit-ore': 5 });
+    expect(fold([playerCreated(), itemGranted('spirit-ore', 2), itemGranted('spirit-ore', 3)]).inventory).toEqual({
+      'spirit-ore': 5,
+    });
   });
 });
 
@@ -313,7 +383,9 @@ describe('UseItem', () => {
   });
 
   it('cascades across a realm boundary', () => {
-    const { events, state } = given(withItems).when({ type: 'UseItem', itemId: 'greater-qi-pill', quantity: 10 }).thenAccepts();
+    const { events, state } = given(withItems)
+      .when({ type: 'UseItem', itemId: 'greater-qi-pill', quantity: 10 })
+      .thenAccepts();
     expect(events.at(0)).toEqual({ type: 'ItemUsed', itemId: 'greater-qi-pill', quantity: 10 });
     expect(events.at(1)).toEqual({ type: 'ExperienceGained', amount: 10_000, source: 'item:greater-qi-pill' });
     expect(events.slice(-2)).toEqual([levelledUp(11, 150), realmAdvanced('foundation-establishment', 170)]);
@@ -321,7 +393,9 @@ describe('UseItem', () => {
   });
 
   it.each(['iron-sword', 'spirit-ore'])('rejects using %s, which has no effect', (itemId) => {
-    given(withItems).when({ type: 'UseItem', itemId, quantity: 1 }).thenRejects('ITEM_NOT_USABLE', `${itemId} cannot be used`);
+    given(withItems)
+      .when({ type: 'UseItem', itemId, quantity: 1 })
+      .thenRejects('ITEM_NOT_USABLE', `${itemId} cannot be used`);
   });
 
   it('rejects an unknown item', () => {
@@ -329,7 +403,9 @@ describe('UseItem', () => {
   });
 
   it('rejects using more than the player holds', () => {
-    given(tired).when({ type: 'UseItem', itemId: 'spirit-herb', quantity: 6 }).thenRejects('INSUFFICIENT_ITEMS', 'needs 6 spirit-herb, has 5');
+    given(tired)
+      .when({ type: 'UseItem', itemId: 'spirit-herb', quantity: 6 })
+      .thenRejects('INSUFFICIENT_ITEMS', 'needs 6 spirit-herb, has 5');
   });
 
   it('removes an item from the inventory when the last one is used', () => {
@@ -341,16 +417,47 @@ describe('UseItem', () => {
 
 describe('Trade', () => {
   const me = [playerCreated(), itemGranted('spirit-herb', 10), itemGranted('iron-sword', 4)];
-  const other = [playerCreated({ name: 'Su Yan', spiritStones: 300 }), itemGranted('spirit-ore', 50), itemGranted('iron-sword', 1)];
+  const other = [
+    playerCreated({ name: 'Su Yan', spiritStones: 300 }),
+    itemGranted('spirit-ore', 50),
+    itemGranted('iron-sword', 1),
+  ];
 
   it('moves gold one way and items the other, recorded on both sides', () => {
     const mine = { gold: 200, spiritStones: 0, items: [] };
     const theirs = { gold: 0, spiritStones: 0, items: [{ itemId: 'spirit-ore', quantity: 20 }] };
     const { state, counterparty } = given(me, other)
-      .when({ type: 'Trade', tradeId: 'tr-1', counterpartyId: OTHER, give: { gold: 200 }, receive: { items: [{ itemId: 'spirit-ore', quantity: 20 }] } })
-      .then([{ type: 'TradeCompleted', tradeId: 'tr-1', counterpartyId: OTHER, role: 'initiator', gave: mine, received: theirs }], {
-        [OTHER]: [{ type: 'TradeCompleted', tradeId: 'tr-1', counterpartyId: ME, role: 'counterparty', gave: theirs, received: mine }],
-      });
+      .when({
+        type: 'Trade',
+        tradeId: 'tr-1',
+        counterpartyId: OTHER,
+        give: { gold: 200 },
+        receive: { items: [{ itemId: 'spirit-ore', quantity: 20 }] },
+      })
+      .then(
+        [
+          {
+            type: 'TradeCompleted',
+            tradeId: 'tr-1',
+            counterpartyId: OTHER,
+            role: 'initiator',
+            gave: mine,
+            received: theirs,
+          },
+        ],
+        {
+          [OTHER]: [
+            {
+              type: 'TradeCompleted',
+              tradeId: 'tr-1',
+              counterpartyId: ME,
+              role: 'counterparty',
+              gave: theirs,
+              received: mine,
+            },
+          ],
+        },
+      );
     expect(state).toMatchObject({ gold: 800, inventory: { 'spirit-ore': 20, 'spirit-herb': 10 } });
     expect(counterparty).toMatchObject({ gold: 1200, inventory: { 'spirit-ore': 30 } });
   });
@@ -361,49 +468,92 @@ describe('Trade', () => {
         type: 'Trade',
         tradeId: 'tr-2',
         counterpartyId: OTHER,
-        give: { items: [{ itemId: 'spirit-herb', quantity: 10 }, { itemId: 'iron-sword', quantity: 4 }] },
+        give: {
+          items: [
+            { itemId: 'spirit-herb', quantity: 10 },
+            { itemId: 'iron-sword', quantity: 4 },
+          ],
+        },
         receive: { spiritStones: 300, gold: 1000, items: [{ itemId: 'iron-sword', quantity: 1 }] },
       })
       .thenAccepts();
     expect(mine).toMatchObject({ gold: 2000, spiritStones: 300, inventory: { 'iron-sword': 1 } });
     expect(mine.inventory).not.toHaveProperty('spirit-herb');
-    expect(theirs).toMatchObject({ gold: 0, spiritStones: 0, inventory: { 'spirit-herb': 10, 'iron-sword': 4, 'spirit-ore': 50 } });
+    expect(theirs).toMatchObject({
+      gold: 0,
+      spiritStones: 0,
+      inventory: { 'spirit-herb': 10, 'iron-sword': 4, 'spirit-ore': 50 },
+    });
   });
 
   it('rejects a trade with oneself', () => {
-    given(me, other).when({ type: 'Trade', tradeId: 't', counterpartyId: ME, give: { gold: 1 }, receive: {} }).thenRejects('SELF_TRADE');
+    given(me, other)
+      .when({ type: 'Trade', tradeId: 't', counterpartyId: ME, give: { gold: 1 }, receive: {} })
+      .thenRejects('SELF_TRADE');
   });
 
   it('rejects a counterparty that does not exist', () => {
     given(me, [])
       .when({ type: 'Trade', tradeId: 't', counterpartyId: OTHER, give: { gold: 1 }, receive: {} })
       .thenRejects('COUNTERPARTY_NOT_FOUND', `player ${OTHER} does not exist`);
-    given(me).when({ type: 'Trade', tradeId: 't', counterpartyId: 'constructor', give: { gold: 1 }, receive: {} }).thenRejects('COUNTERPARTY_NOT_FOUND');
+    given(me)
+      .when({ type: 'Trade', tradeId: 't', counterpartyId: 'constructor', give: { gold: 1 }, receive: {} })
+      .thenRejects('COUNTERPARTY_NOT_FOUND');
   });
 
   it('rejects an unknown item on either side', () => {
     given(me, other)
-      .when({ type: 'Trade', tradeId: 't', counterpartyId: OTHER, give: {}, receive: { items: [{ itemId: 'dragon-egg', quantity: 1 }] } })
+      .when({
+        type: 'Trade',
+        tradeId: 't',
+        counterpartyId: OTHER,
+        give: {},
+        receive: { items: [{ itemId: 'dragon-egg', quantity: 1 }] },
+      })
       .thenRejects('UNKNOWN_ITEM');
   });
 
   it.each([
     ['initiator', { give: { gold: 1001 }, receive: {} }, 'initiator needs 1001 gold, has 1000'],
     ['counterparty', { give: {}, receive: { spiritStones: 301 } }, 'counterparty needs 301 spiritStones, has 300'],
-  ] satisfies [string, TradeGoods, string][])('rejects funds the %s lacks, naming the side', (_side, goods, message) => {
-    given(me, other).when({ type: 'Trade', tradeId: 't', counterpartyId: OTHER, ...goods }).thenRejects('INSUFFICIENT_FUNDS', message);
-  });
+  ] satisfies [string, TradeGoods, string][])(
+    'rejects funds the %s lacks, naming the side',
+    (_side, goods, message) => {
+      given(me, other)
+        .when({ type: 'Trade', tradeId: 't', counterpartyId: OTHER, ...goods })
+        .thenRejects('INSUFFICIENT_FUNDS', message);
+    },
+  );
 
   it.each([
-    ['initiator', { give: { items: [{ itemId: 'spirit-ore', quantity: 1 }] }, receive: {} }, 'initiator needs 1 spirit-ore, has 0'],
-    ['counterparty', { give: {}, receive: { items: [{ itemId: 'iron-sword', quantity: 2 }] } }, 'counterparty needs 2 iron-sword, has 1'],
-  ] satisfies [string, TradeGoods, string][])('rejects items the %s lacks, naming the side', (_side, goods, message) => {
-    given(me, other).when({ type: 'Trade', tradeId: 't', counterpartyId: OTHER, ...goods }).thenRejects('INSUFFICIENT_ITEMS', message);
-  });
+    [
+      'initiator',
+      { give: { items: [{ itemId: 'spirit-ore', quantity: 1 }] }, receive: {} },
+      'initiator needs 1 spirit-ore, has 0',
+    ],
+    [
+      'counterparty',
+      { give: {}, receive: { items: [{ itemId: 'iron-sword', quantity: 2 }] } },
+      'counterparty needs 2 iron-sword, has 1',
+    ],
+  ] satisfies [string, TradeGoods, string][])(
+    'rejects items the %s lacks, naming the side',
+    (_side, goods, message) => {
+      given(me, other)
+        .when({ type: 'Trade', tradeId: 't', counterpartyId: OTHER, ...goods })
+        .thenRejects('INSUFFICIENT_ITEMS', message);
+    },
+  );
 
   it('accepts a receipt that fills a stack exactly to its limit', () => {
     const { state } = given(me, other)
-      .when({ type: 'Trade', tradeId: 't', counterpartyId: OTHER, give: { gold: 10 }, receive: { items: [{ itemId: 'iron-sword', quantity: 1 }] } })
+      .when({
+        type: 'Trade',
+        tradeId: 't',
+        counterpartyId: OTHER,
+        give: { gold: 10 },
+        receive: { items: [{ itemId: 'iron-sword', quantity: 1 }] },
+      })
       .thenAccepts();
     expect(state.inventory['iron-sword']).toBe(5);
   });
@@ -411,10 +561,22 @@ describe('Trade', () => {
   it('rejects a receipt past the stack limit, naming the side', () => {
     const crowded = [playerCreated({ name: 'Su Yan' }), itemGranted('iron-sword', 5)];
     given(me, crowded)
-      .when({ type: 'Trade', tradeId: 't', counterpartyId: OTHER, give: { items: [{ itemId: 'iron-sword', quantity: 1 }] }, receive: {} })
+      .when({
+        type: 'Trade',
+        tradeId: 't',
+        counterpartyId: OTHER,
+        give: { items: [{ itemId: 'iron-sword', quantity: 1 }] },
+        receive: {},
+      })
       .thenRejects('STACK_LIMIT_EXCEEDED', 'counterparty would hold 6 iron-sword, stack limit 5');
     given([...me, itemGranted('iron-sword', 1)], crowded)
-      .when({ type: 'Trade', tradeId: 't', counterpartyId: OTHER, give: { gold: 1 }, receive: { items: [{ itemId: 'iron-sword', quantity: 1 }] } })
+      .when({
+        type: 'Trade',
+        tradeId: 't',
+        counterpartyId: OTHER,
+        give: { gold: 1 },
+        receive: { items: [{ itemId: 'iron-sword', quantity: 1 }] },
+      })
       .thenRejects('STACK_LIMIT_EXCEEDED', 'initiator would hold 6 iron-sword, stack limit 5');
   });
 
@@ -443,21 +605,38 @@ describe('PurchaseItem', () => {
   });
 
   it('rejects an item the market does not sell', () => {
-    given([playerCreated()]).when({ type: 'PurchaseItem', itemId: 'spirit-ore', quantity: 1 }).thenRejects('NOT_FOR_SALE');
-    given([playerCreated()]).when({ type: 'PurchaseItem', itemId: 'constructor', quantity: 1 }).thenRejects('NOT_FOR_SALE');
+    given([playerCreated()])
+      .when({ type: 'PurchaseItem', itemId: 'spirit-ore', quantity: 1 })
+      .thenRejects('NOT_FOR_SALE');
+    given([playerCreated()])
+      .when({ type: 'PurchaseItem', itemId: 'constructor', quantity: 1 })
+      .thenRejects('NOT_FOR_SALE');
   });
 
   it('rejects a purchase the player cannot pay for, saying how much', () => {
-    given([playerCreated()]).when({ type: 'PurchaseItem', itemId: 'iron-sword', quantity: 4 }).thenRejects('INSUFFICIENT_FUNDS', 'needs 1200 gold, has 1000');
+    given([playerCreated()])
+      .when({ type: 'PurchaseItem', itemId: 'iron-sword', quantity: 4 })
+      .thenRejects('INSUFFICIENT_FUNDS', 'needs 1200 gold, has 1000');
   });
 
   it('rejects a purchase beyond the stack limit', () => {
-    given([playerCreated({ gold: 100_000 })]).when({ type: 'PurchaseItem', itemId: 'iron-sword', quantity: 6 }).thenRejects('STACK_LIMIT_EXCEEDED');
+    given([playerCreated({ gold: 100_000 })])
+      .when({ type: 'PurchaseItem', itemId: 'iron-sword', quantity: 6 })
+      .thenRejects('STACK_LIMIT_EXCEEDED');
   });
 
   it('takes the price off the balance and adds the items', () => {
-    const purchased: PlayerEvent = { type: 'ItemPurchased', itemId: 'qi-pill', quantity: 2, currency: 'spiritStones', price: 10 };
-    expect(fold([playerCreated({ spiritStones: 30 }), purchased])).toMatchObject({ spiritStones: 10, inventory: { 'qi-pill': 2 } });
+    const purchased: PlayerEvent = {
+      type: 'ItemPurchased',
+      itemId: 'qi-pill',
+      quantity: 2,
+      currency: 'spiritStones',
+      price: 10,
+    };
+    expect(fold([playerCreated({ spiritStones: 30 }), purchased])).toMatchObject({
+      spiritStones: 10,
+      inventory: { 'qi-pill': 2 },
+    });
   });
 });
 
@@ -474,23 +653,50 @@ describe('AdjustBalance', () => {
   it('records the operator, the reason and the ticket with the signed delta', () => {
     given([playerCreated()])
       .when(adjust('spiritStones', 250))
-      .then([{ type: 'BalanceAdjusted', currency: 'spiritStones', delta: 250, operator: 'gm-alice', reason: 'refund for a lost order', ticket: 'SUP-42' }]);
+      .then([
+        {
+          type: 'BalanceAdjusted',
+          currency: 'spiritStones',
+          delta: 250,
+          operator: 'gm-alice',
+          reason: 'refund for a lost order',
+          ticket: 'SUP-42',
+        },
+      ]);
   });
 
   it('may take a balance to zero but never below', () => {
     const { state } = given([playerCreated()])
       .when(adjust('gold', -1000))
-      .then([{ type: 'BalanceAdjusted', currency: 'gold', delta: -1000, operator: 'gm-alice', reason: 'refund for a lost order', ticket: 'SUP-42' }]);
+      .then([
+        {
+          type: 'BalanceAdjusted',
+          currency: 'gold',
+          delta: -1000,
+          operator: 'gm-alice',
+          reason: 'refund for a lost order',
+          ticket: 'SUP-42',
+        },
+      ]);
     expect(state.gold).toBe(0);
     given([playerCreated()]).when(adjust('gold', -1001)).thenRejects('INSUFFICIENT_FUNDS');
   });
 
   it('rejects an adjustment past the wallet limit', () => {
-    given([playerCreated({ gold: gameConfig.limits.balance })]).when(adjust('gold', 1)).thenRejects('BALANCE_LIMIT_EXCEEDED');
+    given([playerCreated({ gold: gameConfig.limits.balance })])
+      .when(adjust('gold', 1))
+      .thenRejects('BALANCE_LIMIT_EXCEEDED');
   });
 
   it('adds the delta to the balance', () => {
-    const adjusted = (delta: number): PlayerEvent => ({ type: 'BalanceAdjusted', currency: 'gold', delta, operator: 'gm', reason: 'r', ticket: 't' });
+    const adjusted = (delta: number): PlayerEvent => ({
+      type: 'BalanceAdjusted',
+      currency: 'gold',
+      delta,
+      operator: 'gm',
+      reason: 'r',
+      ticket: 't',
+    });
     expect(fold([playerCreated(), adjusted(-300), adjusted(50)])).toMatchObject({ gold: 750 });
   });
 });

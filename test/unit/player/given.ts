@@ -34,7 +34,12 @@ export function playerCreated(overrides: Partial<Extract<PlayerEvent, { type: 'P
   };
 }
 
-export const itemGranted = (itemId: string, quantity: number): PlayerEvent => ({ type: 'ItemGranted', itemId, quantity, source: 'test' });
+export const itemGranted = (itemId: string, quantity: number): PlayerEvent => ({
+  type: 'ItemGranted',
+  itemId,
+  quantity,
+  source: 'test',
+});
 
 export function fold(events: readonly PlayerEvent[], from: PlayerState = initialPlayerState()): PlayerState {
   return events.reduce(evolve, from);
@@ -107,6 +112,7 @@ function expectations(
     };
   };
   return {
+    // biome-ignore lint/suspicious/noThenProperty: Emmett's specification reads given(...).when(...).then(...); the doc comment warns against awaiting it
     then(events, related = {}) {
       const outcome = accepted();
       expect(outcome.events, `the events of ${command.type}`).toEqual(events);
@@ -122,7 +128,12 @@ function expectations(
       expect(decision, `the rejection of ${command.type}`).toEqual({
         outcome: 'rejected',
         code,
-        message: message === undefined ? expect.any(String) : typeof message === 'string' ? message : expect.stringMatching(message),
+        message:
+          message === undefined
+            ? expect.any(String)
+            : typeof message === 'string'
+              ? message
+              : expect.stringMatching(message),
       });
     },
   };

@@ -22,7 +22,13 @@ describe('player entity type', () => {
   });
 
   it('relates a trade to its counterparty and nothing else to anyone', () => {
-    const trade: PlayerCommand = { type: 'Trade', tradeId: 't', counterpartyId: 'su-yan', give: { gold: 1 }, receive: {} };
+    const trade: PlayerCommand = {
+      type: 'Trade',
+      tradeId: 't',
+      counterpartyId: 'su-yan',
+      give: { gold: 1 },
+      receive: {},
+    };
     expect(player.related?.(trade, 'lin-feng')).toEqual(['su-yan']);
     expect(player.related?.({ type: 'AddExperience', amount: 1, source: 's' }, 'lin-feng')).toEqual([]);
   });
@@ -39,19 +45,35 @@ describe('claims', () => {
 
   it('claims a payment order forever', () => {
     expect(claims({ type: 'CreditPurchase', provider: 'stripe', orderId: 'pi_1', sku: 'stones-100' })).toEqual([
-      { key: 'PAY#stripe#pi_1', kind: 'PAY', conflict: { code: 'ORDER_ALREADY_CREDITED', message: expect.any(String) } },
+      {
+        key: 'PAY#stripe#pi_1',
+        kind: 'PAY',
+        conflict: { code: 'ORDER_ALREADY_CREDITED', message: expect.any(String) },
+      },
     ]);
   });
 
   it('claims a task reward per player for 400 days', () => {
     expect(claims({ type: 'GrantReward', taskId: 'daily-1', gold: 1 })).toEqual([
-      { key: 'TASK#daily-1#lin-feng', kind: 'TASK', retentionDays: 400, conflict: { code: 'REWARD_ALREADY_GRANTED', message: expect.any(String) } },
+      {
+        key: 'TASK#daily-1#lin-feng',
+        kind: 'TASK',
+        retentionDays: 400,
+        conflict: { code: 'REWARD_ALREADY_GRANTED', message: expect.any(String) },
+      },
     ]);
   });
 
   it('claims a trade for 400 days', () => {
-    expect(claims({ type: 'Trade', tradeId: 'tr-9', counterpartyId: 'su-yan', give: { gold: 1 }, receive: {} })).toEqual([
-      { key: 'TRADE#tr-9', kind: 'TRADE', retentionDays: 400, conflict: { code: 'TRADE_ALREADY_SETTLED', message: expect.any(String) } },
+    expect(
+      claims({ type: 'Trade', tradeId: 'tr-9', counterpartyId: 'su-yan', give: { gold: 1 }, receive: {} }),
+    ).toEqual([
+      {
+        key: 'TRADE#tr-9',
+        kind: 'TRADE',
+        retentionDays: 400,
+        conflict: { code: 'TRADE_ALREADY_SETTLED', message: expect.any(String) },
+      },
     ]);
   });
 
@@ -72,19 +94,36 @@ describe('currencyFlow', () => {
   it('counts creation, purchases and rewards as credits', () => {
     expect(currencyFlow(playerCreated())).toEqual({ category: 'credit', gold: 1000, spiritStones: 0 });
     expect(
-      currencyFlow({ type: 'PurchaseCredited', provider: 'p', orderId: 'o', sku: 'stones-100', spiritStones: 100, price: { amount: 99, currency: 'USD' } }),
+      currencyFlow({
+        type: 'PurchaseCredited',
+        provider: 'p',
+        orderId: 'o',
+        sku: 'stones-100',
+        spiritStones: 100,
+        price: { amount: 99, currency: 'USD' },
+      }),
     ).toEqual({ category: 'credit', gold: 0, spiritStones: 100 });
-    expect(currencyFlow({ type: 'RewardGranted', taskId: 't', gold: 5, spiritStones: 2, items: [] })).toEqual({ category: 'credit', gold: 5, spiritStones: 2 });
+    expect(currencyFlow({ type: 'RewardGranted', taskId: 't', gold: 5, spiritStones: 2, items: [] })).toEqual({
+      category: 'credit',
+      gold: 5,
+      spiritStones: 2,
+    });
   });
 
   it('counts spending as a negative spend', () => {
-    expect(currencyFlow({ type: 'CurrencySpent', currency: 'spiritStones', amount: 7, reason: 'r' })).toEqual({ category: 'spend', gold: 0, spiritStones: -7 });
+    expect(currencyFlow({ type: 'CurrencySpent', currency: 'spiritStones', amount: 7, reason: 'r' })).toEqual({
+      category: 'spend',
+      gold: 0,
+      spiritStones: -7,
+    });
   });
 
   it('counts a trade as what came in minus what went out', () => {
     const gave = { gold: 30, spiritStones: 0, items: [] };
     const received = { gold: 0, spiritStones: 12, items: [] };
-    expect(currencyFlow({ type: 'TradeCompleted', tradeId: 't', counterpartyId: 'x', role: 'initiator', gave, received })).toEqual({
+    expect(
+      currencyFlow({ type: 'TradeCompleted', tradeId: 't', counterpartyId: 'x', role: 'initiator', gave, received }),
+    ).toEqual({
       category: 'trade',
       gold: -30,
       spiritStones: 12,
@@ -92,7 +131,11 @@ describe('currencyFlow', () => {
   });
 
   it('counts everything else as no flow', () => {
-    expect(currencyFlow({ type: 'ExperienceGained', amount: 5, source: 's' })).toEqual({ category: 'none', gold: 0, spiritStones: 0 });
+    expect(currencyFlow({ type: 'ExperienceGained', amount: 5, source: 's' })).toEqual({
+      category: 'none',
+      gold: 0,
+      spiritStones: 0,
+    });
   });
 });
 
@@ -108,7 +151,8 @@ describe('gameConfig', () => {
     const thresholds = gameConfig.experienceThresholds;
     expect(thresholds).toHaveLength(gameConfig.maxLevel);
     expect(thresholds[0]).toBe(0);
-    thresholds.slice(1).forEach((t, i) => expect(t).toBeGreaterThan(thresholds[i] ?? Number.POSITIVE_INFINITY));
+    for (const [i, t] of thresholds.slice(1).entries())
+      expect(t).toBeGreaterThan(thresholds[i] ?? Number.POSITIVE_INFINITY);
     expect(experienceToReach(gameConfig, gameConfig.maxLevel + 1)).toBe(Number.POSITIVE_INFINITY);
   });
 
@@ -130,6 +174,10 @@ describe('gameConfig', () => {
   });
 
   it('prices shop SKUs in cents', () => {
-    expect(gameConfig.shop['stones-100']).toEqual({ spiritStones: 100, price: { amount: 99, currency: 'USD' }, localPrices: { EUR: 99, GBP: 89, JPY: 150 } });
+    expect(gameConfig.shop['stones-100']).toEqual({
+      spiritStones: 100,
+      price: { amount: 99, currency: 'USD' },
+      localPrices: { EUR: 99, GBP: 89, JPY: 150 },
+    });
   });
 });

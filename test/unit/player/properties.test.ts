@@ -24,13 +24,18 @@ const config = gameConfig;
 const itemIds = [...Object.keys(config.items), 'dragon-egg'];
 
 const small = (max: number) => fc.integer({ min: 1, max });
-const sometimesHuge = (usual: number, max: number) => fc.oneof({ arbitrary: small(usual), weight: 9 }, { arbitrary: small(max), weight: 1 });
+const sometimesHuge = (usual: number, max: number) =>
+  fc.oneof({ arbitrary: small(usual), weight: 9 }, { arbitrary: small(max), weight: 1 });
 const gold = sometimesHuge(3_000, config.limits.currency);
 const experience = sometimesHuge(20_000, config.limits.experience);
 const label = fc.constantFrom('quest', 'shop', 'rest', 'combat');
 const quantity = fc.oneof({ arbitrary: small(5), weight: 3 }, { arbitrary: small(120), weight: 1 });
 const itemsOf = (q: fc.Arbitrary<number>) =>
-  fc.uniqueArray(fc.record({ itemId: fc.constantFrom(...itemIds), quantity: q }), { minLength: 1, maxLength: 3, selector: (s) => s.itemId });
+  fc.uniqueArray(fc.record({ itemId: fc.constantFrom(...itemIds), quantity: q }), {
+    minLength: 1,
+    maxLength: 3,
+    selector: (s) => s.itemId,
+  });
 const items = itemsOf(quantity);
 // Trades mostly move currencies both players can afford, so enough of them settle to test conservation.
 const bundle = fc.oneof(
@@ -40,20 +45,43 @@ const bundle = fc.oneof(
 
 const command: fc.Arbitrary<PlayerCommand> = fc.oneof(
   fc.record({ type: fc.constant('CreatePlayer'), name: fc.constantFrom('Lin Feng', 'Su Yan') }),
-  fc.record({ type: fc.constant('CreditPurchase'), provider: fc.constant('stripe'), orderId: fc.uuid(), sku: fc.constantFrom('stones-100', 'stones-1200', 'stones-7') }),
+  fc.record({
+    type: fc.constant('CreditPurchase'),
+    provider: fc.constant('stripe'),
+    orderId: fc.uuid(),
+    sku: fc.constantFrom('stones-100', 'stones-1200', 'stones-7'),
+  }),
   fc
-    .record({ type: fc.constant('GrantReward'), taskId: fc.uuid(), gold, spiritStones: small(600), experience, items }, { requiredKeys: ['type', 'taskId'] })
+    .record(
+      { type: fc.constant('GrantReward'), taskId: fc.uuid(), gold, spiritStones: small(600), experience, items },
+      { requiredKeys: ['type', 'taskId'] },
+    )
     .filter((r) => Object.keys(r).length > 2),
-  fc.record({ type: fc.constant('SpendCurrency'), currency: fc.constantFrom('gold', 'spiritStones'), amount: gold, reason: label }),
+  fc.record({
+    type: fc.constant('SpendCurrency'),
+    currency: fc.constantFrom('gold', 'spiritStones'),
+    amount: gold,
+    reason: label,
+  }),
   fc.record({ type: fc.constant('AddExperience'), amount: experience, source: label }),
   fc.record({ type: fc.constant('ConsumeEnergy'), amount: small(150), reason: label }),
   fc.record({ type: fc.constant('RestoreEnergy'), amount: small(150), reason: label }),
   fc.record({ type: fc.constant('GrantItem'), itemId: fc.constantFrom(...itemIds), quantity, source: label }),
   fc.record({ type: fc.constant('UseItem'), itemId: fc.constantFrom(...itemIds), quantity: small(4) }),
   fc
-    .record({ type: fc.constant('Trade'), tradeId: fc.uuid(), counterpartyId: fc.constantFrom<string>('other', 'other', 'other', 'other', 'self', 'ghost'), give: bundle, receive: bundle })
+    .record({
+      type: fc.constant('Trade'),
+      tradeId: fc.uuid(),
+      counterpartyId: fc.constantFrom<string>('other', 'other', 'other', 'other', 'self', 'ghost'),
+      give: bundle,
+      receive: bundle,
+    })
     .filter((t) => Object.keys(t.give).length + Object.keys(t.receive).length > 0),
-  fc.record({ type: fc.constant('StartCultivation'), sessionId: fc.constantFrom('s1', 's2'), techniqueId: fc.constantFrom('breathing-method', 'nine-suns-art', 'dragon-art') }),
+  fc.record({
+    type: fc.constant('StartCultivation'),
+    sessionId: fc.constantFrom('s1', 's2'),
+    techniqueId: fc.constantFrom('breathing-method', 'nine-suns-art', 'dragon-art'),
+  }),
   fc.record({ type: fc.constant('CompleteCultivation'), sessionId: fc.constantFrom('s1', 's2') }),
   fc.record(
     {
@@ -76,10 +104,27 @@ const scenario = fc.record({
 
 /** Trades name their counterparty relative to the actor, so one generated step works for either player. */
 const reachableOutcomes = [
-  ...['CreatePlayer', 'CreditPurchase', 'GrantReward', 'SpendCurrency', 'AddExperience', 'ConsumeEnergy', 'RestoreEnergy', 'GrantItem', 'UseItem', 'Trade'].map(
-    (type) => `${type} accepted`,
-  ),
-  ...['PLAYER_NOT_FOUND', 'PLAYER_EXISTS', 'UNKNOWN_SKU', 'UNKNOWN_ITEM', 'INSUFFICIENT_FUNDS', 'INSUFFICIENT_ITEMS', 'INSUFFICIENT_ENERGY'],
+  ...[
+    'CreatePlayer',
+    'CreditPurchase',
+    'GrantReward',
+    'SpendCurrency',
+    'AddExperience',
+    'ConsumeEnergy',
+    'RestoreEnergy',
+    'GrantItem',
+    'UseItem',
+    'Trade',
+  ].map((type) => `${type} accepted`),
+  ...[
+    'PLAYER_NOT_FOUND',
+    'PLAYER_EXISTS',
+    'UNKNOWN_SKU',
+    'UNKNOWN_ITEM',
+    'INSUFFICIENT_FUNDS',
+    'INSUFFICIENT_ITEMS',
+    'INSUFFICIENT_ENERGY',
+  ],
   ...['ENERGY_FULL', 'ITEM_NOT_USABLE', 'STACK_LIMIT_EXCEEDED', 'SELF_TRADE', 'COUNTERPARTY_NOT_FOUND'],
 ];
 
@@ -122,9 +167,15 @@ function expectInvariants(state: PlayerState): void {
   // Growth is exactly the sum of every level-up and breakthrough on the way.
   const breakthroughs = config.realms.findIndex((r) => r.id === state.realm);
   const start = config.newPlayer;
-  expect(state.maxEnergy).toBe(start.maxEnergy + (state.level - 1) * config.levelUp.maxEnergyGain + breakthroughs * config.breakthrough.maxEnergyGain);
+  expect(state.maxEnergy).toBe(
+    start.maxEnergy +
+      (state.level - 1) * config.levelUp.maxEnergyGain +
+      breakthroughs * config.breakthrough.maxEnergyGain,
+  );
   expect(state.attributes.strength).toBe(
-    start.attributes.strength + (state.level - 1) * config.levelUp.attributeGains.strength + breakthroughs * config.breakthrough.attributeGains.strength,
+    start.attributes.strength +
+      (state.level - 1) * config.levelUp.attributeGains.strength +
+      breakthroughs * config.breakthrough.attributeGains.strength,
   );
 }
 
@@ -141,13 +192,19 @@ describe('player decider properties', () => {
           state[id] = deepFreeze(events.reduce(evolve, state[id]));
         };
         const creates = createBothFirst
-          ? PLAYERS.map((actor) => ({ actor, command: { type: 'CreatePlayer', name: `Player ${actor}` } as PlayerCommand }))
+          ? PLAYERS.map((actor) => ({
+              actor,
+              command: { type: 'CreatePlayer', name: `Player ${actor}` } as PlayerCommand,
+            }))
           : [];
 
         for (const { actor, command: generated } of [...creates, ...steps]) {
           const command = playerCommandSchema.parse(resolve(generated, actor));
           const related = Object.fromEntries(
-            (player.related?.(command, actor) ?? []).map((id) => [id, id === 'a' || id === 'b' ? state[id] : initialPlayerState()]),
+            (player.related?.(command, actor) ?? []).map((id) => [
+              id,
+              id === 'a' || id === 'b' ? state[id] : initialPlayerState(),
+            ]),
           );
           const ctx = contextFor(actor, related);
           const decision = decide(command, deepFreeze(state[actor]), ctx);
@@ -158,7 +215,7 @@ describe('player decider properties', () => {
             record(actor, decision.events);
             for (const [id, events] of Object.entries(decision.related)) record(id, events);
           }
-          PLAYERS.forEach((id) => expectInvariants(state[id]));
+          for (const id of PLAYERS) expectInvariants(state[id]);
         }
 
         let tradeGold = 0;
@@ -195,7 +252,8 @@ describe('player decider properties', () => {
         let state = fold(created.events);
         for (const amount of amounts) {
           const decision = decide({ type: 'AddExperience', amount, source: 'cultivation' }, state, contextFor('a'));
-          if (decision.outcome !== 'accepted') throw new Error('AddExperience is never rejected for an existing player');
+          if (decision.outcome !== 'accepted')
+            throw new Error('AddExperience is never rejected for an existing player');
           const levels = decision.events.flatMap((e) => (e.type === 'LevelledUp' ? [e.level] : []));
           expect(levels).toEqual(Array.from({ length: levels.length }, (_, i) => state.level + 1 + i));
           expect(decision.events[0]).toEqual({ type: 'ExperienceGained', amount, source: 'cultivation' });

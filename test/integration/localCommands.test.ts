@@ -14,7 +14,9 @@ import { EntityRegistry } from '../../shared/engine/registry.js';
 import { player } from '../../shared/domain/player/index.js';
 import { startRedis, type LocalRedis } from '../../local/redis.js';
 import { redisClient, redisReady } from '../../shared/readside/index.js';
-import { provisionTestStack } from '../support/stack.js';
+import { inject } from 'vitest';
+import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamoDbLocal.js';
+import { attachLocalStack } from '../../local/stack.js';
 import { playerCommand, sqsRecord } from '../support/pipeline.js';
 import { startApiHarness, type ApiHarness } from './api/harness.js';
 
@@ -52,9 +54,17 @@ describe('the rebuild, the backfill and the CLI on a local stack', () => {
   let server: LocalRedis;
   let config: Config;
   let dir: string;
+  let ddb: DynamoDbLocal | undefined;
 
   beforeAll(async () => {
-    const stack = await provisionTestStack();
+    // A DynamoDB Local of its own: adding an index to a table of the shared instance, busy with every other
+    // test file, fails there now and then (InternalFailure), which says nothing about the backfill.
+    ddb = await startDynamoDbLocal();
+    const stack = await attachLocalStack(ddb.endpoint, inject('sqsEndpoint'), {
+      tableName: 'cmd-table',
+      queueName: 'cmd-queue',
+      stream: false,
+    });
     server = await startRedis();
     // A table as `npm start` created it before the entity index existed, with players written by then.
     const tableName = `${stack.config.tableName}-old`;
@@ -110,6 +120,7 @@ describe('the rebuild, the backfill and the CLI on a local stack', () => {
 
   afterAll(async () => {
     await server?.stop();
+    await ddb?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 

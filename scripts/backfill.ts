@@ -10,7 +10,7 @@ import { ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sd
 import type { Config } from '../shared/config.js';
 import { dynamoDbClient } from '../shared/clients.js';
 import { entityRegistry } from '../shared/entities.js';
-import { sleep } from '../shared/persistence/eventStore.js';
+import { sleep } from '../shared/backoff.js';
 import {
   ENTITY_INDEX,
   entityIndexAttributes,

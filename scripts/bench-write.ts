@@ -18,7 +18,7 @@ import { gameWorkload, type GameWorkload } from '../local/workload.js';
 import { commandQueue } from '../shared/gamekeep.js';
 import { sqsClient } from '../shared/clients.js';
 import { createTableInput } from '../shared/persistence/tableDefinition.js';
-import { sleep } from '../shared/persistence/eventStore.js';
+import { sleep } from '../shared/backoff.js';
 import type { CommandEnvelope } from '../shared/engine/envelope.js';
 import type { CommandQueue } from '../shared/messaging/commandQueue.js';
 import { createBaselineHandler } from './bench/baseline.js';

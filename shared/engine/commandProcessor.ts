@@ -2,7 +2,8 @@ import type { SQSBatchItemFailure, SQSRecord } from 'aws-lambda';
 import { CommandEnvelope, messageGroupIdFor, payloadHashOf } from './envelope.js';
 import { keysToLoad, parseCommand, planCommit, type CommandUnit, type Outcome } from './plan.js';
 import type { EntityRegistry } from './registry.js';
-import { CommitConflict, MAX_TRANSACTION_ITEMS, sleep, type EventStore } from '../persistence/eventStore.js';
+import { CommitConflict, MAX_TRANSACTION_ITEMS, type EventStore } from '../persistence/eventStore.js';
+import { backoffMs, sleep } from '../backoff.js';
 import type { DeadLetters } from '../messaging/deadLetters.js';
 
 export type OutcomeKind = Outcome['kind'] | 'malformed' | 'failed';
@@ -210,7 +211,7 @@ export class CommandProcessor {
         return await this.commitOnce(units, usage);
       } catch (error) {
         if (!(error instanceof CommitConflict) || attempt >= this.options.maxCommitAttempts) throw error;
-        await sleep(Math.min(500, 10 * 2 ** attempt) * (0.5 + Math.random()));
+        await sleep(backoffMs(attempt, 10, 500, 'equal'));
       }
     }
   }

@@ -3,7 +3,7 @@ import type { EventStore } from '../persistence/eventStore.js';
 import type { CommandRecord } from '../persistence/tableLayout.js';
 import { commandEnvelope, payloadHashOf, type CommandEnvelope } from '../engine/envelope.js';
 import { commandStatus, type CommandStatusView } from '../engine/queries.js';
-import { sleep } from '../persistence/eventStore.js';
+import { sleep } from '../backoff.js';
 import { HttpError } from './errors.js';
 import { sourceKindOf, type Caller } from './caller.js';
 

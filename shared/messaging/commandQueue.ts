@@ -1,6 +1,6 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { deduplicationIdFor, messageGroupIdFor, payloadHashOf, type CommandEnvelope } from '../engine/envelope.js';
-import { sleep } from '../persistence/eventStore.js';
+import { backoffMs, sleep } from '../backoff.js';
 
 const MAX_BATCH_ENTRIES = 10;
 const MAX_BATCH_BYTES = 256 * 1024;
@@ -67,7 +67,7 @@ export class CommandQueue {
       pending = pending.filter((p) => failed.has(p.Id));
       if (pending.length > 0) {
         if (attempt >= MAX_ATTEMPTS) throw new Error(`SQS failed ${pending.length} sends after ${attempt} attempts`);
-        await sleep(Math.min(2000, 25 * 2 ** attempt) * Math.random());
+        await sleep(backoffMs(attempt, 25, 2000));
       }
     }
   }

@@ -1,3 +1,4 @@
+import { backoffMs, sleep } from '../backoff.js';
 import {
   BatchGetCommand,
   GetCommand,
@@ -41,7 +42,7 @@ export class EventStore {
     for (let i = 0; i < unique.length; i += MAX_BATCH_GET_KEYS) {
       let pending: Key[] = unique.slice(i, i + MAX_BATCH_GET_KEYS);
       for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt > 0) await sleep(Math.min(1000, 20 * 2 ** attempt) * Math.random());
+        if (attempt > 0) await sleep(backoffMs(attempt, 20, 1000));
         const out = await this.db.send(
           new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }),
         );
@@ -160,8 +161,4 @@ export class EventStore {
 
 export function keyString(k: Key): string {
   return `${k.pk}|${k.sk}`;
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

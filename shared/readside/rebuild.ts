@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { EventStore, keyString, sleep } from '../persistence/eventStore.js';
+import { EventStore, keyString } from '../persistence/eventStore.js';
+import { sleep } from '../backoff.js';
 import { ENTITY_INDEX } from '../persistence/tableDefinition.js';
 import {
   EVENT_SK_PREFIX,

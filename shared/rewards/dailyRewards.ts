@@ -4,7 +4,8 @@ import type { CommandQueue } from '../messaging/commandQueue.js';
 import { commandEnvelope, type CommandEnvelope } from '../engine/envelope.js';
 import { listEntityIds } from '../engine/queries.js';
 import { player } from '../domain/player/index.js';
-import { EventStore, keyString, sleep } from '../persistence/eventStore.js';
+import { EventStore, keyString } from '../persistence/eventStore.js';
+import { sleep } from '../backoff.js';
 import { ENTITY_INDEX } from '../persistence/tableDefinition.js';
 import { COMMAND_SK, commandPk } from '../persistence/tableLayout.js';
 import {

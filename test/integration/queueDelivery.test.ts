@@ -7,7 +7,8 @@ import { createCommandProcessorHandler } from '../../functions/command-processor
 import { dynamoDbClient, sqsClient } from '../../shared/clients.js';
 import { commandQueue, eventStore } from '../../shared/gamekeep.js';
 import { deduplicationIdFor, messageGroupIdFor, type CommandEnvelope } from '../../shared/engine/envelope.js';
-import { sleep, type EventStore } from '../../shared/persistence/eventStore.js';
+import type { EventStore } from '../../shared/persistence/eventStore.js';
+import { sleep } from '../../shared/backoff.js';
 import { entityPk, STATE_SK, type StateItem } from '../../shared/persistence/tableLayout.js';
 import {
   currencyFlow,

@@ -1,4 +1,3 @@
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -7,6 +6,7 @@ import type { Redis } from 'ioredis';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '../../shared/config.js';
 import { dynamoDbClient } from '../../shared/clients.js';
+import { invokeSelfAsync } from '../../shared/selfInvocation.js';
 import { readSide, redisReady } from '../../shared/readside/index.js';
 import { rebuildReadSide, type RebuildOptions, type RebuildReport } from '../../shared/readside/rebuild.js';
 
@@ -58,17 +58,3 @@ export function createLeaderboardRebuildHandler(config: Config, clients: Leaderb
     }
   }).use(injectLambdaContext(logger));
 }
-
-/** On AWS: an asynchronous invocation of this very function (its ARN is in the context) continues the run. */
-async function invokeSelfAsync(input: { runId: string }, context: Context): Promise<void> {
-  await lambda().send(
-    new InvokeCommand({
-      FunctionName: context.invokedFunctionArn,
-      InvocationType: 'Event',
-      Payload: JSON.stringify(input),
-    }),
-  );
-}
-
-let lambdaClient: LambdaClient | undefined;
-const lambda = (): LambdaClient => (lambdaClient ??= new LambdaClient({}));

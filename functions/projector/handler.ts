@@ -3,10 +3,10 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import type { Config } from '../../shared/config.js';
 import { dynamoDbClient } from '../../shared/clients.js';
+import { invokeSelfAsync } from '../../shared/selfInvocation.js';
 import { readSide, type ReadSide, type ReadSideClients } from '../../shared/readside/index.js';
 import type { ProjectionReport } from '../../shared/readside/projector.js';
 import { claimHeal, healEpoch, DEFAULT_LEASE_MS } from '../../shared/readside/heal.js';
@@ -55,19 +55,7 @@ export function createProjectorHandler(config: Config, hooks: ProjectorHooks = {
     log: hooks.log ?? { warn: (message, details) => logger.warn(message, details ?? {}) },
   });
   const leaseMs = hooks.healLeaseMs ?? DEFAULT_LEASE_MS;
-  let lambda: LambdaClient | undefined;
-  const invokeHeal =
-    hooks.invokeHeal ??
-    (async (event: HealEvent, context: Context) => {
-      lambda ??= new LambdaClient({ region: config.region });
-      await lambda.send(
-        new InvokeCommand({
-          FunctionName: context.invokedFunctionArn,
-          InvocationType: 'Event',
-          Payload: JSON.stringify(event),
-        }),
-      );
-    });
+  const invokeHeal = hooks.invokeHeal ?? invokeSelfAsync;
 
   /** One step of a heal: the checkpointed rebuild for this invocation's time, then the next step or the epoch completed. */
   const heal = async (event: HealEvent, context: Context): Promise<boolean> => {

@@ -1,10 +1,10 @@
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context } from 'aws-lambda';
 import type { Config } from '../../shared/config.js';
 import { dynamoDbClient, sqsClient } from '../../shared/clients.js';
+import { invokeSelfAsync } from '../../shared/selfInvocation.js';
 import type { Clients } from '../../shared/gamekeep.js';
 import { CommandQueue } from '../../shared/messaging/commandQueue.js';
 import { isoDateSchema } from '../../shared/http/schemas.js';
@@ -42,17 +42,3 @@ export function createRewardSchedulerHandler(config: Config, clients: RewardSche
     return result;
   }).use(injectLambdaContext(logger));
 }
-
-/** On AWS: an asynchronous invocation of this very function (its ARN is in the context) continues the run. */
-async function invokeSelfAsync(input: { date: string }, context: Context): Promise<void> {
-  await lambda().send(
-    new InvokeCommand({
-      FunctionName: context.invokedFunctionArn,
-      InvocationType: 'Event',
-      Payload: JSON.stringify(input),
-    }),
-  );
-}
-
-let lambdaClient: LambdaClient | undefined;
-const lambda = (): LambdaClient => (lambdaClient ??= new LambdaClient({}));

@@ -21,22 +21,13 @@ export async function creditByOperator(
   orderId: string,
   note: OperatorNote & { playerId?: string },
 ): Promise<ResolutionResult> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const record = await paymentRecord(desk, provider, orderId);
-    if (!record) return { refused: 'PAYMENT_NOT_FOUND', message: `no payment ${provider}/${orderId}` };
-    if (record.status !== 'disputed' && record.status !== 'unmatched')
-      return {
-        refused: 'PAYMENT_NOT_OPEN',
-        message: `payment ${provider}/${orderId} is ${record.status}; only disputed or unmatched payments are credited by hand`,
-      };
+  const result = await resolveOpenPayment(desk, provider, orderId, 'credited', async (record) => {
     const playerId = note.playerId ?? record.credit.entityId;
     if (!(await playerExists(desk, playerId)))
       return { refused: 'PLAYER_NOT_FOUND', message: `player ${playerId} does not exist` };
     // A credit that was never sent keeps its id; one that was sent (and rejected) is spent, so the next is a new id.
-    const spent = record.lastSentAt !== undefined;
-    const number = spent ? record.attempts : record.attempts - 1;
+    const number = record.lastSentAt !== undefined ? record.attempts : record.attempts - 1;
     const resolution = { operator: note.operator, reason: note.reason, ticket: note.ticket };
-    const credit = creditCommand(record, playerId, number, desk.now(), resolution);
     const at = desk.now().toISOString();
     const next = move(
       record,
@@ -46,24 +37,50 @@ export async function creditByOperator(
       { note: `credit to ${playerId}`, reason: note.reason, ticket: note.ticket },
       undefined,
       {
-        credit,
+        credit: creditCommand(record, playerId, number, desk.now(), resolution),
         attempts: number + 1,
         resolution: { action: 'credit', ...resolution, at },
       },
     );
     const { lastSentAt: _lastSentAt, ...unsent } = next.record;
-    const stored = await replacePayment(desk, record, unsent);
-    if (stored) return { payment: await reconcilePayment(desk, stored, { resendAfterMs: 0 }) };
-  }
-  throw new Error(`payment ${provider}/${orderId} kept changing under the operator's credit`);
+    return unsent;
+  });
+  return 'payment' in result ? { payment: await reconcilePayment(desk, result.payment, { resendAfterMs: 0 }) } : result;
 }
 
 /** An operator closes a disputed or unmatched payment without crediting it (refunded at the provider, fraud, a test). */
-export async function dismissByOperator(
+export function dismissByOperator(
   desk: PaymentDesk,
   provider: string,
   orderId: string,
   note: OperatorNote,
+): Promise<ResolutionResult> {
+  return resolveOpenPayment(desk, provider, orderId, 'dismissed', async (record) => {
+    const at = desk.now().toISOString();
+    const resolution = {
+      action: 'dismiss' as const,
+      operator: note.operator,
+      reason: note.reason,
+      ticket: note.ticket,
+      at,
+    };
+    const by = `operator:${note.operator}`;
+    return move(record, 'dismissed', at, by, { reason: note.reason, ticket: note.ticket }, record.problem, {
+      resolution,
+    }).record;
+  });
+}
+
+/**
+ * The shared part of every resolution: only a disputed or unmatched payment is resolved, and the change is written
+ * only if nobody changed the record in between (else it is read and decided again).
+ */
+async function resolveOpenPayment(
+  desk: PaymentDesk,
+  provider: string,
+  orderId: string,
+  verb: string,
+  resolve: (record: PaymentRecord) => Promise<Omit<PaymentRecord, 'revision'> | ResolutionRefusal>,
 ): Promise<ResolutionResult> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const record = await paymentRecord(desk, provider, orderId);
@@ -71,22 +88,12 @@ export async function dismissByOperator(
     if (record.status !== 'disputed' && record.status !== 'unmatched')
       return {
         refused: 'PAYMENT_NOT_OPEN',
-        message: `payment ${provider}/${orderId} is ${record.status}; only disputed or unmatched payments are dismissed`,
+        message: `payment ${provider}/${orderId} is ${record.status}; only disputed or unmatched payments are ${verb} by hand`,
       };
-    const at = desk.now().toISOString();
-    const next = move(
-      record,
-      'dismissed',
-      at,
-      `operator:${note.operator}`,
-      { reason: note.reason, ticket: note.ticket },
-      record.problem,
-      {
-        resolution: { action: 'dismiss', operator: note.operator, reason: note.reason, ticket: note.ticket, at },
-      },
-    );
-    const stored = await replacePayment(desk, record, next.record);
+    const next = await resolve(record);
+    if ('refused' in next) return next;
+    const stored = await replacePayment(desk, record, next);
     if (stored) return { payment: stored };
   }
-  throw new Error(`payment ${provider}/${orderId} kept changing under the operator's dismissal`);
+  throw new Error(`payment ${provider}/${orderId} kept changing under an operator's resolution`);
 }

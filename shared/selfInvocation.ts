@@ -1,0 +1,19 @@
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import type { Context } from 'aws-lambda';
+
+let lambdaClient: LambdaClient | undefined;
+
+/**
+ * On AWS: an asynchronous invocation of the running function itself (its ARN is in the context), how a long run
+ * (rewards, a rebuild, a heal) continues past one invocation's time.
+ */
+export async function invokeSelfAsync(payload: unknown, context: Pick<Context, 'invokedFunctionArn'>): Promise<void> {
+  lambdaClient ??= new LambdaClient({});
+  await lambdaClient.send(
+    new InvokeCommand({
+      FunctionName: context.invokedFunctionArn,
+      InvocationType: 'Event',
+      Payload: JSON.stringify(payload),
+    }),
+  );
+}

@@ -12,7 +12,7 @@ import {
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import type { Config } from '../shared/config.js';
-import { PROJECTOR_STREAM } from '../lib/stacks/functions.js';
+import { PROJECTOR_STREAM } from '../lib/constructs/gameFunctions.js';
 import { lambdaContext } from './lambdaContext.js';
 
 export type StreamHandler = (

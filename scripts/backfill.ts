@@ -19,6 +19,7 @@ import {
 } from '../shared/persistence/tableDefinition.js';
 import { STATE_SK } from '../shared/persistence/tableLayout.js';
 import { STALE_STACK_HINT, targetStack, unreachable } from './localSecrets.js';
+import { parseScriptArgs, wholeNumber } from './commandLine.js';
 
 /** State items updated at once (each is one conditional UpdateItem). */
 const UPDATES_AT_ONCE = 25;
@@ -31,18 +32,9 @@ interface Tally {
 }
 
 async function main(): Promise<number> {
-  const args = process.argv.slice(2);
-  const i = args.indexOf('--segments');
-  const segments = i >= 0 ? Number(args[i + 1]) : 4;
-  if (
-    !Number.isInteger(segments) ||
-    segments < 1 ||
-    segments > 64 ||
-    args.some((a, j) => a !== '--segments' && j !== i + 1)
-  ) {
-    console.error('usage: npm run backfill [-- --segments N]   (N parallel Scan segments, 1-64, default 4)');
-    return 2;
-  }
+  const usage = 'usage: npm run backfill [-- --segments N]   (N parallel Scan segments, 1-64, default 4)';
+  const { values } = parseScriptArgs(usage, { options: { segments: { type: 'string', default: '4' } } });
+  const segments = wholeNumber(usage, '--segments', values.segments, 1, 64);
   const { config, local } = targetStack();
   const started = Date.now();
   try {

@@ -15,19 +15,27 @@ import { commandEnvelope, type CommandEnvelope } from '../shared/engine/envelope
 import type { PlayerCommand } from '../shared/domain/player/index.js';
 import { percentile, progressBar, table } from './console.js';
 import { MARKER_KEY } from '../shared/readside/heal.js';
+import { parseScriptArgs, wholeNumber } from './commandLine.js';
 
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
 
-/** `npm run bench:read -- --players=2000 --reads=20000` for a quicker run. */
-const arg = (name: string, fallback: number): number =>
-  Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
-const PLAYERS = arg('players', 10_000);
-const READS = arg('reads', 100_000);
+/** `npm run bench:read -- --players 2000 --reads 20000` (or `--players=2000`) for a quicker run. */
+const USAGE =
+  'usage: npm run bench:read [-- --players N --reads N --backlog N]   (defaults: 10000 players, 100000 reads, a backlog of 5000)';
+const { values: args } = parseScriptArgs(USAGE, {
+  options: {
+    players: { type: 'string', default: '10000' },
+    reads: { type: 'string', default: '100000' },
+    backlog: { type: 'string', default: '5000' },
+  },
+});
+const PLAYERS = wholeNumber(USAGE, '--players', args.players);
+const READS = wholeNumber(USAGE, '--reads', args.reads);
 const READERS = 16;
 const WRITES_PER_SECOND = 40;
 /** Commands committed while the projector is off, drained afterwards to measure its throughput. */
-const BACKLOG = arg('backlog', 5_000);
+const BACKLOG = wholeNumber(USAGE, '--backlog', args.backlog, 0);
 const ZIPF_S = 1.1;
 
 /** Ranks 0..n-1 drawn with P(k) ∝ 1/(k+1)^s, by binary search in the cumulative distribution. */

@@ -23,19 +23,27 @@ import type { CommandEnvelope } from '../shared/engine/envelope.js';
 import type { CommandQueue } from '../shared/messaging/commandQueue.js';
 import { createBaselineHandler } from './bench/baseline.js';
 import { percentile, table } from './console.js';
+import { parseScriptArgs, wholeNumber } from './commandLine.js';
 
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
 
-const arg = (name: string, fallback: string): string => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : fallback;
-};
-const PLAYERS = Number(arg('players', '400'));
-const COMMANDS_PER_PLAYER = Number(arg('per-player', '12'));
-const CONCURRENCIES = arg('concurrency', '1,2,4,8').split(',').map(Number);
-const SUSTAINED_SECONDS = Number(arg('seconds', '20'));
-const RAW_ITEMS = Number(arg('raw-items', '10000'));
+const USAGE =
+  'usage: npm run bench:write [-- --players N --per-player N --concurrency N,N,… --seconds N --raw-items N]   (defaults: 400, 12, 1,2,4,8, 20, 10000)';
+const { values: args } = parseScriptArgs(USAGE, {
+  options: {
+    players: { type: 'string', default: '400' },
+    'per-player': { type: 'string', default: '12' },
+    concurrency: { type: 'string', default: '1,2,4,8' },
+    seconds: { type: 'string', default: '20' },
+    'raw-items': { type: 'string', default: '10000' },
+  },
+});
+const PLAYERS = wholeNumber(USAGE, '--players', args.players);
+const COMMANDS_PER_PLAYER = wholeNumber(USAGE, '--per-player', args['per-player']);
+const CONCURRENCIES = args.concurrency.split(',').map((c) => wholeNumber(USAGE, '--concurrency', c));
+const SUSTAINED_SECONDS = wholeNumber(USAGE, '--seconds', args.seconds);
+const RAW_ITEMS = wholeNumber(USAGE, '--raw-items', args['raw-items'], 0);
 
 type Figures = Record<string, number>;
 

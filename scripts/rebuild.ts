@@ -13,6 +13,7 @@ import {
 } from '../functions/leaderboard-rebuild/handler.js';
 import type { RebuildReport } from '../shared/readside/rebuild.js';
 import { STALE_STACK_HINT, targetStack, unreachable } from './localSecrets.js';
+import { parseScriptArgs, usageError } from './commandLine.js';
 
 process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
 
@@ -20,15 +21,16 @@ process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
 const INVOCATION_MS = 15 * 60_000;
 
 async function main(): Promise<number> {
-  const [what, ...flags] = process.argv.slice(2);
-  if (what !== 'leaderboards' || flags.some((f) => f !== '--resume')) {
-    console.error('usage: npm run rebuild -- leaderboards [--resume]');
-    return 2;
-  }
+  const usage = 'usage: npm run rebuild -- leaderboards [--resume]';
+  const { values, positionals } = parseScriptArgs(usage, {
+    options: { resume: { type: 'boolean', default: false } },
+    allowPositionals: true,
+  });
+  if (positionals.length !== 1 || positionals[0] !== 'leaderboards') usageError(usage);
   const { config, local } = targetStack();
   const handler = createLeaderboardRebuildHandler(config, { continueRun: async () => undefined });
   const started = Date.now();
-  let input: LeaderboardRebuildInput = flags.includes('--resume') ? { resume: true } : {};
+  let input: LeaderboardRebuildInput = values.resume ? { resume: true } : {};
   try {
     for (let invocation = 1; ; invocation++) {
       const report: RebuildReport = await handler(input, lambdaContext('leaderboard-rebuild', INVOCATION_MS));

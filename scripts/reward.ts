@@ -7,17 +7,17 @@
 import { isoDateSchema } from '../shared/http/schemas.js';
 import type { RunResult } from '../shared/rewards/dailyRewards.js';
 import { STALE_STACK_HINT, runningStack, unreachable } from './localSecrets.js';
+import { parseScriptArgs, usageError } from './commandLine.js';
 
 /** Each call works for up to 25 s: eight calls without progress are minutes in which no grant got an outcome. */
 const CALLS_WITHOUT_PROGRESS = 8;
 
-const args = process.argv.slice(2);
-const i = args.indexOf('--date');
-const date = isoDateSchema.safeParse(i >= 0 ? args[i + 1] : new Date().toISOString().slice(0, 10));
-if (!date.success) {
-  console.error('usage: npm run reward -- [--date YYYY-MM-DD]');
-  process.exit(2);
-}
+const USAGE = 'usage: npm run reward -- [--date YYYY-MM-DD]   (default: today, UTC)';
+const { values } = parseScriptArgs(USAGE, {
+  options: { date: { type: 'string', default: new Date().toISOString().slice(0, 10) } },
+});
+const date = isoDateSchema.safeParse(values.date);
+if (!date.success) usageError(USAGE, `--date must be a date as YYYY-MM-DD, got '${values.date}'`);
 let config: ReturnType<typeof runningStack>;
 try {
   config = runningStack();

@@ -15,6 +15,7 @@ import { startLocalScheduler } from '../local/scheduler.js';
 import { startRedis } from '../local/redis.js';
 import { startProjectionPipeline } from '../local/projectionPipeline.js';
 import { readSide } from '../shared/readside/index.js';
+import { eventStore } from '../shared/gamekeep.js';
 import { createRewardSchedulerHandler } from '../functions/reward-scheduler/handler.js';
 import { createPaymentReconcilerHandler } from '../functions/payment-reconciler/handler.js';
 import { lambdaContext } from '../local/lambdaContext.js';
@@ -51,6 +52,7 @@ async function main(): Promise<void> {
     },
   );
   const reads = readSide(config, {
+    store: eventStore(config),
     log: { warn: (message, details) => console.warn(`[read side] ${message}`, details ?? {}) },
   });
   const gateway = await startGateway({

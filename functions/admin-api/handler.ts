@@ -32,8 +32,8 @@ export function createAdminApiHandler(config: Config, clients: Clients & RunOpti
   const logger = new Logger({ serviceName: 'admin-api' });
   const db = clients.db ?? dynamoDbClient(config);
   const store = eventStore(config, { ...clients, db });
-  const gateway = { store, queue: commandQueue(config, clients), now: () => new Date() };
-  const paymentDesk = { db, tableName: config.tableName, store, queue: gateway.queue, now: () => new Date() };
+  const channel = { store, queue: commandQueue(config, clients), now: () => new Date() };
+  const payments = { db, tableName: config.tableName, store, queue: channel.queue, now: () => new Date() };
   const rewardDesk = {
     db,
     tableName: config.tableName,
@@ -49,18 +49,17 @@ export function createAdminApiHandler(config: Config, clients: Clients & RunOpti
   };
   const caller = (event: APIGatewayProxyEventV2) => callerOf(event, config);
   const route: Record<RouteKeyOf<'admin-api'>, RouteHandler> = {
-    'POST /v1/admin/players/{playerId}/adjustments': (event) => adjustBalance(gateway, event, caller(event)),
-    'GET /v1/admin/payments/unmatched': (event) => listOpenPayments(paymentDesk, 'unmatched', event, caller(event)),
-    'GET /v1/admin/payments/disputed': (event) => listOpenPayments(paymentDesk, 'disputed', event, caller(event)),
-    'GET /v1/admin/payments/queued': (event) => listOpenPayments(paymentDesk, 'queued', event, caller(event)),
-    'GET /v1/admin/payments/{provider}/{orderId}': (event) => getPayment(paymentDesk, event, caller(event)),
-    'POST /v1/admin/payments/{provider}/{orderId}/credit': (event) => creditPayment(paymentDesk, event, caller(event)),
-    'POST /v1/admin/payments/{provider}/{orderId}/dismiss': (event) =>
-      dismissPayment(paymentDesk, event, caller(event)),
+    'POST /v1/admin/players/{playerId}/adjustments': (event) => adjustBalance(channel, event, caller(event)),
+    'GET /v1/admin/payments/unmatched': (event) => listOpenPayments(payments, 'unmatched', event, caller(event)),
+    'GET /v1/admin/payments/disputed': (event) => listOpenPayments(payments, 'disputed', event, caller(event)),
+    'GET /v1/admin/payments/queued': (event) => listOpenPayments(payments, 'queued', event, caller(event)),
+    'GET /v1/admin/payments/{provider}/{orderId}': (event) => getPayment(payments, event, caller(event)),
+    'POST /v1/admin/payments/{provider}/{orderId}/credit': (event) => creditPayment(payments, event, caller(event)),
+    'POST /v1/admin/payments/{provider}/{orderId}/dismiss': (event) => dismissPayment(payments, event, caller(event)),
     // By hand an operator wants every credit without an outcome re-sent now, not after the scheduled grace.
     'POST /v1/admin/payments/reconciliations': (event, context) =>
       reconcilePayments(
-        () => reconcileOpenPayments(paymentDesk, { resendAfterMs: 0, remainingMs: budgetOf(context) }),
+        () => reconcileOpenPayments(payments, { resendAfterMs: 0, remainingMs: budgetOf(context) }),
         event,
         caller(event),
       ),

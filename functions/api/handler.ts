@@ -36,18 +36,17 @@ export function createApiHandler(config: Config, deps: ApiDependencies = {}) {
   const logger = new Logger({ serviceName: 'api' });
   const metrics = new Metrics({ namespace: 'Gamekeep', serviceName: 'api' });
   const store = eventStore(config, deps);
-  const gateway = { store, queue: commandQueue(config, deps), now: () => new Date() };
+  const channel = { store, queue: commandQueue(config, deps), now: () => new Date() };
   const log: CacheLog = { warn: (message, details) => logger.warn(message, details ?? {}) };
-  const side =
-    deps.readSide ?? (config.redisUrl ? readSide(config, { ...(deps.db ? { db: deps.db } : {}), log }) : undefined);
+  const side = deps.readSide ?? (config.redisUrl ? readSide(config, { store, log }) : undefined);
   const views = side ?? tablePlayerViews(store);
   const document = openApiDocument();
 
   const route: Record<RouteKeyOf<'api'>, RouteHandler> = {
     'GET /v1/health': async () => json(200, { status: 'ok' }),
     'GET /v1/openapi.json': async () => json(200, document),
-    'POST /v1/players': (event) => createPlayer(gateway, event, callerOf(event, config)),
-    'POST /v1/players/{playerId}/commands': (event) => submitCommand(gateway, event, callerOf(event, config)),
+    'POST /v1/players': (event) => createPlayer(channel, event, callerOf(event, config)),
+    'POST /v1/players/{playerId}/commands': (event) => submitCommand(channel, event, callerOf(event, config)),
     'GET /v1/commands/{commandId}': (event) => getCommand(store, event, callerOf(event, config)),
     'GET /v1/players/{playerId}': (event) => getPlayer(views, event, callerOf(event, config)),
     'GET /v1/players/{playerId}/events': (event) => getPlayerEvents(store, event, callerOf(event, config)),

@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '../../shared/config.js';
 import { dynamoDbClient } from '../../shared/clients.js';
+import { EventStore } from '../../shared/persistence/eventStore.js';
 import { invokeSelfAsync } from '../../shared/selfInvocation.js';
 import { readSide, redisReady } from '../../shared/readside/index.js';
 import { rebuildReadSide, type RebuildOptions, type RebuildReport } from '../../shared/readside/rebuild.js';
@@ -33,7 +34,10 @@ export function createLeaderboardRebuildHandler(config: Config, clients: Leaderb
     if (!givenRedis && !config.redisUrl) throw new Error('REDIS_URL is not set');
     const db = givenDb ?? dynamoDbClient(config);
     // The read side's own client: on AWS it authenticates with the cache secret.
-    const side = readSide(config, { db, ...(givenRedis ? { redis: givenRedis } : {}) });
+    const side = readSide(config, {
+      store: new EventStore(db, config.tableName),
+      ...(givenRedis ? { redis: givenRedis } : {}),
+    });
     try {
       if (!(await redisReady(side.redis, 5000))) throw new Error('Redis is unreachable');
       const report = await rebuildReadSide(

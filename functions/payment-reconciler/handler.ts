@@ -19,7 +19,7 @@ export interface PaymentReconcilerOptions extends Clients {
 export function createPaymentReconcilerHandler(config: Config, options: PaymentReconcilerOptions = {}) {
   const logger = new Logger({ serviceName: 'payment-reconciler' });
   const db = options.db ?? dynamoDbClient(config);
-  const desk = {
+  const deps = {
     db,
     tableName: config.tableName,
     store: eventStore(config, { ...options, db }),
@@ -28,7 +28,7 @@ export function createPaymentReconcilerHandler(config: Config, options: PaymentR
   };
 
   return middy(async (_event: unknown, context: Context): Promise<ReconciliationReport> => {
-    const report = await reconcileOpenPayments(desk, {
+    const report = await reconcileOpenPayments(deps, {
       ...(options.resendAfterMs !== undefined ? { resendAfterMs: options.resendAfterMs } : {}),
       remainingMs: () => context.getRemainingTimeInMillis(),
     });

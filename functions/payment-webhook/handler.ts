@@ -8,7 +8,7 @@ import { dynamoDbClient } from '../../shared/clients.js';
 import { commandQueue, eventStore, type Clients } from '../../shared/gamekeep.js';
 import { httpErrors } from '../../shared/http/middleware.js';
 import { receivePayment } from '../../shared/http/paymentWebhook.js';
-import { webhookSecretsFrom, type WebhookSecrets } from '../../shared/payments/secrets.js';
+import { webhookSecretsFrom, type WebhookSecrets } from '../../shared/payments/webhookSecrets.js';
 
 export interface PaymentWebhookClients extends Clients {
   /** Where the providers' secrets come from; Secrets Manager or the environment, per the config, when absent. */
@@ -19,7 +19,7 @@ export interface PaymentWebhookClients extends Clients {
 export function createPaymentWebhookHandler(config: Config, clients: PaymentWebhookClients = {}) {
   const logger = new Logger({ serviceName: 'payment-webhook' });
   const db = clients.db ?? dynamoDbClient(config);
-  const desk = {
+  const deps = {
     db,
     tableName: config.tableName,
     store: eventStore(config, { ...clients, db }),
@@ -30,7 +30,7 @@ export function createPaymentWebhookHandler(config: Config, clients: PaymentWebh
 
   return middy(
     async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> =>
-      receivePayment(desk, secrets, event),
+      receivePayment(deps, secrets, event),
   )
     .use(httpHeaderNormalizer())
     .use(injectLambdaContext(logger))

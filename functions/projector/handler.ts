@@ -5,7 +5,9 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import type { Config } from '../../shared/config.js';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { dynamoDbClient } from '../../shared/clients.js';
+import { EventStore } from '../../shared/persistence/eventStore.js';
 import { invokeSelfAsync } from '../../shared/selfInvocation.js';
 import { readSide, type ReadSide, type ReadSideClients } from '../../shared/readside/index.js';
 import type { ProjectionReport } from '../../shared/readside/projector.js';
@@ -22,7 +24,8 @@ export interface HealEvent {
 
 const isHealEvent = (event: unknown): event is HealEvent => (event as HealEvent | undefined)?.gamekeep === 'heal';
 
-export interface ProjectorHooks extends ReadSideClients {
+export interface ProjectorHooks extends Omit<ReadSideClients, 'store'> {
+  readonly db?: DynamoDBDocumentClient;
   /** Sees every batch's report (the local runtime's lag figures). */
   readonly onReport?: (report: ProjectionReport) => void;
   /**
@@ -50,8 +53,10 @@ export interface ProjectorFunction {
 export function createProjectorHandler(config: Config, hooks: ProjectorHooks = {}): ProjectorFunction {
   const logger = new Logger({ serviceName: 'projector' });
   const metrics = new Metrics({ namespace: 'Gamekeep', serviceName: 'projector' });
+  const { db: givenDb, ...clients } = hooks;
   const side = readSide(config, {
-    ...hooks,
+    ...clients,
+    store: new EventStore(givenDb ?? dynamoDbClient(config), config.tableName),
     log: hooks.log ?? { warn: (message, details) => logger.warn(message, details ?? {}) },
   });
   const leaseMs = hooks.healLeaseMs ?? DEFAULT_LEASE_MS;

@@ -26,7 +26,7 @@ export function createRewardSchedulerHandler(config: Config, clients: RewardSche
   const logger = new Logger({ serviceName: 'reward-scheduler' });
   if (!config.queueUrl) throw new Error('GAMEKEEP_QUEUE_URL is not set');
   // More batches in flight than the API's producer: a run sends a whole Scan page at once.
-  const desk = {
+  const deps = {
     db: clients.db ?? dynamoDbClient(config),
     tableName: config.tableName,
     queue: new CommandQueue(clients.sqs ?? sqsClient(config), config.queueUrl, 16),
@@ -36,7 +36,7 @@ export function createRewardSchedulerHandler(config: Config, clients: RewardSche
 
   return middy(async (event: RewardSchedulerInput, context: Context): Promise<RunResult> => {
     const date = isoDateSchema.parse(event.date ?? (event.time ?? new Date().toISOString()).slice(0, 10));
-    const result = await runDailyRewards(desk, date, () => context.getRemainingTimeInMillis(), clients);
+    const result = await runDailyRewards(deps, date, () => context.getRemainingTimeInMillis(), clients);
     logger.info('reward run', { ...result });
     if (result.status === 'continue') await continueRun({ date }, context);
     return result;

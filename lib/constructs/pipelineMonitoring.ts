@@ -9,7 +9,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, type FunctionName } from '../stacks/functions.js';
+import { METRICS_NAMESPACE, type FunctionName } from './gameFunctions.js';
 import type { StageSettings } from '../stage.js';
 
 /**

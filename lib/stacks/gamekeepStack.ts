@@ -9,7 +9,7 @@ import { PaymentReconciliation } from '../constructs/paymentReconciliation.js';
 import { RewardSchedule } from '../constructs/rewardSchedule.js';
 import { TableBackup } from '../constructs/tableBackup.js';
 import type { StageSettings } from '../stage.js';
-import { DAILY_REWARD_HOUR_UTC, FUNCTIONS, GameFunctions } from './functions.js';
+import { DAILY_REWARD_HOUR_UTC, FUNCTIONS, GameFunctions } from '../constructs/gameFunctions.js';
 
 export interface GamekeepStackProps extends StackProps {
   readonly settings: StageSettings;

@@ -1,6 +1,7 @@
 import type { SQSBatchItemFailure, SQSRecord } from 'aws-lambda';
 import { CommandEnvelope, messageGroupIdFor, payloadHashOf } from './envelope.js';
-import { keysToLoad, parseCommand, planCommit, type CommandUnit, type Outcome } from './plan.js';
+import { decideBatch, keysToLoad, parseCommand, type IncomingCommand, type Outcome } from './batchDecision.js';
+import { commitItems } from './commitItems.js';
 import type { EntityRegistry } from './registry.js';
 import { CommitConflict, MAX_TRANSACTION_ITEMS, type EventStore } from '../persistence/eventStore.js';
 import { backoffMs, sleep } from '../backoff.js';
@@ -39,7 +40,7 @@ export interface CommandProcessorOptions {
   readonly clock?: () => Date;
 }
 
-type Parsed = { ok: true; unit: CommandUnit; group: string } | { ok: false; reason: string };
+type Parsed = { ok: true; command: IncomingCommand; group: string } | { ok: false; reason: string };
 
 /**
  * Applies a batch of SQS FIFO messages exactly once and in order per group. It tries the cheapest commit
@@ -62,14 +63,14 @@ export class CommandProcessor {
     const latenciesMs: number[] = [];
     const usage = { writeRequests: 0, consumedWriteCapacity: 0, billedWriteCapacity: 0 };
     const failures = new Set<string>();
-    const groups = new Map<string, CommandUnit[]>();
+    const groups = new Map<string, IncomingCommand[]>();
     const sentAt = new Map(records.map((r) => [r.messageId, Number(r.attributes.SentTimestamp)]));
 
     for (const record of records) {
       const parsed = this.parse(record);
       if (parsed.ok) {
         const group = groups.get(parsed.group) ?? [];
-        group.push(parsed.unit);
+        group.push(parsed.command);
         groups.set(parsed.group, group);
         continue;
       }
@@ -91,21 +92,21 @@ export class CommandProcessor {
       }
     }
 
-    const settle = (units: readonly CommandUnit[], outcomes: readonly Outcome[]): void => {
+    const tally = (commands: readonly IncomingCommand[], outcomes: readonly Outcome[]): void => {
       outcomes.forEach((o, i) => {
         counts[o.kind]++;
-        const sent = sentAt.get(units[i]!.messageId);
+        const sent = sentAt.get(commands[i]!.messageId);
         if ((o.kind === 'applied' || o.kind === 'rejected') && sent) latenciesMs.push(Date.now() - sent);
       });
     };
-    const fail = (units: readonly CommandUnit[]): void => {
-      for (const u of units) failures.add(u.messageId);
-      counts.failed += units.length;
+    const fail = (commands: readonly IncomingCommand[]): void => {
+      for (const u of commands) failures.add(u.messageId);
+      counts.failed += commands.length;
     };
 
     let pending = [...groups.values()];
     // A group that follows one of its own malformed messages must not overtake it (only without a DLQ).
-    pending = pending.map((units) => cutAtFirstFailure(units, records, failures, fail));
+    pending = pending.map((commands) => cutAtFirstFailure(commands, records, failures, fail));
 
     // Group commit. A lost race names the items that lost it: only the groups touching them fall back to their
     // own transactions, the rest commit together again after a fresh load.
@@ -114,7 +115,7 @@ export class CommandProcessor {
     for (let round = 1; together.length > 1 && round <= GROUP_COMMIT_ROUNDS; round++) {
       const all = together.flat();
       try {
-        settle(all, await this.commitOnce(all, usage));
+        tally(all, await this.commitOnce(all, usage));
         together = [];
       } catch (error) {
         if (!(error instanceof CommitConflict) || error.failedKeys.size === 0) {
@@ -122,19 +123,19 @@ export class CommandProcessor {
             this.options.log.warn('group commit failed; committing per group', { error: String(error) });
           break;
         }
-        const lost = together.filter((units) => keysToLoad(units).some((k) => error.failedKeys.has(k.pk)));
+        const lost = together.filter((commands) => keysToLoad(commands).some((k) => error.failedKeys.has(k.pk)));
         if (lost.length === 0) break;
         pending.push(...lost);
-        together = together.filter((units) => !lost.includes(units));
+        together = together.filter((commands) => !lost.includes(commands));
       }
     }
     pending.push(...together);
 
     await Promise.all(
-      pending.map(async (units) => {
-        if (units.length > 1) {
+      pending.map(async (commands) => {
+        if (commands.length > 1) {
           try {
-            settle(units, await this.commitWithRetry(units, usage));
+            tally(commands, await this.commitWithRetry(commands, usage));
             return;
           } catch (error) {
             this.options.log.warn('group commit of one message group failed; committing one by one', {
@@ -142,16 +143,16 @@ export class CommandProcessor {
             });
           }
         }
-        for (let i = 0; i < units.length; i++) {
+        for (let i = 0; i < commands.length; i++) {
           try {
-            settle([units[i]!], await this.commitWithRetry([units[i]!], usage));
+            tally([commands[i]!], await this.commitWithRetry([commands[i]!], usage));
           } catch (error) {
             this.options.log.error('command failed; it and the rest of its group go back to the queue', {
-              messageId: units[i]!.messageId,
-              commandId: units[i]!.envelope.commandId,
+              messageId: commands[i]!.messageId,
+              commandId: commands[i]!.envelope.commandId,
               error: String(error),
             });
-            fail(units.slice(i));
+            fail(commands.slice(i));
             return;
           }
         }
@@ -195,7 +196,7 @@ export class CommandProcessor {
     return {
       ok: true,
       group,
-      unit: {
+      command: {
         messageId: record.messageId,
         envelope: env,
         type,
@@ -205,10 +206,10 @@ export class CommandProcessor {
     };
   }
 
-  private async commitWithRetry(units: readonly CommandUnit[], usage: Usage): Promise<Outcome[]> {
+  private async commitWithRetry(commands: readonly IncomingCommand[], usage: Usage): Promise<Outcome[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.commitOnce(units, usage);
+        return await this.commitOnce(commands, usage);
       } catch (error) {
         if (!(error instanceof CommitConflict) || attempt >= this.options.maxCommitAttempts) throw error;
         await sleep(backoffMs(attempt, 10, 500, 'equal'));
@@ -217,19 +218,20 @@ export class CommandProcessor {
   }
 
   /** Load, decide, commit: one consistent read round and one transaction. */
-  private async commitOnce(units: readonly CommandUnit[], usage: Usage): Promise<Outcome[]> {
-    const loaded = await this.options.store.getMany(keysToLoad(units));
-    const plan = planCommit(units, loaded, {
+  private async commitOnce(commands: readonly IncomingCommand[], usage: Usage): Promise<Outcome[]> {
+    const loaded = await this.options.store.getMany(keysToLoad(commands));
+    const changes = decideBatch(commands, loaded);
+    const items = commitItems(changes, {
       tableName: this.options.store.tableName,
       now: this.clock(),
       commandRecordDays: this.options.commandRecordDays,
     });
-    if (plan.items.length > MAX_TRANSACTION_ITEMS) throw new TooLarge(plan.items.length);
-    if (plan.items.length > 0) usage.writeRequests++;
-    const capacity = await this.options.store.commit(plan.items);
+    if (items.length > MAX_TRANSACTION_ITEMS) throw new TooLarge(items.length);
+    if (items.length > 0) usage.writeRequests++;
+    const capacity = await this.options.store.commit(items);
     usage.consumedWriteCapacity += capacity.reported;
     usage.billedWriteCapacity += capacity.billed;
-    return plan.outcomes;
+    return [...changes.outcomes];
   }
 }
 
@@ -249,18 +251,18 @@ class TooLarge extends Error {
 }
 
 function cutAtFirstFailure(
-  units: CommandUnit[],
+  commands: IncomingCommand[],
   records: readonly SQSRecord[],
   failures: Set<string>,
-  fail: (units: readonly CommandUnit[]) => void,
-): CommandUnit[] {
-  if (failures.size === 0 || units.length === 0) return units;
+  fail: (commands: readonly IncomingCommand[]) => void,
+): IncomingCommand[] {
+  if (failures.size === 0 || commands.length === 0) return commands;
   const position = new Map(records.map((r, i) => [r.messageId, i]));
-  const group = records.find((r) => r.messageId === units[0]!.messageId)?.attributes.MessageGroupId;
+  const group = records.find((r) => r.messageId === commands[0]!.messageId)?.attributes.MessageGroupId;
   const firstFailed = records.findIndex((r) => failures.has(r.messageId) && r.attributes.MessageGroupId === group);
-  if (firstFailed < 0) return units;
-  const cut = units.findIndex((u) => position.get(u.messageId)! > firstFailed);
-  if (cut < 0) return units;
-  fail(units.slice(cut));
-  return units.slice(0, cut);
+  if (firstFailed < 0) return commands;
+  const cut = commands.findIndex((u) => position.get(u.messageId)! > firstFailed);
+  if (cut < 0) return commands;
+  fail(commands.slice(cut));
+  return commands.slice(0, cut);
 }

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { parseBody, parseJson, parseQuery, parseWith, pathParameters, preferredWaitMs, rawBody } from './input.js';
 import { requireCaller, type Caller } from './caller.js';
-import { outcomeBody, submitPlayerCommand, type CommandGateway } from './commands.js';
+import { outcomeBody, submitPlayerCommand, type CommandChannel } from './commandSubmission.js';
 import { answer, optionalIdempotencyKey } from './playerApi.js';
 import {
   adjustmentBody,
@@ -14,7 +14,7 @@ import {
   rewardRunBody,
   unmatchedQuery,
 } from './schemas.js';
-import { settledPayment, type PaymentDesk } from '../payments/intake.js';
+import { withCreditOutcome, type PaymentDeps } from '../payments/intake.js';
 import { listPayments, paymentRecord, type ListedStatus, type PaymentRecord } from '../payments/paymentRecords.js';
 import type { ReconciliationReport } from '../payments/reconciler.js';
 import { creditByOperator, dismissByOperator, type ResolutionResult } from '../payments/resolutions.js';
@@ -29,7 +29,7 @@ type Result = Promise<APIGatewayProxyStructuredResultV2>;
  * the ticket. Its identity is the operator, the player and the Idempotency-Key (the ticket when absent), so a
  * retried request is one adjustment.
  */
-export async function adjustBalance(gw: CommandGateway, event: APIGatewayProxyEventV2, caller: Caller): Result {
+export async function adjustBalance(channel: CommandChannel, event: APIGatewayProxyEventV2, caller: Caller): Result {
   const operator = requireCaller(caller, 'operator');
   const playerId = parseWith(playerIdSchema, pathParameters(event).playerId, 'path.playerId');
   parseQuery(event, noQuery);
@@ -41,7 +41,14 @@ export async function adjustBalance(gw: CommandGateway, event: APIGatewayProxyEv
     'body',
     'INVALID_COMMAND',
   );
-  const { envelope, outcome } = await submitPlayerCommand(gw, operator, playerId, command, key, preferredWaitMs(event));
+  const { envelope, outcome } = await submitPlayerCommand(
+    channel,
+    operator,
+    playerId,
+    command,
+    key,
+    preferredWaitMs(event),
+  );
   return answer(event, outcomeBody(outcome), envelope.commandId, outcome.status);
 }
 
@@ -50,45 +57,45 @@ export async function adjustBalance(gw: CommandGateway, event: APIGatewayProxyEv
  * a cursor. Unmatched: the player did not exist when it arrived; disputed: it cannot be credited without an operator.
  */
 export async function listOpenPayments(
-  desk: PaymentDesk,
+  deps: PaymentDeps,
   status: ListedStatus,
   event: APIGatewayProxyEventV2,
   caller: Caller,
 ): Result {
   requireCaller(caller, 'operator');
   const { limit = 50, after } = parseQuery(event, unmatchedQuery);
-  const page = await listPayments(desk, status, limit, after);
+  const page = await listPayments(deps, status, limit, after);
   // Queued credits are settled from their outcome first, so the page never shows a credited payment as queued.
-  const items = status === 'queued' ? await Promise.all(page.items.map((r) => settledPayment(desk, r))) : page.items;
+  const items = status === 'queued' ? await Promise.all(page.items.map((r) => withCreditOutcome(deps, r))) : page.items;
   return json(200, { items: items.map(paymentView), next: page.next });
 }
 
 /** GET /v1/admin/payments/{provider}/{orderId}: one payment with its status and history. */
-export async function getPayment(desk: PaymentDesk, event: APIGatewayProxyEventV2, caller: Caller): Result {
+export async function getPayment(deps: PaymentDeps, event: APIGatewayProxyEventV2, caller: Caller): Result {
   requireCaller(caller, 'operator');
   parseQuery(event, noQuery);
   const { provider, orderId } = paymentPath(event);
-  const record = await paymentRecord(desk, provider, orderId);
+  const record = await paymentRecord(deps, provider, orderId);
   if (!record) throw notFound('PAYMENT_NOT_FOUND', `no payment ${provider}/${orderId}`);
-  return json(200, paymentView(await settledPayment(desk, record)));
+  return json(200, paymentView(await withCreditOutcome(deps, record)));
 }
 
 /** POST /v1/admin/payments/{provider}/{orderId}/credit: credit a disputed or unmatched payment, with reason and ticket. */
-export async function creditPayment(desk: PaymentDesk, event: APIGatewayProxyEventV2, caller: Caller): Result {
+export async function creditPayment(deps: PaymentDeps, event: APIGatewayProxyEventV2, caller: Caller): Result {
   const operator = requireCaller(caller, 'operator');
   parseQuery(event, noQuery);
   const { provider, orderId } = paymentPath(event);
   const body = parseBody(event, paymentCreditBody);
-  return resolved(await creditByOperator(desk, provider, orderId, { ...body, operator: operator.id }));
+  return resolved(await creditByOperator(deps, provider, orderId, { ...body, operator: operator.id }));
 }
 
 /** POST /v1/admin/payments/{provider}/{orderId}/dismiss: close a disputed or unmatched payment without crediting it. */
-export async function dismissPayment(desk: PaymentDesk, event: APIGatewayProxyEventV2, caller: Caller): Result {
+export async function dismissPayment(deps: PaymentDeps, event: APIGatewayProxyEventV2, caller: Caller): Result {
   const operator = requireCaller(caller, 'operator');
   parseQuery(event, noQuery);
   const { provider, orderId } = paymentPath(event);
   const body = parseBody(event, paymentDismissalBody);
-  return resolved(await dismissByOperator(desk, provider, orderId, { ...body, operator: operator.id }));
+  return resolved(await dismissByOperator(deps, provider, orderId, { ...body, operator: operator.id }));
 }
 
 /** POST /v1/admin/payments/reconciliations: one reconciliation pass now (it also runs on a schedule). */

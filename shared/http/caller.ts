@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { Config } from '../config.js';
 import type { SourceKind } from '../engine/envelope.js';
-import { playerIdSchema } from '../domain/player/commands.js';
+import { playerIdSchema } from '../domain/player/commandSchemas.js';
 import { forbidden, unauthorized } from './errors.js';
 
 /** Who is calling, as the API Gateway authorizer established it; `id` is safe for an envelope's actor. */

@@ -11,7 +11,7 @@ import {
 import { badRequest, forbidden, json, notFound } from './errors.js';
 import { parseBody, parseQuery, parseWith, pathParameters, preferredWaitMs, parseJson, rawBody } from './input.js';
 import { requireAccessTo, requireCaller, type Caller } from './caller.js';
-import { outcomeBody, submitPlayerCommand, type CommandGateway } from './commands.js';
+import { outcomeBody, submitPlayerCommand, type CommandChannel } from './commandSubmission.js';
 import {
   ALL_COMMAND_TYPES,
   PLAYER_SAFE_COMMANDS,
@@ -27,7 +27,7 @@ import {
 type Result = Promise<APIGatewayProxyStructuredResultV2>;
 
 /** POST /v1/players: a player creates themself (playerId = their sub); a game service creates any player. */
-export async function createPlayer(gw: CommandGateway, event: APIGatewayProxyEventV2, caller: Caller): Result {
+export async function createPlayer(channel: CommandChannel, event: APIGatewayProxyEventV2, caller: Caller): Result {
   const who = requireCaller(caller, 'player', 'service');
   parseQuery(event, noQuery);
   const body = parseBody(event, createPlayerBody);
@@ -37,12 +37,12 @@ export async function createPlayer(gw: CommandGateway, event: APIGatewayProxyEve
   const command = parseWith(playerCommandSchema, { type: 'CreatePlayer', name: body.name }, 'body', 'INVALID_COMMAND');
   // Creating is naturally idempotent per player; an explicit key lets a caller retry with another name.
   const key = optionalIdempotencyKey(event) ?? 'create';
-  const { envelope, outcome } = await submitPlayerCommand(gw, who, playerId, command, key, preferredWaitMs(event));
+  const { envelope, outcome } = await submitPlayerCommand(channel, who, playerId, command, key, preferredWaitMs(event));
   return answer(event, { ...outcomeBody(outcome), playerId }, envelope.commandId, outcome.status);
 }
 
 /** POST /v1/players/{playerId}/commands: players send player-safe commands for themselves, services the rest. */
-export async function submitCommand(gw: CommandGateway, event: APIGatewayProxyEventV2, caller: Caller): Result {
+export async function submitCommand(channel: CommandChannel, event: APIGatewayProxyEventV2, caller: Caller): Result {
   const who = requireCaller(caller, 'player', 'service');
   const playerId = parseWith(playerIdSchema, pathParameters(event).playerId, 'path.playerId');
   requireAccessTo(who, playerId);
@@ -60,7 +60,7 @@ export async function submitCommand(gw: CommandGateway, event: APIGatewayProxyEv
   // An operator's resolution of a payment names the operator: only the operators' payment routes may write one.
   if (command.type === 'CreditPurchase' && command.resolution !== undefined)
     throw forbidden('only operators resolve payments (POST /v1/admin/payments/…/credit)');
-  const { envelope, outcome } = await submitPlayerCommand(gw, who, playerId, command, key, preferredWaitMs(event));
+  const { envelope, outcome } = await submitPlayerCommand(channel, who, playerId, command, key, preferredWaitMs(event));
   return answer(event, outcomeBody(outcome), envelope.commandId, outcome.status);
 }
 
@@ -82,7 +82,7 @@ export async function getPlayerEvents(store: EventStore, event: APIGatewayProxyE
   requireAccessTo(who, playerId);
   const { afterVersion = 0, limit = 100 } = parseQuery(event, eventsQuery);
   const page = await entityEvents<PlayerEvent>(store, player, playerId, afterVersion, limit);
-  // A player reads their own history, not the support desk's notes on it; services and operators see everything.
+  // A player reads their own history, not the support deps's notes on it; services and operators see everything.
   const asOwner = who.kind === 'player';
   return json(200, {
     playerId,

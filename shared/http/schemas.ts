@@ -1,8 +1,14 @@
 import { z } from 'zod';
 import { COMMAND_ID_PATTERN } from '../engine/envelope.js';
 import { maxAmount, playerCommandSchema, type PlayerCommandType } from '../domain/player/index.js';
-import { adjustBalanceSchema, opaqueIdSchema, operatorReason, playerIdSchema } from '../domain/player/commands.js';
+import {
+  adjustBalanceSchema,
+  opaqueIdSchema,
+  operatorReason,
+  playerIdSchema,
+} from '../domain/player/commandSchemas.js';
 import { boardNames } from '../readside/leaderboards.js';
+import type { PlayerView } from '../readside/playerView.js';
 
 /**
  * Every input of every route, as schemas: the handlers parse with them and docs/openapi.json is generated from
@@ -210,6 +216,11 @@ export const playerViewAnswer = z.object({
   cultivating: z.object({ sessionId: z.string(), techniqueId: z.string(), startedAt: z.string() }).nullable(),
   statistics,
 });
+// The contract describes the view the read side builds, field for field: a drift on either side breaks the build.
+type SameKeys<A, B> = [keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false;
+export const viewMatchesContract: SameKeys<z.infer<typeof playerViewAnswer>, PlayerView> = true;
+const viewFitsContract = (view: PlayerView): z.infer<typeof playerViewAnswer> => view;
+void viewFitsContract;
 const leaderboardEntry = z.object({
   rank: z.int(),
   playerId: playerIdSchema,

@@ -15,7 +15,7 @@ import {
   type PaymentTable,
 } from './paymentRecords.js';
 
-export interface PaymentDesk extends PaymentTable {
+export interface PaymentDeps extends PaymentTable {
   readonly db: DynamoDBDocumentClient;
   readonly store: EventStore;
   readonly queue: CommandQueue;
@@ -36,16 +36,16 @@ export interface PaymentOutcome {
  * never trusts the queue to have kept the credit: it reconciles the order, re-sending a credit that has no
  * recorded outcome yet (its command id makes that exactly-once).
  */
-export async function acceptPayment(desk: PaymentDesk, notice: PaidNotice): Promise<PaymentOutcome> {
+export async function acceptPayment(deps: PaymentDeps, notice: PaidNotice): Promise<PaymentOutcome> {
   for (let attempt = 0; attempt < 5; attempt++) {
-    const seen = await paymentRecord(desk, notice.provider, notice.orderId);
+    const seen = await paymentRecord(deps, notice.provider, notice.orderId);
     if (seen) {
-      const now = await reconcilePayment(desk, seen, { resendAfterMs: 0 });
+      const now = await reconcilePayment(deps, seen, { resendAfterMs: 0 });
       return outcomeOf(now, now.status !== 'queued');
     }
-    const fresh = await firstRecord(desk, notice);
-    if (await storePayment(desk, fresh)) {
-      if (fresh.status === 'queued') return outcomeOf(await sendCredit(desk, fresh), false);
+    const fresh = await firstRecord(deps, notice);
+    if (await storePayment(deps, fresh)) {
+      if (fresh.status === 'queued') return outcomeOf(await sendCredit(deps, fresh), false);
       return outcomeOf(fresh, false);
     }
     // Another delivery of the same order stored it first: answer from its record.
@@ -54,8 +54,8 @@ export async function acceptPayment(desk: PaymentDesk, notice: PaidNotice): Prom
 }
 
 /** What a read shows: the payment settled from its credit's outcome, without sending anything. */
-export function settledPayment(desk: PaymentDesk, record: PaymentRecord): Promise<PaymentRecord> {
-  return reconcilePayment(desk, record, { resendAfterMs: Infinity, match: false });
+export function withCreditOutcome(deps: PaymentDeps, record: PaymentRecord): Promise<PaymentRecord> {
+  return reconcilePayment(deps, record, { resendAfterMs: Infinity, match: false });
 }
 
 /**
@@ -64,18 +64,18 @@ export function settledPayment(desk: PaymentDesk, record: PaymentRecord): Promis
  * an unmatched payment whose player now exists is queued and sent. Safe to run anywhere, any number of times.
  */
 export async function reconcilePayment(
-  desk: PaymentDesk,
+  deps: PaymentDeps,
   record: PaymentRecord,
   options: ReconcileOptions,
 ): Promise<PaymentRecord> {
   let current = record;
   for (let attempt = 0; attempt < 5; attempt++) {
-    const next = await nextStep(desk, current, options);
+    const next = await nextStep(deps, current, options);
     if (!next) return current;
-    if (next.kind === 'send') return sendCredit(desk, next.record);
-    const stored = await replacePayment(desk, current, next.record);
-    if (stored) return stored.status === 'queued' ? sendCredit(desk, stored) : stored;
-    const reread = await paymentRecord(desk, current.provider, current.orderId);
+    if (next.kind === 'send') return sendCredit(deps, next.record);
+    const stored = await replacePayment(deps, current, next.record);
+    if (stored) return stored.status === 'queued' ? sendCredit(deps, stored) : stored;
+    const reread = await paymentRecord(deps, current.provider, current.orderId);
     if (!reread) throw new Error(`payment ${current.provider}/${current.orderId} vanished`);
     current = reread;
   }
@@ -93,13 +93,13 @@ type Step = { kind: 'move'; record: Omit<PaymentRecord, 'revision'> } | { kind: 
 
 /** What the payment needs now, or undefined when it is up to date. */
 async function nextStep(
-  desk: PaymentDesk,
+  deps: PaymentDeps,
   record: PaymentRecord,
   options: ReconcileOptions,
 ): Promise<Step | undefined> {
-  const at = desk.now().toISOString();
+  const at = deps.now().toISOString();
   if (record.status === 'queued') {
-    const outcome = await desk.store.commandRecord(record.credit.commandId);
+    const outcome = await deps.store.commandRecord(record.credit.commandId);
     if (outcome?.status === 'applied')
       return move(record, 'credited', at, 'reconciler', { note: `credited at version ${outcome.version}` });
     if (outcome?.status === 'rejected') {
@@ -107,9 +107,9 @@ async function nextStep(
       return move(record, 'disputed', at, 'reconciler', { note: `${problem.code}: ${problem.message}` }, problem);
     }
     const lastSent = record.lastSentAt ? Date.parse(record.lastSentAt) : 0;
-    return desk.now().getTime() - lastSent >= options.resendAfterMs ? { kind: 'send', record } : undefined;
+    return deps.now().getTime() - lastSent >= options.resendAfterMs ? { kind: 'send', record } : undefined;
   }
-  if (record.status === 'unmatched' && options.match !== false && (await playerExists(desk, record.credit.entityId)))
+  if (record.status === 'unmatched' && options.match !== false && (await playerExists(deps, record.credit.entityId)))
     return move(record, 'queued', at, 'reconciler', { note: `player ${record.credit.entityId} exists now` }, undefined);
   return undefined;
 }
@@ -139,15 +139,15 @@ export function move(
 }
 
 /** Sends the record's credit and notes when; the note is best effort (a lost one only means an earlier re-send). */
-async function sendCredit(desk: PaymentDesk, record: PaymentRecord): Promise<PaymentRecord> {
-  await desk.queue.send([record.credit]);
-  const sent = await replacePayment(desk, record, { ...withoutRevision(record), lastSentAt: desk.now().toISOString() });
+async function sendCredit(deps: PaymentDeps, record: PaymentRecord): Promise<PaymentRecord> {
+  await deps.queue.send([record.credit]);
+  const sent = await replacePayment(deps, record, { ...withoutRevision(record), lastSentAt: deps.now().toISOString() });
   return sent ?? record;
 }
 
-async function firstRecord(desk: PaymentDesk, notice: PaidNotice): Promise<PaymentRecord> {
-  const at = desk.now().toISOString();
-  const credit = creditCommand(notice, notice.playerId, 0, desk.now());
+async function firstRecord(deps: PaymentDeps, notice: PaidNotice): Promise<PaymentRecord> {
+  const at = deps.now().toISOString();
+  const credit = creditCommand(notice, notice.playerId, 0, deps.now());
   const base = { ...notice, credit, attempts: 1, receivedAt: at, updatedAt: at, revision: 0 };
   const check = paymentCheck(gameConfig, notice);
   if (!check.ok) {
@@ -159,7 +159,7 @@ async function firstRecord(desk: PaymentDesk, notice: PaidNotice): Promise<Payme
       history: [{ at, status: 'disputed', by: 'intake', note: `${check.code}: ${check.message}` }],
     };
   }
-  if (!(await playerExists(desk, notice.playerId))) {
+  if (!(await playerExists(deps, notice.playerId))) {
     const problem = { code: 'PLAYER_NOT_FOUND', message: `player ${notice.playerId} does not exist (yet)` };
     return {
       ...base,
@@ -204,8 +204,8 @@ export function creditCommand(
   });
 }
 
-export async function playerExists(desk: Pick<PaymentDesk, 'store'>, playerId: string): Promise<boolean> {
-  const found = await entityState<PlayerState>(desk.store, player, playerId);
+export async function playerExists(deps: Pick<PaymentDeps, 'store'>, playerId: string): Promise<boolean> {
+  const found = await entityState<PlayerState>(deps.store, player, playerId);
   return found?.state.exists === true;
 }
 

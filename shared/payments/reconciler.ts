@@ -1,4 +1,4 @@
-import { reconcilePayment, type PaymentDesk } from './intake.js';
+import { reconcilePayment, type PaymentDeps } from './intake.js';
 import { listPayments, type ListedStatus, type PaymentStatus } from './paymentRecords.js';
 
 /** A credit queued less than this long ago is left alone: it is most likely still waiting in the queue. */
@@ -22,7 +22,7 @@ export interface ReconciliationReport {
  * no payment depends on its provider replaying the webhook.
  */
 export async function reconcileOpenPayments(
-  desk: PaymentDesk,
+  deps: PaymentDeps,
   options: { resendAfterMs?: number; remainingMs?: () => number; pageSize?: number } = {},
 ): Promise<ReconciliationReport> {
   const { resendAfterMs = DEFAULT_RESEND_AFTER_MS, remainingMs = () => Infinity, pageSize = 100 } = options;
@@ -33,9 +33,9 @@ export async function reconcileOpenPayments(
     let after: string | undefined;
     do {
       if (remainingMs() < 2_000) return { checked, ended, sent, complete: false };
-      const page = await listPayments(desk, status, pageSize, after);
+      const page = await listPayments(deps, status, pageSize, after);
       // A page's payments belong to different players: reconcile them side by side.
-      const results = await Promise.all(page.items.map((record) => reconcilePayment(desk, record, { resendAfterMs })));
+      const results = await Promise.all(page.items.map((record) => reconcilePayment(deps, record, { resendAfterMs })));
       results.forEach((now, i) => {
         const before = page.items[i]!;
         checked++;

@@ -1,4 +1,4 @@
-import { creditCommand, move, playerExists, reconcilePayment, type PaymentDesk } from './intake.js';
+import { creditCommand, move, playerExists, reconcilePayment, type PaymentDeps } from './intake.js';
 import { paymentRecord, replacePayment, type OperatorNote, type PaymentRecord } from './paymentRecords.js';
 
 /** Why an operator's resolution was refused; the HTTP layer maps these to 404 / 409. */
@@ -16,19 +16,19 @@ export type ResolutionResult = { readonly payment: PaymentRecord } | ResolutionR
  * still credits it at most once.
  */
 export async function creditByOperator(
-  desk: PaymentDesk,
+  deps: PaymentDeps,
   provider: string,
   orderId: string,
   note: OperatorNote & { playerId?: string },
 ): Promise<ResolutionResult> {
-  const result = await resolveOpenPayment(desk, provider, orderId, 'credited', async (record) => {
+  const result = await resolveOpenPayment(deps, provider, orderId, 'credited', async (record) => {
     const playerId = note.playerId ?? record.credit.entityId;
-    if (!(await playerExists(desk, playerId)))
+    if (!(await playerExists(deps, playerId)))
       return { refused: 'PLAYER_NOT_FOUND', message: `player ${playerId} does not exist` };
     // A credit that was never sent keeps its id; one that was sent (and rejected) is spent, so the next is a new id.
     const number = record.lastSentAt !== undefined ? record.attempts : record.attempts - 1;
     const resolution = { operator: note.operator, reason: note.reason, ticket: note.ticket };
-    const at = desk.now().toISOString();
+    const at = deps.now().toISOString();
     const next = move(
       record,
       'queued',
@@ -37,7 +37,7 @@ export async function creditByOperator(
       { note: `credit to ${playerId}`, reason: note.reason, ticket: note.ticket },
       undefined,
       {
-        credit: creditCommand(record, playerId, number, desk.now(), resolution),
+        credit: creditCommand(record, playerId, number, deps.now(), resolution),
         attempts: number + 1,
         resolution: { action: 'credit', ...resolution, at },
       },
@@ -45,18 +45,18 @@ export async function creditByOperator(
     const { lastSentAt: _lastSentAt, ...unsent } = next.record;
     return unsent;
   });
-  return 'payment' in result ? { payment: await reconcilePayment(desk, result.payment, { resendAfterMs: 0 }) } : result;
+  return 'payment' in result ? { payment: await reconcilePayment(deps, result.payment, { resendAfterMs: 0 }) } : result;
 }
 
 /** An operator closes a disputed or unmatched payment without crediting it (refunded at the provider, fraud, a test). */
 export function dismissByOperator(
-  desk: PaymentDesk,
+  deps: PaymentDeps,
   provider: string,
   orderId: string,
   note: OperatorNote,
 ): Promise<ResolutionResult> {
-  return resolveOpenPayment(desk, provider, orderId, 'dismissed', async (record) => {
-    const at = desk.now().toISOString();
+  return resolveOpenPayment(deps, provider, orderId, 'dismissed', async (record) => {
+    const at = deps.now().toISOString();
     const resolution = {
       action: 'dismiss' as const,
       operator: note.operator,
@@ -76,14 +76,14 @@ export function dismissByOperator(
  * only if nobody changed the record in between (else it is read and decided again).
  */
 async function resolveOpenPayment(
-  desk: PaymentDesk,
+  deps: PaymentDeps,
   provider: string,
   orderId: string,
   verb: string,
   resolve: (record: PaymentRecord) => Promise<Omit<PaymentRecord, 'revision'> | ResolutionRefusal>,
 ): Promise<ResolutionResult> {
   for (let attempt = 0; attempt < 5; attempt++) {
-    const record = await paymentRecord(desk, provider, orderId);
+    const record = await paymentRecord(deps, provider, orderId);
     if (!record) return { refused: 'PAYMENT_NOT_FOUND', message: `no payment ${provider}/${orderId}` };
     if (record.status !== 'disputed' && record.status !== 'unmatched')
       return {
@@ -92,7 +92,7 @@ async function resolveOpenPayment(
       };
     const next = await resolve(record);
     if ('refused' in next) return next;
-    const stored = await replacePayment(desk, record, next);
+    const stored = await replacePayment(deps, record, next);
     if (stored) return { payment: stored };
   }
   throw new Error(`payment ${provider}/${orderId} kept changing under an operator's resolution`);

@@ -1,6 +1,6 @@
 import Stripe from 'stripe';
 import { z } from 'zod';
-import { opaqueIdSchema, playerIdSchema } from '../domain/player/commands.js';
+import { opaqueIdSchema, playerIdSchema } from '../domain/player/commandSchemas.js';
 import type { PaidNotice } from './paymentRecords.js';
 import { maxAmount } from '../domain/player/index.js';
 import { SIGNATURE_TOLERANCE_SECONDS } from './signature.js';

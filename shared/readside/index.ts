@@ -1,14 +1,13 @@
 import { z } from 'zod';
 import type { Redis } from 'ioredis';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '../config.js';
-import { eventStore } from '../gamekeep.js';
+import type { EventStore } from '../persistence/eventStore.js';
 import { PlayerCache, type CacheLog, type CacheStats, type PlayerViewRead } from './playerCache.js';
 import { Leaderboards, type BoardName, type LeaderboardPage, type PageRequest } from './leaderboards.js';
 import { Projector } from './projector.js';
 import { DatasetMarker } from './heal.js';
 import { redisClient, type RedisCredentials } from './redisClient.js';
-import { secretString } from '../secrets.js';
+import { secretJson } from '../secretsManager.js';
 
 /** The read side of one process: the player-view cache, the leaderboards and the stream projector, on one Redis. */
 export interface ReadSide {
@@ -34,14 +33,15 @@ export interface ReadSide {
 export type LeaderboardRead = LeaderboardPage & { readonly rebuilding: boolean };
 
 export interface ReadSideClients {
+  /** The table the cache falls back to and fills from. */
+  readonly store: EventStore;
   readonly redis?: Redis;
   /** Where the cache's credentials come from; by default the secret named by GAMEKEEP_REDIS_SECRET_ARN, if any. */
   readonly redisCredentials?: () => Promise<RedisCredentials>;
-  readonly db?: DynamoDBDocumentClient;
   readonly log?: CacheLog;
 }
 
-export function readSide(config: Config, clients: ReadSideClients = {}): ReadSide {
+export function readSide(config: Config, clients: ReadSideClients): ReadSide {
   const redisUrl = config.redisUrl;
   if (!clients.redis && !redisUrl) throw new Error('REDIS_URL is not set');
   const credentials =
@@ -51,7 +51,7 @@ export function readSide(config: Config, clients: ReadSideClients = {}): ReadSid
   const cache = new PlayerCache({
     redis,
     marker,
-    store: eventStore(config, clients.db ? { db: clients.db } : {}),
+    store: clients.store,
     ...(config.viewTtlSeconds !== undefined ? { ttlSeconds: config.viewTtlSeconds } : {}),
     ...(clients.log ? { log: clients.log } : {}),
   });
@@ -100,8 +100,9 @@ export { redisClient, redisReady, type RedisCredentials } from './redisClient.js
 
 const redisSecret = z.object({ username: z.string().min(1).optional(), password: z.string().min(1) });
 
+/** Read at every (re)connect, never from a cache: after a rotation the next connection uses the new password. */
 function credentialsFromSecret(arn: string): () => Promise<RedisCredentials> {
-  return async () => redisSecret.parse(JSON.parse(await secretString(arn)));
+  return async () => redisSecret.parse(await secretJson(arn, { fresh: true }));
 }
 export { cacheMetricsRecorder } from './cacheMetrics.js';
 export { cacheTotals, cacheTotalsFlusher } from './cacheTotals.js';

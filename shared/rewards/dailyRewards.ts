@@ -28,7 +28,7 @@ export const DAILY_REWARD = Object.freeze({ gold: 100, spiritStones: 5 });
 const FIRST_CONFIRM_WAIT_MS = 250;
 const MAX_CONFIRM_WAIT_MS = 30_000;
 
-export interface RewardDesk {
+export interface RewardDeps {
   readonly db: DynamoDBDocumentClient;
   readonly tableName: string;
   readonly queue: CommandQueue;
@@ -86,16 +86,16 @@ interface Watch {
  * Returns `continue` when the time budget runs low: the caller re-invokes it and it resumes at the checkpoint.
  */
 export async function runDailyRewards(
-  desk: RewardDesk,
+  deps: RewardDeps,
   date: string,
   remainingMs: () => number,
   options: RunOptions = {},
 ): Promise<RunResult> {
   const run: Run = {
-    desk,
+    deps,
     date,
     remainingMs,
-    records: new EventStore(desk.db, desk.tableName),
+    records: new EventStore(deps.db, deps.tableName),
     pageSize: options.pageSize ?? 1000,
     segments: options.segments ?? ENTITY_INDEX.shards,
     leaseMs: options.leaseMs ?? 60_000,
@@ -112,7 +112,7 @@ export async function runDailyRewards(
 }
 
 interface Run {
-  readonly desk: RewardDesk;
+  readonly deps: RewardDeps;
   readonly date: string;
   readonly remainingMs: () => number;
   readonly records: EventStore;
@@ -130,11 +130,11 @@ interface Run {
 /** Takes one segment's page after another until the run is done or the time budget runs low. */
 async function worker(run: Run, me: string): Promise<void> {
   for (let idle = 0; ; ) {
-    const checkpoint = await segmentedCheckpoint(run.desk, run.date, run.segments);
+    const checkpoint = await segmentedCheckpoint(run.deps, run.date, run.segments);
     run.phase = phaseOf(checkpoint);
     // Readers of the checkpoint (operators, tests) see the run's phase move on with its segments.
-    if (run.phase === 'done' && !checkpoint.done) await recordPhase(run.desk, run.date, 'done');
-    else if (run.phase === 'confirm' && checkpoint.phase === 'send') await recordPhase(run.desk, run.date, 'confirm');
+    if (run.phase === 'done' && !checkpoint.done) await recordPhase(run.deps, run.date, 'done');
+    else if (run.phase === 'confirm' && checkpoint.phase === 'send') await recordPhase(run.deps, run.date, 'confirm');
     if (run.phase === 'done' || run.remainingMs() < run.reserveMs) return;
     const now = Date.now();
     const open = Object.entries(checkpoint.segments!).filter(([, s]) => s.phase !== 'done');
@@ -142,7 +142,7 @@ async function worker(run: Run, me: string): Promise<void> {
       ([id, s]) => !((s.leaseUntil ?? 0) > now) && (run.watches.get(id)?.notBefore ?? 0) <= now,
     );
     const [segment, at] = ready[Math.floor(Math.random() * ready.length)] ?? [];
-    if (!segment || !at || !(await claimSegment(run.desk, run.date, segment, at, me, run.leaseMs))) {
+    if (!segment || !at || !(await claimSegment(run.deps, run.date, segment, at, me, run.leaseMs))) {
       // Every open segment is being worked on, or waits for its grants' outcomes: wait for one to move on.
       const soonest = Math.min(...open.map(([id]) => run.watches.get(id)?.notBefore ?? now + 1000));
       const pause = Math.min(
@@ -160,20 +160,20 @@ async function worker(run: Run, me: string): Promise<void> {
 
 /** One page of a segment: sent, or confirmed (and what has no outcome re-sent once a wait brought none of it one). */
 async function workPage(run: Run, me: string, segment: string, at: SegmentCheckpoint, segments: number): Promise<void> {
-  const { desk, date } = run;
-  const page = await listEntityIds(desk, player, {
+  const { deps, date } = run;
+  const page = await listEntityIds(deps, player, {
     segment: Number(segment),
     segments,
     limit: run.pageSize,
     ...(at.cursor ? { pageToken: at.cursor } : {}),
   });
-  const grants = page.entityIds.map((playerId) => grantFor(playerId, date, desk.now()));
+  const grants = page.entityIds.map((playerId) => grantFor(playerId, date, deps.now()));
   run.tally.pages++;
 
   if (at.phase === 'send') {
-    if (grants.length > 0) await desk.queue.send(grants);
+    if (grants.length > 0) await deps.queue.send(grants);
     run.tally.sent += grants.length;
-    await advanceSegment(desk, date, segment, at, me, page.nextPageToken, grants.length);
+    await advanceSegment(deps, date, segment, at, me, page.nextPageToken, grants.length);
     return;
   }
 
@@ -182,7 +182,7 @@ async function workPage(run: Run, me: string, segment: string, at: SegmentCheckp
   const watch = run.watches.get(segment) ?? { wait: FIRST_CONFIRM_WAIT_MS, notBefore: 0 };
   run.watches.set(segment, watch);
   if (missing.length === 0) {
-    if (await advanceSegment(desk, date, segment, at, me, page.nextPageToken, grants.length))
+    if (await advanceSegment(deps, date, segment, at, me, page.nextPageToken, grants.length))
       run.tally.confirmed += grants.length;
     run.watches.delete(segment);
     return;
@@ -191,11 +191,11 @@ async function workPage(run: Run, me: string, segment: string, at: SegmentCheckp
   // message), so a page is re-sent when a wait brought none of its pending grants an outcome.
   const stalled = watch.seen?.seq === at.seq && !anyConfirmed(watch.seen.pending, grants, missing);
   if (stalled) {
-    await desk.queue.send(missing);
+    await deps.queue.send(missing);
     run.tally.resent += missing.length;
   }
   watch.seen = { seq: at.seq, pending: new Set(missing.map((g) => g.commandId)) };
-  await releaseSegment(desk, date, segment, at, me, missing.length, stalled ? missing.length : 0);
+  await releaseSegment(deps, date, segment, at, me, missing.length, stalled ? missing.length : 0);
   watch.notBefore = Date.now() + watch.wait;
   watch.wait = Math.min(MAX_CONFIRM_WAIT_MS, watch.wait * 2);
 }

@@ -6,7 +6,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { routes, routeKey } from '../../shared/http/routes.js';
 import { BACKUP_TIERS } from '../../lib/constructs/tableBackup.js';
-import { FUNCTIONS, missingEntries, type FunctionName } from '../../lib/stacks/functions.js';
+import { FUNCTIONS, missingEntries, type FunctionName } from '../../lib/constructs/gameFunctions.js';
 import { all, arnOf, logicalIdOf, only, synthStage, type Resource, type SynthesizedStage } from './synthStage.js';
 
 const COPY_VAULT = 'arn:aws:backup:eu-west-1:123456789012:backup-vault:gamekeep-prod-copy';
@@ -334,7 +334,7 @@ describe('GamekeepStack', () => {
       }
     });
 
-    it('the API, payment desk, admin API and scheduler only send to the command queue; only the processor consumes it', () => {
+    it('the API, payment webhook, admin API and scheduler only send to the command queue; only the processor consumes it', () => {
       for (const name of NAMES) {
         const onQueue = actionsOn(name, arnOf(ids.queue));
         if (name === 'commandProcessor') {

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { all, synthStage, type Resource, type SynthesizedStage } from './synthStage.js';
-import { FUNCTIONS } from '../../lib/stacks/functions.js';
+import { FUNCTIONS } from '../../lib/constructs/gameFunctions.js';
 
 /**
  * The point-in-time restore runbook (docs/operations.md): `detach` drops the old table from the stack,

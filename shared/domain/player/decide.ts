@@ -1,6 +1,6 @@
 import { accept, reject, type Decision } from '../../engine/decision.js';
 import type { DecideContext } from '../../engine/entityType.js';
-import type { PlayerCommand, PlayerCommandOf, TradeBundle } from './commands.js';
+import type { PlayerCommand, PlayerCommandOf, TradeBundle } from './commandSchemas.js';
 import type { Goods, ItemQuantity, PlayerEvent } from './events.js';
 import {
   experienceToReach,

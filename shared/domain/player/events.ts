@@ -1,4 +1,5 @@
 import type { Attributes, Currency, Price } from './gameConfig.js';
+import type { PlayerProfile } from './state.js';
 
 // Events carry every value evolve applies, so replaying history never consults the (possibly newer) game config.
 
@@ -14,18 +15,8 @@ export interface Goods {
   readonly items: readonly ItemQuantity[];
 }
 
-export interface PlayerCreated {
+export interface PlayerCreated extends PlayerProfile {
   readonly type: 'PlayerCreated';
-  readonly name: string;
-  readonly configVersion: number;
-  readonly level: number;
-  readonly realm: string;
-  readonly experience: number;
-  readonly energy: number;
-  readonly maxEnergy: number;
-  readonly gold: number;
-  readonly spiritStones: number;
-  readonly attributes: Attributes;
 }
 
 export interface PurchaseCredited {

@@ -5,21 +5,10 @@ import { countOf, noStatistics, type PlayerState } from './state.js';
 /** Folds one event into the state. Reads nothing but the event: no config, so history never changes meaning. */
 export function evolve(state: PlayerState, event: PlayerEvent): PlayerState {
   switch (event.type) {
-    case 'PlayerCreated':
-      return {
-        exists: true,
-        name: event.name,
-        configVersion: event.configVersion,
-        level: event.level,
-        realm: event.realm,
-        experience: event.experience,
-        energy: event.energy,
-        maxEnergy: event.maxEnergy,
-        gold: event.gold,
-        spiritStones: event.spiritStones,
-        attributes: { ...event.attributes },
-        inventory: {},
-      };
+    case 'PlayerCreated': {
+      const { type: _created, ...profile } = event;
+      return { exists: true, ...profile, attributes: { ...profile.attributes }, inventory: {} };
+    }
     case 'PurchaseCredited':
       return { ...state, spiritStones: state.spiritStones + event.spiritStones };
     case 'RewardGranted':

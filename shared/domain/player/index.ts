@@ -1,5 +1,5 @@
 import { defineEntityType, type Claim } from '../../engine/entityType.js';
-import { normalizePlayerName, playerCommandSchema, type PlayerCommand } from './commands.js';
+import { normalizePlayerName, playerCommandSchema, type PlayerCommand } from './commandSchemas.js';
 import { decide } from './decide.js';
 import type { PlayerEvent } from './events.js';
 import { evolve } from './evolve.js';
@@ -121,7 +121,7 @@ export {
   type PlayerCommand,
   type PlayerCommandType,
   type PlayerCommandOf,
-} from './commands.js';
+} from './commandSchemas.js';
 export {
   currencyFlow,
   type CurrencyFlow,

@@ -23,6 +23,21 @@ export interface PlayerState {
   readonly statistics?: StatisticsCounters;
 }
 
+/** What a player is created with (the `PlayerCreated` event carries exactly these). */
+export const PROFILE_FIELDS = [
+  'name',
+  'configVersion',
+  'level',
+  'realm',
+  'experience',
+  'energy',
+  'maxEnergy',
+  'gold',
+  'spiritStones',
+  'attributes',
+] as const satisfies readonly (keyof PlayerState)[];
+export type PlayerProfile = Pick<PlayerState, (typeof PROFILE_FIELDS)[number]>;
+
 export interface CultivationSession {
   readonly sessionId: string;
   readonly techniqueId: string;

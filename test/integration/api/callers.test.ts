@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { callerOf, requireCaller } from '../../../shared/http/caller.js';
 import { HttpError } from '../../../shared/http/errors.js';
 import { verifySignature, signatureHeader } from '../../../shared/payments/signature.js';
-import { webhookSecretsFrom } from '../../../shared/payments/secrets.js';
+import { BaseProvider } from '@aws-lambda-powertools/parameters/base';
+import { webhookSecretsFrom } from '../../../shared/payments/webhookSecrets.js';
 import { loadConfig } from '../../../shared/config.js';
 
 /** The request context each HTTP API's authorizer produces, as the functions receive it on AWS. */
@@ -85,11 +86,18 @@ describe('webhook secrets source', () => {
   it('reads the Secrets Manager document named by the config, once per cache period', async () => {
     let reads = 0;
     const config = loadConfig({ GAMEKEEP_WEBHOOK_SECRETS_ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:webhooks' });
-    const secrets = webhookSecretsFrom(config, async (arn) => {
-      reads++;
-      expect(arn).toBe('arn:aws:secretsmanager:us-east-1:1:secret:webhooks');
-      return JSON.stringify({ acme: ['acme-secret-0123456789', 'acme-secret-next-0123'] });
-    });
+    // A Powertools provider whose fetch is counted: the cache in front of it is Powertools Parameters' own.
+    class CountedSecrets extends BaseProvider {
+      protected async _get(arn: string): Promise<string> {
+        reads++;
+        expect(arn).toBe('arn:aws:secretsmanager:us-east-1:1:secret:webhooks');
+        return JSON.stringify({ acme: ['acme-secret-0123456789', 'acme-secret-next-0123'] });
+      }
+      protected async _getMultiple(): Promise<Record<string, unknown>> {
+        return {};
+      }
+    }
+    const secrets = webhookSecretsFrom(config, new CountedSecrets({}));
     expect(await secrets('acme')).toEqual(['acme-secret-0123456789', 'acme-secret-next-0123']);
     expect(await secrets('stripe')).toEqual([]);
     expect(await secrets('constructor')).toEqual([]);

@@ -67,7 +67,7 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
     redisUrl: options.redisUrl,
   };
   // Made here rather than by the API function, so that stop() can close its connection.
-  const side = config.redisUrl ? readSide(config) : undefined;
+  const side = config.redisUrl ? readSide(config, { store: eventStore(config) }) : undefined;
   const gateway: LocalGateway = await startGateway({
     handlers: localHttpHandlers(config, { ...options.clients, ...(side ? { readSide: side } : {}) }),
     jwtSecret: config.jwtSecret!,

@@ -6,14 +6,14 @@ import { startLocalStack, type LocalStack } from '../../../local/stack.js';
 import { startRedis, type LocalRedis } from '../../../local/redis.js';
 import { startCommandPipeline, type CommandPipeline } from '../../../local/commandPipeline.js';
 import { laneOf, startStreamPoller, type DiscardReason, type StreamPoller } from '../../../local/streamPoller.js';
-import { commandQueue } from '../../../shared/gamekeep.js';
+import { commandQueue, eventStore } from '../../../shared/gamekeep.js';
 import { dynamoDbClient } from '../../../shared/clients.js';
 import type { Config } from '../../../shared/config.js';
 import { commandEnvelope } from '../../../shared/engine/envelope.js';
 import type { PlayerCommand } from '../../../shared/domain/player/index.js';
 import { readSide, redisReady, type ReadSide } from '../../../shared/readside/index.js';
 import { viewKey } from '../../../shared/readside/playerCache.js';
-import { PROJECTOR_STREAM } from '../../../lib/stacks/functions.js';
+import { PROJECTOR_STREAM } from '../../../lib/constructs/gameFunctions.js';
 import { boardsIn, ranked, truthOf, until, type Truth } from './truth.js';
 
 // Stream records of a real table, read by a poller that only records them, then delivered to the projector in
@@ -142,7 +142,7 @@ beforeAll(async () => {
   await commands.drained();
   await recorder.caughtUp();
   truth = await truthOf(db, config.tableName, players);
-  side = readSide(config);
+  side = readSide(config, { store: eventStore(config) });
   await redisReady(side.redis);
 });
 

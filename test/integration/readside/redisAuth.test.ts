@@ -4,6 +4,7 @@ import { lambdaContext } from '../../../local/lambdaContext.js';
 import type { ProvisionedResources } from '../../../local/stack.js';
 import { createCommandProcessorHandler } from '../../../functions/command-processor/handler.js';
 import { readSide, redisReady, type ReadSide } from '../../../shared/readside/index.js';
+import { eventStore } from '../../../shared/gamekeep.js';
 import { provisionTestStack } from '../../support/stack.js';
 import { playerCommand, sqsEvent, sqsRecord } from '../../support/pipeline.js';
 
@@ -29,7 +30,8 @@ afterAll(async () => {
 });
 
 function side(credentials?: () => Promise<{ password: string }>): ReadSide {
-  const s = readSide({ ...stack.config, redisUrl: redis.url }, credentials ? { redisCredentials: credentials } : {});
+  const config = { ...stack.config, redisUrl: redis.url };
+  const s = readSide(config, { store: eventStore(config), ...(credentials ? { redisCredentials: credentials } : {}) });
   sides.push(s);
   return s;
 }

@@ -7,7 +7,7 @@ import { sleep } from '../backoff.js';
 import { HttpError } from './errors.js';
 import { sourceKindOf, type Caller } from './caller.js';
 
-export interface CommandGateway {
+export interface CommandChannel {
   readonly store: EventStore;
   readonly queue: CommandQueue;
   readonly now: () => Date;
@@ -20,7 +20,7 @@ export type Submission = { envelope: CommandEnvelope; outcome: CommandStatusView
  * same command. A record for that id with another payload is a reused key: 409, before sending or after the wait.
  */
 export async function submitPlayerCommand(
-  gw: CommandGateway,
+  channel: CommandChannel,
   caller: Exclude<Caller, { kind: 'anonymous' }>,
   playerId: string,
   command: { type: string } & Record<string, unknown>,
@@ -34,14 +34,14 @@ export async function submitPlayerCommand(
     command,
     source: { kind, actor: caller.id },
     identity: [kind, caller.id, playerId, key],
-    issuedAt: gw.now(),
+    issuedAt: channel.now(),
   });
-  let record = await gw.store.commandRecord(envelope.commandId);
+  let record = await channel.store.commandRecord(envelope.commandId);
   if (!record) {
-    await gw.queue.send([envelope]);
-    record = await awaitRecord(gw.store, envelope.commandId, waitMs);
+    await channel.queue.send([envelope]);
+    record = await awaitRecord(channel.store, envelope.commandId, waitMs);
   }
-  return { envelope, outcome: await outcomeOfThisRequest(gw.store, envelope, record) };
+  return { envelope, outcome: await outcomeOfThisRequest(channel.store, envelope, record) };
 }
 
 /**

@@ -10,9 +10,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { CommandQueues } from '../constructs/commandQueues.js';
-import { TABLE_COMMIT, TABLE_READ, type GameTable } from '../constructs/gameTable.js';
-import type { PlayerCache, PrivateNetwork } from '../constructs/playerCache.js';
+import type { CommandQueues } from './commandQueues.js';
+import { TABLE_COMMIT, TABLE_READ, type GameTable } from './gameTable.js';
+import type { PlayerCache, PrivateNetwork } from './playerCache.js';
 import { LAMBDA_BASIC_EXECUTION, LAMBDA_VPC_EXECUTION, acknowledge } from '../nag.js';
 import type { StageSettings } from '../stage.js';
 
@@ -111,9 +111,9 @@ export const missingEntries = (): FunctionName[] =>
 
 /** UTC hour of the daily reward run: the EventBridge rule and the code's notion of "the day" agree on it. */
 export const DAILY_REWARD_HOUR_UTC = 0;
-/** Partition keys the payment desk may write (IAM dynamodb:LeadingKeys): payment records and their status index. */
+/** Partition keys the payment functions may write (IAM dynamodb:LeadingKeys): payment records and their status index. */
 export const PAYMENT_ITEMS = ['PAYIN#*', 'PAYMENTS#*'] as const;
-/** What the payment desk's transactions do to its own items (shared/payments/paymentRecords.ts). */
+/** What the payment functions' transactions do to its own items (shared/payments/paymentRecords.ts). */
 export const PAYMENT_WRITES = ['dynamodb:PutItem', 'dynamodb:DeleteItem'] as const;
 export const REWARD_RUN_ITEMS = ['REWARDRUN#*'] as const;
 
@@ -252,9 +252,9 @@ export class GameFunctions extends Construct {
     cacheClient(fns.api);
     table.grantItems(fns.api, TABLE_READ);
 
-    // The payment desk (webhook, reconciler, operators' resolutions): reads, sends credits, and writes its own items
+    // The payment functions (webhook, reconciler, operators' resolutions): reads, sends credits, and writes its own items
     // only: payment records (pk PAYIN#<provider>#<order>) and the open-status index (pk PAYMENTS#<status>).
-    const paymentDesk = (fn: NodejsFunction): void => {
+    const paymentFunction = (fn: NodejsFunction): void => {
       producer(fn);
       table.grantItems(fn, TABLE_READ);
       table.grantItems(fn, [...PAYMENT_WRITES], PAYMENT_ITEMS);
@@ -270,10 +270,10 @@ export class GameFunctions extends Construct {
         'Signing secrets are issued by the payment providers; they are rotated on the provider side and pasted in (docs/operations.md), never generated here.',
     });
     const webhook = fns.paymentWebhook;
-    paymentDesk(webhook);
+    paymentFunction(webhook);
     webhook.addEnvironment('GAMEKEEP_WEBHOOK_SECRETS_ARN', this.webhookSecrets.secretArn);
     this.webhookSecrets.grantRead(webhook);
-    paymentDesk(fns.paymentReconciler);
+    paymentFunction(fns.paymentReconciler);
 
     // Daily rewards (shared/rewards/dailyRewards.ts) run in the scheduler and, on demand, in the admin API: both
     // list players through the entity index, send rewards and keep the run's checkpoint on its REWARDRUN#<date> item.

@@ -52,7 +52,12 @@ export async function expectedLeaderboards(
     add(boardKey('level'), id, state.level * LEVEL_WEIGHT + state.experience);
     add(boardKey('wealth'), id, state.gold + state.spiritStones);
     let wins = 0;
-    for (const item of (await store.allEvents<PlayerEvent>(pkOf(id))) as EventItem<PlayerEvent>[]) {
+    const items = await store.allEvents<PlayerEvent | { type: 'RolledBack'; undone: { version: number }[] }>(pkOf(id));
+    // Versions a rollback undid (listed by its RolledBack event) count on no board.
+    const undone = new Set(
+      items.flatMap((i) => i.events.flatMap((e) => (e.type === 'RolledBack' ? e.undone.map((u) => u.version) : []))),
+    );
+    for (const item of items.filter((i) => !undone.has(i.version))) {
       const issuedAt = new Date(item.issuedAt);
       for (const event of item.events) {
         if (event.type === 'CombatRecorded' && event.outcome === 'win') wins++;

@@ -22,6 +22,10 @@ import {
   triggerRewardRun,
 } from '../../shared/http/adminApi.js';
 import { reconcileOpenPayments } from '../../shared/payments/reconciler.js';
+import { discardDeadLetter, listDeadLetters, replayDeadLetter } from '../../shared/http/deadLetterApi.js';
+import { DeadLetters } from '../../shared/messaging/deadLetters.js';
+import { entityRegistry } from '../../shared/entities.js';
+import { isolation, playerDiff, playerStateInHistory, rollBackPlayer } from '../../shared/http/recoveryApi.js';
 import { runDailyRewards, type RunOptions } from '../../shared/rewards/dailyRewards.js';
 
 /** Longest a manual reward run works inside one request: below API Gateway's 30 s integration timeout. */
@@ -34,10 +38,22 @@ export function createAdminApiHandler(config: Config, clients: Clients & RunOpti
   const store = eventStore(config, { ...clients, db });
   const channel = { store, queue: commandQueue(config, clients), now: () => new Date() };
   const payments = { db, tableName: config.tableName, store, queue: channel.queue, now: () => new Date() };
-  const rewardDesk = {
+  const rewards = {
     db,
     tableName: config.tableName,
     queue: new CommandQueue(clients.sqs ?? sqsClient(config), config.queueUrl!, 16),
+    now: () => new Date(),
+  };
+
+  const deadLetters = {
+    deadLetters: config.deadLetterQueueUrl
+      ? new DeadLetters(clients.sqs ?? sqsClient(config), config.deadLetterQueueUrl)
+      : undefined,
+    queue: channel.queue,
+    store,
+    db,
+    tableName: config.tableName,
+    registry: entityRegistry(),
     now: () => new Date(),
   };
 
@@ -48,6 +64,8 @@ export function createAdminApiHandler(config: Config, clients: Clients & RunOpti
     return () => budget - (Date.now() - started);
   };
   const caller = (event: APIGatewayProxyEventV2) => callerOf(event, config);
+  const quarantine = isolation('Quarantine');
+  const release = isolation('Release');
   const route: Record<RouteKeyOf<'admin-api'>, RouteHandler> = {
     'POST /v1/admin/players/{playerId}/adjustments': (event) => adjustBalance(channel, event, caller(event)),
     'GET /v1/admin/payments/unmatched': (event) => listOpenPayments(payments, 'unmatched', event, caller(event)),
@@ -56,6 +74,9 @@ export function createAdminApiHandler(config: Config, clients: Clients & RunOpti
     'GET /v1/admin/payments/{provider}/{orderId}': (event) => getPayment(payments, event, caller(event)),
     'POST /v1/admin/payments/{provider}/{orderId}/credit': (event) => creditPayment(payments, event, caller(event)),
     'POST /v1/admin/payments/{provider}/{orderId}/dismiss': (event) => dismissPayment(payments, event, caller(event)),
+    'GET /v1/admin/dead-letters': (event) => listDeadLetters(deadLetters, event, caller(event)),
+    'POST /v1/admin/dead-letters/{messageId}/replay': (event) => replayDeadLetter(deadLetters, event, caller(event)),
+    'POST /v1/admin/dead-letters/{messageId}/discard': (event) => discardDeadLetter(deadLetters, event, caller(event)),
     // By hand an operator wants every credit without an outcome re-sent now, not after the scheduled grace.
     'POST /v1/admin/payments/reconciliations': (event, context) =>
       reconcilePayments(
@@ -63,11 +84,16 @@ export function createAdminApiHandler(config: Config, clients: Clients & RunOpti
         event,
         caller(event),
       ),
+    'GET /v1/admin/players/{playerId}/history': (event) => playerStateInHistory(channel, event, caller(event)),
+    'GET /v1/admin/players/{playerId}/diff': (event) => playerDiff(channel, event, caller(event)),
+    'POST /v1/admin/players/{playerId}/rollbacks': (event) => rollBackPlayer(channel, event, caller(event)),
+    'POST /v1/admin/players/{playerId}/quarantine': (event) => quarantine(channel, event, caller(event)),
+    'POST /v1/admin/players/{playerId}/release': (event) => release(channel, event, caller(event)),
     // The run resumes at its checkpoint, so a 202 means "call again (or let the schedule finish it)".
     'POST /v1/admin/rewards/runs': (event, context) => {
       const remaining = budgetOf(context);
       return triggerRewardRun(
-        (date) => runDailyRewards(rewardDesk, date, remaining, { reserveMs: 5_000, ...clients }),
+        (date) => runDailyRewards(rewards, date, remaining, { reserveMs: 5_000, ...clients }),
         event,
         caller(event),
         () => new Date(),

@@ -116,6 +116,8 @@ export const PAYMENT_ITEMS = ['PAYIN#*', 'PAYMENTS#*'] as const;
 /** What the payment functions' transactions do to its own items (shared/payments/paymentRecords.ts). */
 export const PAYMENT_WRITES = ['dynamodb:PutItem', 'dynamodb:DeleteItem'] as const;
 export const REWARD_RUN_ITEMS = ['REWARDRUN#*'] as const;
+/** Operators' records of replayed and discarded dead letters (shared/http/deadLetterApi.ts): `DLQ#<messageId>`. */
+export const DEAD_LETTER_AUDIT_ITEMS = ['DLQ#*'] as const;
 
 /** Stream consumer settings the projection guarantees (G4) rely on. */
 export const PROJECTOR_STREAM = {
@@ -296,6 +298,12 @@ export class GameFunctions extends Construct {
     // Admin API: adjustments (sent as commands), open payments and their resolution, manual reward runs.
     rewardRunner(fns.adminApi);
     table.grantItems(fns.adminApi, [...PAYMENT_WRITES], PAYMENT_ITEMS);
+    // The command DLQ (shared/messaging/deadLetters.ts): looked at by receiving and releasing (receive, change
+    // visibility), replayed into the command queue (sent as `producer` allows), discarded (delete); each replay
+    // and discard leaves its audit item (PutItem, conditional, on DLQ#* only). It never sends to the DLQ.
+    fns.adminApi.addEnvironment('GAMEKEEP_DLQ_URL', queues.deadLetterQueue.queueUrl);
+    queues.deadLetterQueue.grantConsumeMessages(fns.adminApi);
+    table.grantItems(fns.adminApi, ['dynamodb:PutItem'], DEAD_LETTER_AUDIT_ITEMS);
 
     // Projector: the single stream consumer; writes the cache, reads the table.
     this.projectorFailures = new sqs.Queue(this, 'ProjectorFailures', {

@@ -1,4 +1,11 @@
-import type { AnyEntityType, Claim } from './entityType.js';
+import { DEFAULT_SNAPSHOT_EVERY, type AnyEntityType, type Claim } from './entityType.js';
+import {
+  isRecoveryCommandType,
+  recoveryCommandSchema,
+  type EntityQuarantined,
+  type RecoveryCommand,
+} from './recovery.js';
+import { decideRecovery, type RecoveryBasis } from './recoveryDecision.js';
 import type { CommandEnvelope } from './envelope.js';
 import { keyString } from '../persistence/eventStore.js';
 import {
@@ -9,6 +16,7 @@ import {
   type ClaimItem,
   type CommandRecord,
   type Key,
+  type Quarantine,
   type StateItem,
 } from '../persistence/tableLayout.js';
 
@@ -26,7 +34,9 @@ export interface IncomingCommand {
 
 /** Parses a command against its entity type's schema, once per message. */
 export function parseCommand(type: AnyEntityType, command: unknown): IncomingCommand['command'] {
-  const parsed = type.commandSchema.safeParse(command);
+  const named = (command as { type?: unknown } | null)?.type;
+  const schema = typeof named === 'string' && isRecoveryCommandType(named) ? recoveryCommandSchema : type.commandSchema;
+  const parsed = schema.safeParse(command);
   if (parsed.success) return { valid: true, value: parsed.data as { type: string } };
   return {
     valid: false,
@@ -69,6 +79,17 @@ export interface NewVersion {
   readonly version: number;
   readonly events: readonly { type: string }[];
   readonly command: IncomingCommand;
+  /** The versions the same command wrote to other entities. */
+  readonly related?: Readonly<Record<string, number>>;
+}
+
+/** The state an entity reached at a multiple of its type's `snapshotEvery`. */
+export interface Snapshot {
+  readonly entity: EntityInBatch;
+  readonly version: number;
+  readonly state: unknown;
+  /** The version the batch loaded the entity at: the snapshot is that state plus the batch's events. */
+  readonly foldedFrom: number;
 }
 
 /** An entity the batch read, and where the batch leaves it. */
@@ -81,6 +102,7 @@ export interface EntityInBatch {
   version: number;
   state: unknown;
   lastCommandId: string;
+  quarantine: Quarantine | undefined;
   /** Read together with another entity for one decision (a trade): its version is checked even if unchanged. */
   readJointly: boolean;
 }
@@ -91,6 +113,7 @@ export interface BatchChanges {
   readonly outcomes: readonly Outcome[];
   readonly records: readonly RecordedOutcome[];
   readonly versions: readonly NewVersion[];
+  readonly snapshots: readonly Snapshot[];
   readonly claims: readonly { readonly claim: Claim; readonly command: IncomingCommand }[];
   readonly entities: readonly EntityInBatch[];
 }
@@ -107,9 +130,11 @@ export function keysToLoad(commands: readonly IncomingCommand[]): Key[] {
       { pk: commandPk(env.commandId), sk: COMMAND_SK },
     );
     if (!c.command.valid) continue;
-    for (const id of relatedIds(type, c.command.value, env.entityId))
+    const command = c.command.value;
+    for (const id of relatedIds(type, command, env.entityId))
       keys.push({ pk: entityPk(type.keyPrefix, id), sk: STATE_SK });
-    for (const claim of type.claims?.(c.command.value, env.entityId) ?? []) keys.push(claimKey(claim));
+    if (isRecoveryCommandType(command.type)) continue;
+    for (const claim of type.claims?.(command, env.entityId) ?? []) keys.push(claimKey(claim));
   }
   return keys;
 }
@@ -122,8 +147,9 @@ export function keysToLoad(commands: readonly IncomingCommand[]): Key[] {
 export function decideBatch(
   commands: readonly IncomingCommand[],
   loaded: ReadonlyMap<string, Record<string, unknown>>,
+  bases: ReadonlyMap<string, RecoveryBasis> = new Map(),
 ): BatchChanges {
-  const batch = new Batch(loaded);
+  const batch = new Batch(loaded, bases);
   const outcomes = commands.map((c) => batch.decide(c));
   return { outcomes, ...batch.changes(), entities: [...batch.entities.values()] };
 }
@@ -138,10 +164,15 @@ class Batch {
   /** claim key -> commandId of the claims taken in this batch. */
   private readonly claimed = new Map<string, string>();
 
-  constructor(private readonly loaded: ReadonlyMap<string, Record<string, unknown>>) {}
+  private readonly snapshots: Snapshot[] = [];
 
-  changes(): Pick<BatchChanges, 'records' | 'versions' | 'claims'> {
-    return { records: this.records, versions: this.versions, claims: this.claims };
+  constructor(
+    private readonly loaded: ReadonlyMap<string, Record<string, unknown>>,
+    private readonly bases: ReadonlyMap<string, RecoveryBasis>,
+  ) {}
+
+  changes(): Pick<BatchChanges, 'records' | 'versions' | 'claims' | 'snapshots'> {
+    return { records: this.records, versions: this.versions, claims: this.claims, snapshots: this.snapshots };
   }
 
   decide(c: IncomingCommand): Outcome {
@@ -158,6 +189,16 @@ class Batch {
     const own = this.entity(type, env.entityId);
     if (!c.command.valid) return this.reject(c, own, 'INVALID_COMMAND', c.command.problem);
     const command = c.command.value;
+    if (isRecoveryCommandType(command.type)) {
+      if (env.source.kind !== 'operator' && env.source.kind !== 'system')
+        return this.reject(c, own, 'OPERATORS_ONLY', `${command.type} is an operator's recovery command`);
+      const others = relatedIds(type, command, env.entityId).map((id) => this.entity(type, id));
+      if (others.length > 0) for (const e of [own, ...others]) e.readJointly = true;
+      const decision = decideRecovery(command as RecoveryCommand, own, others, this.bases);
+      if (decision.outcome === 'rejected') return this.reject(c, own, decision.code, decision.message);
+      return this.accept(c, own, others, decision.events, decision.related, []);
+    }
+
     const claims = type.claims?.(command, env.entityId) ?? [];
     const claimHolders = claims.map((claim) => {
       const key = claimKey(claim);
@@ -168,6 +209,14 @@ class Batch {
 
     const others = relatedIds(type, command, env.entityId).map((id) => this.entity(type, id));
     if (others.length > 0) for (const e of [own, ...others]) e.readJointly = true;
+    const isolated = [own, ...others].find((e) => e.quarantine);
+    if (isolated)
+      return this.reject(
+        c,
+        own,
+        'ENTITY_QUARANTINED',
+        `${type.name} ${isolated.entityId} is quarantined (${isolated.quarantine!.ticket}): commands wait for a release`,
+      );
     const decision = type.decide(command, own.state, {
       now: env.issuedAt,
       commandId: env.commandId,
@@ -178,22 +227,48 @@ class Batch {
     if (decision.outcome === 'rejected') return this.reject(c, own, decision.code, decision.message);
     const taken = claimHolders.findIndex((holder) => holder !== undefined);
     if (taken >= 0) return this.reject(c, own, claims[taken]!.conflict.code, claims[taken]!.conflict.message);
+    return this.accept(c, own, others, decision.events, decision.related, claims);
+  }
 
-    this.append(own, decision.events, c);
-    const relatedVersions: Record<string, number> = {};
-    for (const [id, events] of Object.entries(decision.related)) {
+  private accept(
+    c: IncomingCommand,
+    own: EntityInBatch,
+    others: readonly EntityInBatch[],
+    events: readonly { type: string }[],
+    related: Readonly<Record<string, readonly { type: string }[]>>,
+    claims: readonly Claim[],
+  ): Outcome {
+    const { envelope: env, type } = c;
+    const written: { entity: EntityInBatch; events: readonly { type: string }[] }[] = [];
+    if (events.length > 0) written.push({ entity: own, events });
+    for (const [id, relatedEvents] of Object.entries(related)) {
       const other = others.find((o) => o.entityId === id);
       if (!other)
         throw new Error(
-          `${type.name} decider returned events for ${id}, which ${command.type} does not name as related`,
+          `${type.name} decider returned events for ${id}, which ${c.command.valid ? c.command.value.type : ''} does not name as related`,
         );
-      this.append(other, events, c);
-      relatedVersions[id] = other.version;
+      if (relatedEvents.length > 0) written.push({ entity: other, events: relatedEvents });
+    }
+    for (const w of written) this.append(w.entity, w.events, c);
+    // Each version of a multi-entity command names the versions it wrote to the others: history's references.
+    if (written.length > 1) {
+      const mine = this.versions.slice(-written.length);
+      this.versions.splice(
+        -written.length,
+        written.length,
+        ...mine.map((v) => ({
+          ...v,
+          related: Object.fromEntries(mine.filter((o) => o !== v).map((o) => [o.entity.entityId, o.version])),
+        })),
+      );
     }
     for (const claim of claims) {
       this.claimed.set(keyString(claimKey(claim)), env.commandId);
       this.claims.push({ claim, command: c });
     }
+    const relatedVersions = Object.fromEntries(
+      written.filter((w) => w.entity !== own).map((w) => [w.entity.entityId, w.entity.version]),
+    );
     this.records.push({
       command: c,
       status: 'applied',
@@ -209,11 +284,23 @@ class Batch {
   }
 
   private append(target: EntityInBatch, events: readonly { type: string }[], c: IncomingCommand): void {
-    if (events.length === 0) return;
     target.state = events.reduce((s, e) => target.type.evolve(s, e), target.state);
+    for (const e of events) {
+      if (e.type === 'EntityQuarantined') {
+        const { operator, reason, ticket } = e as EntityQuarantined;
+        target.quarantine = { since: c.envelope.issuedAt, operator, reason, ticket };
+      } else if (e.type === 'EntityReleased') target.quarantine = undefined;
+    }
     target.version += 1;
     target.lastCommandId = c.envelope.commandId;
     this.versions.push({ entity: target, version: target.version, events, command: c });
+    if (target.version % (target.type.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY) === 0)
+      this.snapshots.push({
+        entity: target,
+        version: target.version,
+        state: target.state,
+        foldedFrom: target.loadedVersion,
+      });
   }
 
   private entity(type: AnyEntityType, entityId: string): EntityInBatch {
@@ -229,6 +316,7 @@ class Batch {
         version: item?.version ?? 0,
         state: item ? item.state : type.initialState(),
         lastCommandId: item?.lastCommandId ?? '',
+        quarantine: item?.quarantine,
         readJointly: false,
       };
       this.entities.set(pk, e);
@@ -241,8 +329,19 @@ class Batch {
   }
 }
 
+/** The other entities a command reads and changes: its type's `related`, or those a rollback names. */
 function relatedIds(type: AnyEntityType, command: { type: string }, entityId: string): string[] {
-  const ids = [...new Set(type.related?.(command, entityId) ?? [])].filter((id) => id !== entityId);
+  if (isRecoveryCommandType(command.type)) {
+    const recovery = command as RecoveryCommand;
+    // Ids off the type's pattern are left out here and refused by the decision, never thrown on.
+    const named = recovery.type === 'RollBack' ? recovery.related.map((r) => r.entityId) : [];
+    return [...new Set(named)].filter((id) => id !== entityId && type.idPattern.test(id));
+  }
+  return checkedIds(type, type.related?.(command, entityId) ?? [], entityId);
+}
+
+function checkedIds(type: AnyEntityType, named: readonly string[], entityId: string): string[] {
+  const ids = [...new Set(named)].filter((id) => id !== entityId);
   for (const id of ids)
     if (!type.idPattern.test(id))
       throw new Error(`${type.name} id ${JSON.stringify(id)} does not match ${type.idPattern}`);

@@ -2,6 +2,10 @@ import type { SQSBatchItemFailure, SQSRecord } from 'aws-lambda';
 import { CommandEnvelope, messageGroupIdFor, payloadHashOf } from './envelope.js';
 import { decideBatch, keysToLoad, parseCommand, type IncomingCommand, type Outcome } from './batchDecision.js';
 import { commitItems } from './commitItems.js';
+import { History, recoveryBasis } from './history.js';
+import { isRecoveryCommandType, type RecoveryCommand } from './recovery.js';
+import { basisKey, type RecoveryBasis } from './recoveryDecision.js';
+import { entityPk } from '../persistence/tableLayout.js';
 import type { EntityRegistry } from './registry.js';
 import { CommitConflict, MAX_TRANSACTION_ITEMS, type EventStore } from '../persistence/eventStore.js';
 import { backoffMs, sleep } from '../backoff.js';
@@ -219,8 +223,11 @@ export class CommandProcessor {
 
   /** Load, decide, commit: one consistent read round and one transaction. */
   private async commitOnce(commands: readonly IncomingCommand[], usage: Usage): Promise<Outcome[]> {
-    const loaded = await this.options.store.getMany(keysToLoad(commands));
-    const changes = decideBatch(commands, loaded);
+    const [loaded, bases] = await Promise.all([
+      this.options.store.getMany(keysToLoad(commands)),
+      recoveryBases(this.options.store, commands),
+    ]);
+    const changes = decideBatch(commands, loaded, bases);
     const items = commitItems(changes, {
       tableName: this.options.store.tableName,
       now: this.clock(),
@@ -233,6 +240,37 @@ export class CommandProcessor {
     usage.billedWriteCapacity += capacity.billed;
     return [...changes.outcomes];
   }
+}
+
+/** The history each rollback or repair in the batch rests on (rare: most batches read nothing here). */
+async function recoveryBases(
+  store: EventStore,
+  commands: readonly IncomingCommand[],
+): Promise<Map<string, RecoveryBasis>> {
+  const bases = new Map<string, RecoveryBasis>();
+  const reads = commands.flatMap((c) => {
+    if (!c.command.valid || !isRecoveryCommandType(c.command.value.type)) return [];
+    const command = c.command.value as RecoveryCommand;
+    const own = c.envelope.entityId;
+    const targets =
+      command.type === 'RollBack'
+        ? [
+            { entityId: own, toVersion: command.toVersion, expectedVersion: command.expectedVersion },
+            ...command.related,
+          ]
+        : command.type === 'RepairState'
+          ? [{ entityId: own, toVersion: command.expectedVersion, expectedVersion: command.expectedVersion }]
+          : [];
+    const history = new History(store, c.type);
+    return targets
+      .filter((t) => c.type.idPattern.test(t.entityId))
+      .map(async (t) => {
+        const basis = await recoveryBasis(history, t.entityId, t.toVersion, t.expectedVersion);
+        if (basis) bases.set(basisKey(entityPk(c.type.keyPrefix, t.entityId), t.toVersion, t.expectedVersion), basis);
+      });
+  });
+  await Promise.all(reads);
+  return bases;
 }
 
 /** Whole-batch transactions tried before every remaining group commits on its own. */

@@ -1,4 +1,12 @@
-import type { BatchChanges, EntityInBatch, IncomingCommand, NewVersion, RecordedOutcome } from './batchDecision.js';
+import type {
+  BatchChanges,
+  EntityInBatch,
+  IncomingCommand,
+  NewVersion,
+  RecordedOutcome,
+  Snapshot,
+} from './batchDecision.js';
+import { stateHash } from './recovery.js';
 import type { Claim } from './entityType.js';
 import type { TransactItem } from '../persistence/eventStore.js';
 import { entityShardOf } from '../persistence/tableDefinition.js';
@@ -8,9 +16,11 @@ import {
   commandPk,
   eventSk,
   reusedCommandSk,
+  snapshotSk,
   type ClaimItem,
   type CommandRecord,
   type EventItem,
+  type SnapshotItem,
   type StateItem,
 } from '../persistence/tableLayout.js';
 
@@ -39,6 +49,7 @@ export function commitItems(changes: BatchChanges, options: CommitOptions): Tran
   });
   return [
     ...changes.versions.map((v) => put(eventItem(v, at.iso))),
+    ...changes.snapshots.map((snapshot) => put(snapshotItem(snapshot, at.iso))),
     ...changes.claims.map(({ claim, command }) => put(claimItem(claim, command, at))),
     ...changes.records.map((r) =>
       // A reuse recorded twice writes the same item: unconditional.
@@ -48,7 +59,7 @@ export function commitItems(changes: BatchChanges, options: CommitOptions): Tran
   ];
 }
 
-function eventItem({ entity, version, events, command }: NewVersion, committedAt: string): EventItem {
+function eventItem({ entity, version, events, command, related }: NewVersion, committedAt: string): EventItem {
   const env = command.envelope;
   return {
     pk: entity.pk,
@@ -64,6 +75,21 @@ function eventItem({ entity, version, events, command }: NewVersion, committedAt
     committedAt,
     correlationId: env.correlationId,
     ...(env.causationId ? { causationId: env.causationId } : {}),
+    ...(related ? { related } : {}),
+  };
+}
+
+function snapshotItem({ entity, version, state, foldedFrom }: Snapshot, committedAt: string): SnapshotItem {
+  return {
+    pk: entity.pk,
+    sk: snapshotSk(version),
+    entityType: entity.type.name,
+    entityId: entity.entityId,
+    version,
+    state,
+    stateHash: stateHash(state),
+    foldedFrom,
+    committedAt,
   };
 }
 
@@ -142,6 +168,7 @@ function stateItem(e: EntityInBatch, tableName: string, updatedAt: string): Tran
     state: e.state,
     updatedAt,
     lastCommandId: e.lastCommandId,
+    ...(e.quarantine ? { quarantine: e.quarantine } : {}),
   };
   return [{ Put: { TableName: tableName, Item: state, ...condition } }];
 }

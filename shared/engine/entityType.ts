@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Decision } from './decision.js';
+import { withRecoveryEvents } from './recovery.js';
 
 /**
  * A unique business fact a command takes ownership of (a player name, a payment order, a reward task),
@@ -55,7 +56,11 @@ export interface EntityType<
   readonly claims?: (command: C, entityId: string) => readonly Claim[];
   /** Broken invariants of a state, described; empty when it is sound. Audits call it on every stored state. */
   readonly invariants?: (state: S, config: Cfg) => readonly string[];
+  /** A snapshot is written in the commit that reaches every multiple of this version (default 100). */
+  readonly snapshotEvery?: number;
 }
+
+export const DEFAULT_SNAPSHOT_EVERY = 100;
 
 /** Widened form the engine stores in its registry. */
 // biome-ignore lint/suspicious/noExplicitAny: the registry holds every entity type; each is used through its own typed declaration
@@ -65,5 +70,12 @@ export function defineEntityType<S, C extends { type: string }, E extends { type
   type: EntityType<S, C, E, Cfg>,
 ): EntityType<S, C, E, Cfg> {
   if (!/^[A-Z]{1,4}$/.test(type.keyPrefix)) throw new Error(`keyPrefix ${type.keyPrefix} must be 1-4 capital letters`);
-  return type;
+  const every = type.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY;
+  if (!Number.isInteger(every) || every < 2) throw new Error(`snapshotEvery of ${type.name} must be an integer >= 2`);
+  // The engine's recovery events (rollback, repair, quarantine) fold the same way for every type.
+  return {
+    ...type,
+    snapshotEvery: every,
+    evolve: withRecoveryEvents(type.evolve) as EntityType<S, C, E, Cfg>['evolve'],
+  };
 }

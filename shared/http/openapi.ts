@@ -253,6 +253,118 @@ const operations: Record<string, Record<string, unknown>> = {
       ...refusals,
     },
   },
+  'GET /v1/admin/dead-letters': {
+    summary:
+      'What the command DLQ holds, consuming nothing: SQS has no peek, so the look receives with a short visibility timeout and makes every message visible again at once. It sees the first message of every FIFO group (and later ones SQS hands out in the same receive); each look counts in receiveCount. For an envelope: its command, its recorded outcome, and whether its entity moved on (committed a version issued after it)',
+    security: [{ iam: [] }],
+    parameters: queryParams(s.deadLetterListQuery),
+    responses: {
+      '200': ok('up to limit (default 20, at most 100) dead letters', s.deadLetterPageAnswer),
+      '503': error('no dead-letter queue configured (DEAD_LETTERS_UNAVAILABLE)'),
+      ...refusals,
+    },
+  },
+  'POST /v1/admin/dead-letters/{messageId}/replay': {
+    summary:
+      'Send a dead letter back to the command queue under its own command id (the engine applies it at most once), then delete it; recorded as DLQ#<messageId> / REPLAYED with the operator',
+    security: [{ iam: [] }],
+    parameters: [pathParam('messageId', s.deadLetterIdSchema)],
+    requestBody: { required: false, content: { 'application/json': { schema: schema(s.deadLetterReplayBody) } } },
+    responses: {
+      '202': ok('sent to the command queue: poll GET /v1/commands/{commandId}', s.deadLetterReplayAnswer),
+      '404': error(
+        'not visible in the DLQ (DEAD_LETTER_NOT_FOUND): gone, held by another request, or behind its group',
+      ),
+      '409': error(
+        'its entity moved on since it was issued (<TYPE>_MOVED_ON, e.g. PLAYER_MOVED_ON: force it with reason and ticket), or an earlier dead letter of its group waits (NOT_FIRST_IN_GROUP)',
+      ),
+      '422': error(
+        'the body is not a command envelope (NOT_AN_ENVELOPE) or names an unknown entity type (UNKNOWN_ENTITY_TYPE)',
+      ),
+      '503': error('no dead-letter queue configured (DEAD_LETTERS_UNAVAILABLE)'),
+      ...refusals,
+    },
+  },
+  'POST /v1/admin/dead-letters/{messageId}/discard': {
+    summary:
+      'Delete a dead letter after recording it, body included, with the operator, reason and ticket (DLQ#<messageId> / DISCARDED)',
+    security: [{ iam: [] }],
+    parameters: [pathParam('messageId', s.deadLetterIdSchema)],
+    requestBody: jsonBody(s.deadLetterDiscardBody),
+    responses: {
+      '200': ok('deleted; the audit item', s.deadLetterDiscardAnswer),
+      '404': error('not visible in the DLQ (DEAD_LETTER_NOT_FOUND)'),
+      '503': error('no dead-letter queue configured (DEAD_LETTERS_UNAVAILABLE)'),
+      ...refusals,
+    },
+  },
+  'GET /v1/admin/players/{playerId}/history': {
+    summary:
+      "A player's state at a past version (atVersion) or as of a time (atTime: the last version committed by then)",
+    security: [{ iam: [] }],
+    parameters: [pathParam('playerId', s.playerIdSchema), ...queryParams(s.historyQuery)],
+    responses: {
+      '200': ok('the state at that version', s.historyAnswer),
+      '404': error('no such player'),
+      '409': error('an event item is missing (HISTORY_DAMAGED): run the consistency check'),
+      '422': error('the version is after the current one'),
+      ...refusals,
+    },
+  },
+  'GET /v1/admin/players/{playerId}/diff': {
+    summary: 'Every field that changed between two versions, before and after (dotted paths)',
+    security: [{ iam: [] }],
+    parameters: [pathParam('playerId', s.playerIdSchema), ...queryParams(s.diffQuery)],
+    responses: {
+      '200': ok('the changed fields', s.diffAnswer),
+      '404': error('no such player'),
+      '409': error('an event item is missing (HISTORY_DAMAGED)'),
+      '422': error('a version is after the current one'),
+      ...refusals,
+    },
+  },
+  'POST /v1/admin/players/{playerId}/rollbacks': {
+    summary:
+      "Roll a player back to a version or time by a compensating RolledBack event (history is never rewritten): the impact analysis with dryRun, else the command through the player's queue group",
+    security: [{ iam: [] }],
+    parameters: [pathParam('playerId', s.playerIdSchema), idempotencyKey(false), prefer],
+    requestBody: jsonBody(s.rollbackBody),
+    responses: {
+      '200': ok(
+        'dryRun: the impact analysis (undone commands, deltas, related and untouched players)',
+        s.rollbackPreviewAnswer,
+      ),
+      '202': ok('queued', s.acceptedAnswer),
+      '409': error('undone commands touched players left alone (ROLLBACK_BREAKS_TRADE), or a reused key'),
+      '422': error('nothing to roll back, too long, across an earlier rollback, or too many related players'),
+      '404': error('no such player'),
+      ...refusals,
+    },
+  },
+  'POST /v1/admin/players/{playerId}/quarantine': {
+    summary: 'Quarantine a player: its commands are then recorded rejected ENTITY_QUARANTINED until it is released',
+    security: [{ iam: [] }],
+    parameters: [pathParam('playerId', s.playerIdSchema), idempotencyKey(false), prefer],
+    requestBody: jsonBody(s.quarantineBody),
+    responses: {
+      '202': ok('queued', s.acceptedAnswer),
+      '200': ok('decided (Prefer: wait)', s.commandStatusAnswer),
+      '404': error('no such player'),
+      ...refusals,
+    },
+  },
+  'POST /v1/admin/players/{playerId}/release': {
+    summary: 'Release a quarantined player',
+    security: [{ iam: [] }],
+    parameters: [pathParam('playerId', s.playerIdSchema), idempotencyKey(false), prefer],
+    requestBody: jsonBody(s.quarantineBody),
+    responses: {
+      '202': ok('queued', s.acceptedAnswer),
+      '200': ok('decided (Prefer: wait)', s.commandStatusAnswer),
+      '404': error('no such player'),
+      ...refusals,
+    },
+  },
 };
 
 /** Routes of the table with no operation described here. */

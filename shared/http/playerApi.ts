@@ -82,7 +82,7 @@ export async function getPlayerEvents(store: EventStore, event: APIGatewayProxyE
   requireAccessTo(who, playerId);
   const { afterVersion = 0, limit = 100 } = parseQuery(event, eventsQuery);
   const page = await entityEvents<PlayerEvent>(store, player, playerId, afterVersion, limit);
-  // A player reads their own history, not the support deps's notes on it; services and operators see everything.
+  // A player reads their own history, not the support team's notes on it; services and operators see everything.
   const asOwner = who.kind === 'player';
   return json(200, {
     playerId,

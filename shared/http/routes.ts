@@ -74,6 +74,52 @@ export const routes = [
     audience: 'internal',
   },
   { method: 'POST', path: '/v1/admin/rewards/runs', fn: 'admin-api', authorized: true, audience: 'internal' },
+  // The command DLQ: look (nothing consumed), replay into the command queue, discard with an audit item.
+  { method: 'GET', path: '/v1/admin/dead-letters', fn: 'admin-api', authorized: true, audience: 'internal' },
+  {
+    method: 'POST',
+    path: '/v1/admin/dead-letters/{messageId}/replay',
+    fn: 'admin-api',
+    authorized: true,
+    audience: 'internal',
+  },
+  {
+    method: 'POST',
+    path: '/v1/admin/dead-letters/{messageId}/discard',
+    fn: 'admin-api',
+    authorized: true,
+    audience: 'internal',
+  },
+  // Recovery (docs/recovery.md): history, diff, rollback, quarantine.
+  {
+    method: 'GET',
+    path: '/v1/admin/players/{playerId}/history',
+    fn: 'admin-api',
+    authorized: true,
+    audience: 'internal',
+  },
+  { method: 'GET', path: '/v1/admin/players/{playerId}/diff', fn: 'admin-api', authorized: true, audience: 'internal' },
+  {
+    method: 'POST',
+    path: '/v1/admin/players/{playerId}/rollbacks',
+    fn: 'admin-api',
+    authorized: true,
+    audience: 'internal',
+  },
+  {
+    method: 'POST',
+    path: '/v1/admin/players/{playerId}/quarantine',
+    fn: 'admin-api',
+    authorized: true,
+    audience: 'internal',
+  },
+  {
+    method: 'POST',
+    path: '/v1/admin/players/{playerId}/release',
+    fn: 'admin-api',
+    authorized: true,
+    audience: 'internal',
+  },
   // Served by the API function: the counters are those of the processes that serve player reads (and reach Redis).
   { method: 'GET', path: '/v1/admin/stats', fn: 'api', authorized: true, audience: 'internal' },
 ] as const satisfies readonly Route[];

@@ -263,3 +263,135 @@ export const commandStatusAnswer = z.object({
   entityType: z.string().optional(),
   entityId: z.string().optional(),
 });
+
+// Recovery (docs/recovery.md): history, diff, rollback with its impact analysis, quarantine.
+
+const MAX_VERSION_FOR_RECOVERY = 9_999_999_999;
+const isoInstant = z.iso.datetime({ offset: true });
+export const historyQuery = z
+  .strictObject({ atVersion: counter(MAX_VERSION_FOR_RECOVERY).optional(), atTime: isoInstant.optional() })
+  .refine((q) => (q.atVersion === undefined) !== (q.atTime === undefined), {
+    error: 'give exactly one of atVersion and atTime',
+  });
+export const historyAnswer = z.object({
+  version: z.int(),
+  state: z.record(z.string(), z.unknown()),
+  /** When that version was committed; null for version 0 (before the player existed). */
+  committedAt: z.string().nullable(),
+});
+export const diffQuery = z.strictObject({
+  from: counter(MAX_VERSION_FOR_RECOVERY),
+  to: counter(MAX_VERSION_FOR_RECOVERY),
+});
+const fieldChange = z.object({ path: z.string(), before: z.unknown().optional(), after: z.unknown().optional() });
+export const diffAnswer = z.object({ from: z.int(), to: z.int(), changes: z.array(fieldChange) });
+
+export const rollbackBody = z
+  .strictObject({
+    toVersion: z.int().min(1).max(MAX_VERSION_FOR_RECOVERY).optional(),
+    toTime: isoInstant.optional(),
+    reason: operatorReason,
+    ticket: opaqueIdSchema,
+    /** Roll back, in the same transaction, every other player the undone commands touched (a trade's counterparty). */
+    includeRelated: z.boolean().optional(),
+    /** Roll back this player alone although undone commands touched others: recorded, and the ledger check accounts for it. */
+    acknowledgeImbalance: z.boolean().optional(),
+    /** Only the impact analysis: nothing is sent. */
+    dryRun: z.boolean().optional(),
+  })
+  .refine((b) => (b.toVersion === undefined) !== (b.toTime === undefined), {
+    error: 'give exactly one of toVersion and toTime',
+  });
+const undoneCommand = z.object({
+  version: z.int(),
+  commandId: z.string(),
+  commandType: z.string(),
+  source: z.object({ kind: z.string(), actor: z.string() }),
+  issuedAt: z.string(),
+  committedAt: z.string(),
+  related: z.record(z.string(), z.int()).optional(),
+});
+const entityRollback = z.object({
+  entityId: z.string(),
+  fromVersion: z.int(),
+  toVersion: z.int(),
+  undone: z.array(undoneCommand),
+  deltas: z.record(z.string(), z.number()),
+  state: z.record(z.string(), z.unknown()),
+});
+export const rollbackPreviewAnswer = z.object({
+  entityType: z.string(),
+  entity: entityRollback,
+  related: z.array(entityRollback),
+  untouched: z.array(z.object({ entityId: z.string(), versions: z.array(z.int()) })),
+  balanced: z.boolean(),
+});
+export const quarantineBody = z.strictObject({ reason: operatorReason, ticket: opaqueIdSchema });
+
+/** Dead letters (GET/POST /v1/admin/dead-letters...): SQS message ids are UUIDs; the pattern keeps `#` out of keys. */
+export const deadLetterIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,99}$/, 'must be an SQS message id (1-100 of A-Z a-z 0-9 -)');
+export const deadLetterListQuery = z.strictObject({ limit: counter(100).pipe(z.int().min(1)).optional() });
+/** A replay over an entity that moved on since the dead letter was issued must be forced, with reason and ticket. */
+export const deadLetterReplayBody = z
+  .strictObject({ force: z.boolean().optional(), reason: operatorReason.optional(), ticket: opaqueIdSchema.optional() })
+  .refine((b) => !b.force || (b.reason !== undefined && b.ticket !== undefined), {
+    message: 'force needs a reason and a ticket',
+  });
+export const deadLetterDiscardBody = z.strictObject({ reason: operatorReason, ticket: opaqueIdSchema });
+export const deadLetterAnswer = z.object({
+  messageId: z.string(),
+  messageGroupId: z.string().nullable(),
+  receiveCount: z.int(),
+  sentAt: z.string().nullable(),
+  /** The processor's `gamekeep-reason` attribute (malformed messages); null for one SQS moved after maxReceiveCount. */
+  reason: z.string().nullable(),
+  sourceMessageId: z.string().nullable(),
+  /** False when an earlier message of its FIFO group is in the DLQ too: that one goes first. */
+  firstInGroup: z.boolean(),
+  /** The first 500 characters of the body. */
+  bodyPreview: z.string(),
+  /** Null when the body is not a command envelope (it cannot be replayed). */
+  envelope: z
+    .object({
+      commandId: z.string(),
+      entityType: z.string(),
+      entityId: z.string(),
+      commandType: z.string(),
+      issuedAt: z.string(),
+    })
+    .nullable(),
+  /** The recorded outcome of its command id, null when it has none (it was never applied). */
+  commandOutcome: z.enum(['applied', 'rejected']).nullable(),
+  /** The entity now (null for an unknown entity type): its version (0: not created) and whether it moved on. */
+  entity: z.object({ version: z.int(), movedOn: z.boolean() }).nullable(),
+});
+export const deadLetterPageAnswer = z.object({
+  items: z.array(deadLetterAnswer),
+  /** True when the look ended with nothing else visible; false when it stopped at the limit. */
+  complete: z.boolean(),
+  /** SQS's count before the look (visible + in flight), including letters behind their group's first. */
+  approximateCount: z.int(),
+});
+export const deadLetterReplayAnswer = z.object({
+  messageId: z.string(),
+  commandId: commandIdSchema,
+  status: z.literal('queued'),
+  forced: z.boolean(),
+  entity: z.object({ version: z.int(), movedOn: z.boolean() }),
+});
+export const deadLetterAuditAnswer = z.object({
+  pk: z.string(),
+  sk: z.enum(['DISCARDED', 'REPLAYED']),
+  messageId: z.string(),
+  operator: z.string(),
+  reason: z.string().nullable(),
+  ticket: z.string().nullable(),
+  at: z.string(),
+});
+export const deadLetterDiscardAnswer = z.object({
+  messageId: z.string(),
+  discarded: z.literal(true),
+  audit: deadLetterAuditAnswer,
+});

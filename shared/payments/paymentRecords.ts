@@ -10,7 +10,7 @@ import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { CommandEnvelope } from '../engine/envelope.js';
 
 /**
- * The payment deps's own items: one record per paid order, kept forever, and one index item per order that needs
+ * The payment records' own items: one record per paid order, kept forever, and one index item per order that needs
  * attention, so operators can list them without a Scan. The record is stored before anything is sent, and every
  * change of status is one transaction (record + index) conditioned on the record's revision.
  */

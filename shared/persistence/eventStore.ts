@@ -5,10 +5,21 @@ import {
   QueryCommand,
   TransactWriteCommand,
   type DynamoDBDocumentClient,
+  type QueryCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { COMMAND_SK, EVENT_SK_PREFIX, commandPk, type CommandRecord, type EventItem, type Key } from './tableLayout.js';
+import {
+  COMMAND_SK,
+  EVENT_SK_PREFIX,
+  commandPk,
+  eventSk,
+  snapshotSk,
+  type CommandRecord,
+  type EventItem,
+  type Key,
+  type SnapshotItem,
+} from './tableLayout.js';
 import { writeCapacityUnits } from './capacity.js';
 
 export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -140,6 +151,68 @@ export class EventStore {
     const items = (out.Items ?? []) as EventItem<E>[];
     const last = items.at(-1);
     return { items, nextAfterVersion: out.LastEvaluatedKey && last ? last.version : undefined };
+  }
+
+  /** Event items of one entity with versions in [from, to], oldest first (every page). */
+  async eventRange<E>(pk: string, from: number, to: number): Promise<EventItem<E>[]> {
+    if (to < from) return [];
+    return this.queryAll<EventItem<E>>(pk, eventSk(Math.max(from, 1)), eventSk(to), true);
+  }
+
+  /** Up to `limit` snapshots of one entity at or before `version`, newest first. */
+  async snapshotsBefore<S>(pk: string, version: number, limit: number): Promise<SnapshotItem<S>[]> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': pk, ':from': snapshotSk(0), ':to': snapshotSk(version) },
+        ConsistentRead: true,
+        ScanIndexForward: false,
+        Limit: limit,
+      }),
+    );
+    return (out.Items ?? []) as SnapshotItem<S>[];
+  }
+
+  /** Version and commit time of every snapshot of one entity, oldest first (small items: no states read). */
+  async snapshotIndex(pk: string): Promise<{ version: number; committedAt: string }[]> {
+    const items = await this.queryAll<{ version: number; committedAt: string }>(
+      pk,
+      snapshotSk(0),
+      snapshotSk(9_999_999_999),
+      true,
+      { expression: '#v, committedAt', names: { '#v': 'version' } },
+    );
+    return items.map((i) => ({ version: i.version, committedAt: i.committedAt }));
+  }
+
+  private async queryAll<T>(
+    pk: string,
+    from: string,
+    to: string,
+    forward: boolean,
+    projection?: { expression: string; names: Record<string, string> },
+  ): Promise<T[]> {
+    const all: T[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out: QueryCommandOutput = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: { ':pk': pk, ':from': from, ':to': to },
+          ConsistentRead: true,
+          ScanIndexForward: forward,
+          ...(projection
+            ? { ProjectionExpression: projection.expression, ExpressionAttributeNames: projection.names }
+            : {}),
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      all.push(...((out.Items ?? []) as T[]));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return all;
   }
 
   /** Every event item of one entity, oldest first. */

@@ -13,6 +13,9 @@ export const commandPk = (commandId: string): string => `C#${commandId}`;
 export const reusedCommandSk = (payloadHash: string): string => `R#${payloadHash.slice(0, 32)}`;
 
 export const EVENT_SK_PREFIX = 'E#';
+export const SNAPSHOT_SK_PREFIX = 'S#';
+/** A snapshot of an entity at one version, beside its events: derived data, never the only copy of anything. */
+export const snapshotSk = (version: number): string => `${SNAPSHOT_SK_PREFIX}${String(version).padStart(10, '0')}`;
 
 export interface Key {
   readonly pk: string;
@@ -26,6 +29,31 @@ export interface StateItem<S = unknown> extends Key {
   readonly state: S;
   readonly updatedAt: string;
   readonly lastCommandId: string;
+  /** Set while operators have the entity quarantined: its commands are then refused ENTITY_QUARANTINED. */
+  readonly quarantine?: Quarantine;
+}
+
+export interface Quarantine {
+  readonly since: string;
+  readonly operator: string;
+  readonly reason: string;
+  readonly ticket: string;
+}
+
+/**
+ * The state of an entity at `version`, written in the commit that reached it. It carries what it was folded from
+ * (`foldedFrom`: the state at that version plus the events after it) and the hash of its state, so a corrupt
+ * snapshot is detected and a fold goes around it.
+ */
+export interface SnapshotItem<S = unknown> extends Key {
+  readonly entityType: string;
+  readonly entityId: string;
+  readonly version: number;
+  readonly state: S;
+  /** SHA-256 of the state's canonical JSON. */
+  readonly stateHash: string;
+  readonly foldedFrom: number;
+  readonly committedAt: string;
 }
 
 export interface SourceRef {
@@ -46,6 +74,8 @@ export interface EventItem<E = unknown> extends Key {
   readonly committedAt: string;
   readonly correlationId: string;
   readonly causationId?: string;
+  /** Versions the same command wrote to other entities (a trade's counterparty): history's references. */
+  readonly related?: Readonly<Record<string, number>>;
 }
 
 export type CommandStatus = 'applied' | 'rejected';

@@ -157,9 +157,26 @@ const RESTORE_GAINS = `
 for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
 local sum = 0
 for _, g in ipairs(redis.call('HVALS', KEYS[2])) do sum = sum + tonumber(g) end
-redis.call('ZADD', KEYS[1], -sum, ARGV[1])
+if sum > 0 then redis.call('ZADD', KEYS[1], -sum, ARGV[1]) else redis.call('ZREM', KEYS[1], ARGV[1]) end
 redis.call('PEXPIREAT', KEYS[1], ARGV[2])
 redis.call('PEXPIREAT', KEYS[2], ARGV[2])
+return 1`;
+
+/**
+ * Takes back the gains of versions a rollback undid: each is set to 0, which is also a tombstone (HSETNX of a late
+ * projection of the version then adds nothing), and the score becomes the sum of what is left (no entry at 0).
+ */
+const RETRACT_GAINS = `
+for i = 3, #ARGV do redis.call('HSET', KEYS[2], ARGV[i], '0') end
+redis.call('PEXPIREAT', KEYS[2], ARGV[2])
+local sum = 0
+for _, g in ipairs(redis.call('HVALS', KEYS[2])) do sum = sum + tonumber(g) end
+if sum > 0 then
+  redis.call('ZADD', KEYS[1], -sum, ARGV[1])
+  redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+else
+  redis.call('ZREM', KEYS[1], ARGV[1])
+end
 return 1`;
 
 /** Removes an entry the table does not justify, unless the projector justified it meanwhile (a newer version, or recorded gains). */
@@ -205,6 +222,7 @@ export class Leaderboards {
   private readonly retentionMs: number;
   private readonly setScore: RedisScript;
   private readonly addGain: RedisScript;
+  private readonly retractGain: RedisScript;
   private readonly restoreScore: RedisScript;
   private readonly restoreGain: RedisScript;
   private readonly prune: RedisScript;
@@ -216,6 +234,7 @@ export class Leaderboards {
     this.retentionMs = (options.retentionDays ?? 90) * 86_400_000;
     this.setScore = redisScript(redis, 'gkSetScore', 2, SET_SCORE);
     this.addGain = redisScript(redis, 'gkAddGain', 2, ADD_GAIN);
+    this.retractGain = redisScript(redis, 'gkRetractGains', 2, RETRACT_GAINS);
     this.restoreScore = redisScript(redis, 'gkRestoreScore', 2, RESTORE_SCORE);
     this.restoreGain = redisScript(redis, 'gkRestoreGains', 2, RESTORE_GAINS);
     this.prune = redisScript(redis, 'gkPruneEntry', 2, PRUNE_ENTRY);
@@ -249,6 +268,30 @@ export class Leaderboards {
         this.addGain(
           [boardKey(board, period), gainsKey(board, period, playerId)],
           [playerId, version, amount, expireAt],
+        ),
+      ),
+    );
+  }
+
+  /** Takes back the experience of versions a rollback undid, in the periods they were earned in (still kept). */
+  async retractExperience(
+    playerId: string,
+    undone: readonly { version: number; issuedAt: string }[],
+    now: Date = new Date(),
+  ): Promise<void> {
+    const byKey = new Map<string, { board: PeriodicBoard; period: string; expireAt: number; versions: number[] }>();
+    for (const u of undone)
+      for (const p of periodsOf(new Date(u.issuedAt), this.retentionMs, now)) {
+        const key = boardKey(p.board, p.period);
+        const entry = byKey.get(key) ?? { ...p, versions: [] };
+        entry.versions.push(u.version);
+        byKey.set(key, entry);
+      }
+    await Promise.all(
+      [...byKey.values()].map((p) =>
+        this.retractGain(
+          [boardKey(p.board, p.period), gainsKey(p.board, p.period, playerId)],
+          [playerId, p.expireAt, ...p.versions],
         ),
       ),
     );

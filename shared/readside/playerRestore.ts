@@ -11,6 +11,7 @@ import {
 } from './leaderboards.js';
 import { earnedAt, experienceGained } from './projector.js';
 import { playerViewOf } from './playerView.js';
+import type { RecoveryEvent } from '../engine/recovery.js';
 
 /** What one player's restore wrote: the board keys the player belongs on, at which version, and how often it was read again. */
 export interface PlayerRestore {
@@ -30,9 +31,18 @@ export function gainsByPeriod(
     string,
     { board: PeriodGains['board']; period: string; expireAt: number; versions: [number, number][] }
   >();
+  // Versions a later rollback undid count nothing: recorded as 0, the tombstone the projector's retraction writes.
+  const undone = new Set(
+    items.flatMap((i) =>
+      (i.events as readonly (PlayerEvent | RecoveryEvent)[]).flatMap((e) =>
+        e.type === 'RolledBack' ? e.undone.map((u) => u.version) : [],
+      ),
+    ),
+  );
   for (const item of items) {
-    const amount = experienceGained(item.events);
-    if (amount <= 0) continue;
+    const gained = experienceGained(item.events);
+    if (gained <= 0) continue;
+    const amount = undone.has(item.version) ? 0 : gained;
     for (const { board, period, expireAt } of periodsOf(earnedAt(item), retentionMs, now)) {
       const key = boardKey(board, period);
       const entry = out.get(key) ?? { board, period, expireAt, versions: [] };
@@ -78,7 +88,7 @@ export async function restorePlayer(options: {
         ...(Object.entries(scores) as [AbsoluteBoard, number | undefined][])
           .filter(([, score]) => score !== undefined)
           .map(([board]) => boardKey(board)),
-        ...periods.map((p) => boardKey(p.board, p.period)),
+        ...periods.filter((p) => p.versions.some(([, gained]) => gained > 0)).map((p) => boardKey(p.board, p.period)),
       ];
       return { version, boards, rereads };
     }

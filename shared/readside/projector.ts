@@ -5,6 +5,7 @@ import type { PlayerCache } from './playerCache.js';
 import { scoreChanges, type Leaderboards } from './leaderboards.js';
 import { playerViewOf } from './playerView.js';
 import { fromStreamImage } from './streamImage.js';
+import type { RecoveryEvent } from '../engine/recovery.js';
 import type { DatasetMarker, Epoch } from './heal.js';
 
 const PLAYER_PK_PREFIX = `${player.keyPrefix}#`;
@@ -130,14 +131,18 @@ export class Projector {
       return Date.parse(state.updatedAt);
     }
     if (sk.startsWith(EVENT_SK_PREFIX)) {
-      const events = item as unknown as EventItem<PlayerEvent>;
+      const events = item as unknown as EventItem<PlayerEvent | RecoveryEvent>;
+      const undone = events.events.flatMap((e) => (e.type === 'RolledBack' ? e.undone : []));
       // The period is when the player earned it (the command's time), not when a backlog reached the projector.
-      await this.leaderboards.applyExperience(
-        events.entityId,
-        events.version,
-        earnedAt(events),
-        experienceGained(events.events),
-      );
+      await Promise.all([
+        this.leaderboards.applyExperience(
+          events.entityId,
+          events.version,
+          earnedAt(events),
+          experienceGained(events.events),
+        ),
+        undone.length > 0 ? this.leaderboards.retractExperience(events.entityId, undone) : undefined,
+      ]);
       return Date.parse(events.committedAt);
     }
     return undefined;
@@ -153,7 +158,7 @@ function isPlayerRecord(record: DynamoDBRecord): boolean {
 }
 
 /** Experience a version added, whatever its source (quests, rewards, items, cultivation, combat). */
-export function experienceGained(events: readonly PlayerEvent[]): number {
+export function experienceGained(events: readonly (PlayerEvent | RecoveryEvent)[]): number {
   return events.reduce((sum, e) => (e.type === 'ExperienceGained' ? sum + e.amount : sum), 0);
 }
 

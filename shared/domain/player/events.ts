@@ -1,5 +1,6 @@
 import type { Attributes, Currency, Price } from './gameConfig.js';
 import type { PlayerProfile } from './state.js';
+import type { RecoveryEvent } from '../../engine/recovery.js';
 
 // Events carry every value evolve applies, so replaying history never consults the (possibly newer) game config.
 
@@ -181,13 +182,24 @@ export type PlayerEventType = PlayerEvent['type'];
  * and `trade` deltas of both sides of a trade cancel out. Summing every event's deltas gives the balances.
  */
 export interface CurrencyFlow {
-  readonly category: 'credit' | 'spend' | 'trade' | 'none';
+  /** `rollback` and `repair`: an operator's compensating event, its deltas the state it restored minus the one before. */
+  readonly category: 'credit' | 'spend' | 'trade' | 'rollback' | 'repair' | 'none';
   readonly gold: number;
   readonly spiritStones: number;
 }
 
-export function currencyFlow(event: PlayerEvent): CurrencyFlow {
+export function currencyFlow(event: PlayerEvent | RecoveryEvent): CurrencyFlow {
   switch (event.type) {
+    case 'RolledBack':
+    case 'StateRepaired':
+      return {
+        category: event.type === 'RolledBack' ? 'rollback' : 'repair',
+        gold: event.deltas.gold ?? 0,
+        spiritStones: event.deltas.spiritStones ?? 0,
+      };
+    case 'EntityQuarantined':
+    case 'EntityReleased':
+      return { category: 'none', gold: 0, spiritStones: 0 };
     case 'PlayerCreated':
     case 'RewardGranted':
       return { category: 'credit', gold: event.gold, spiritStones: event.spiritStones };

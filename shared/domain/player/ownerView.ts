@@ -1,8 +1,9 @@
 import type { SourceKind } from '../../engine/envelope.js';
 import type { PlayerEvent, PlayerEventType } from './events.js';
+import { isRecoveryEvent, type RecoveryEvent } from '../../engine/recovery.js';
 
 /**
- * A player's view of their own history. Operators' names, reasons and tickets are the support desk's, not the
+ * A player's view of their own history. Operators' names, reasons and tickets are the support team's, not the
  * player's; services and operators read events whole.
  */
 
@@ -73,9 +74,45 @@ export type OwnerEvent = {
   [T in PlayerEventType]: Pick<EventOf<T>, Extract<'type' | OwnerFields<T>, keyof EventOf<T>>>;
 }[PlayerEventType];
 
+/** The engine's recovery events (rollback, repair, quarantine): the owner sees what changed, never who or why. */
+const RECOVERY_AUDIENCE = {
+  RolledBack: {
+    fromVersion: 'owner',
+    toVersion: 'owner',
+    state: 'owner',
+    deltas: 'owner',
+    undone: 'staff',
+    together: 'staff',
+    acknowledgedImbalance: 'staff',
+    operator: 'staff',
+    reason: 'staff',
+    ticket: 'staff',
+  },
+  StateRepaired: {
+    state: 'owner',
+    deltas: 'owner',
+    finding: 'staff',
+    operator: 'staff',
+    reason: 'staff',
+    ticket: 'staff',
+  },
+  EntityQuarantined: { operator: 'staff', reason: 'staff', ticket: 'staff' },
+  EntityReleased: { operator: 'staff', reason: 'staff', ticket: 'staff' },
+} as const satisfies {
+  readonly [T in RecoveryEvent['type']]: {
+    readonly [F in Exclude<keyof Extract<RecoveryEvent, { type: T }>, 'type'>]-?: Audience;
+  };
+};
+
 /** What the owner of `event` may see of it (pure): the fields their audience includes, nothing else. */
-export function ownerViewOfEvent(event: PlayerEvent): OwnerEvent {
-  const audience: Readonly<Record<string, Audience>> = AUDIENCE[event.type];
+export function ownerViewOfEvent(event: PlayerEvent | RecoveryEvent): OwnerEvent {
+  const audience: Readonly<Record<string, Audience>> | undefined = isRecoveryEvent(event)
+    ? RECOVERY_AUDIENCE[event.type]
+    : Object.hasOwn(AUDIENCE, event.type)
+      ? AUDIENCE[event.type]
+      : undefined;
+  // An event type this code does not know (newer than it) shows the owner its type alone.
+  if (!audience) return { type: event.type } as OwnerEvent;
   return Object.fromEntries(
     Object.entries(event).filter(([field]) => field === 'type' || audience[field] === 'owner'),
   ) as OwnerEvent;

@@ -5,7 +5,7 @@ import { provisionTestStack } from '../../support/stack.js';
 import { startApiHarness, type ApiHarness } from './harness.js';
 
 /**
- * The payment deps: every verified paid notice is stored before anything else happens, and ends credited exactly
+ * Payment operations: every verified paid notice is stored before anything else happens, and ends credited exactly
  * once or kept (unmatched, disputed) for operators, whatever the amount, the currency, the order of arrival or a
  * send that fails. Expected stones are computed here from the SKU sizes, not by the code under test.
  */
@@ -32,7 +32,7 @@ beforeAll(async () => {
     },
     { step: 'initialize', name: 'gamekeepSendFault' },
   );
-  h = await startApiHarness({ stack, clients: { sqs }, webhookSecrets: { acme: ['acme-deps-secret'] } });
+  h = await startApiHarness({ stack, clients: { sqs }, webhookSecrets: { acme: ['acme-desk-secret'] } });
   for (const playerId of ['payer', 'other'])
     expect(
       (
@@ -49,7 +49,7 @@ afterAll(() => h.stop());
 let order = 0;
 const notice = (overrides: Record<string, unknown> = {}) => ({
   eventId: `evt-d${++order}`,
-  orderId: `deps-${order}`,
+  orderId: `desk-${order}`,
   playerId: 'payer',
   sku: 'stones-100',
   amount: 99,
@@ -60,7 +60,7 @@ const deliver = (body: unknown) => {
   const raw = JSON.stringify(body);
   return h.call('POST', '/v1/webhooks/payments/acme', {
     raw,
-    headers: { 'gamekeep-signature': signatureHeader(['acme-deps-secret'], raw) },
+    headers: { 'gamekeep-signature': signatureHeader(['acme-desk-secret'], raw) },
   });
 };
 const payment = (orderId: string) => h.call('GET', `/v1/admin/payments/acme/${orderId}`, { auth: h.admin });

@@ -75,7 +75,14 @@ export async function truthOf(
     add('gk:lb:{level}', id, s.level * 1e12 + s.experience);
     add('gk:lb:{wealth}', id, s.gold + s.spiritStones);
     let wins = 0;
-    for (const item of items.filter((i) => String(i.sk).startsWith('E#'))) {
+    // A rollback's RolledBack event lists the versions it undid: they count on no board.
+    const undone = new Set<number>(
+      items
+        .filter((i) => String(i.sk).startsWith('E#'))
+        .flatMap((i) => (i.events as { type: string; undone?: { version: number }[] }[]))
+        .flatMap((e) => (e.type === 'RolledBack' ? (e.undone ?? []).map((u) => u.version) : [])),
+    );
+    for (const item of items.filter((i) => String(i.sk).startsWith('E#') && !undone.has(i.version))) {
       const issued = new Date(item.issuedAt);
       for (const event of item.events as RawEvent[]) {
         if (event.type === 'CombatRecorded' && event.outcome === 'win') wins++;

@@ -1,0 +1,38 @@
+import { Presets, SingleBar } from 'cli-progress';
+import type { Output } from './output.js';
+
+export interface Progress {
+  start(total: number): void;
+  /** `total` may grow while the work discovers more (a reward run learns its size as it sends). */
+  update(done: number, total?: number): void;
+  stop(): void;
+}
+
+/** A progress bar on stderr, only for a person at a terminal: never with --json, never into a pipe or a log. */
+export function progress(out: Output, label: string): Progress {
+  if (out.json || !process.stderr.isTTY)
+    return { start: () => undefined, update: () => undefined, stop: () => undefined };
+  const bar = new SingleBar(
+    {
+      stream: process.stderr,
+      format: `${label} [{bar}] {value}/{total} {percentage}% | {duration_formatted}`,
+      hideCursor: true,
+    },
+    Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    start(total) {
+      bar.start(total, 0);
+      started = true;
+    },
+    update(done, total) {
+      if (!started) this.start(total ?? done);
+      if (total !== undefined) bar.setTotal(total);
+      bar.update(done);
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}

@@ -77,8 +77,10 @@ function localApi(): ApiClient {
   try {
     stack = runningStack();
   } catch {
-    throw usage(
+    throw new CliFailure(
       `no local stack is running (no ${stackFile}): start one with \`npm start\`, or name a deployed stage with --stage and --api-url`,
+      EXIT.usage,
+      'NO_LOCAL_STACK',
     );
   }
   if (!stack.apiPort)
@@ -98,8 +100,7 @@ function localApi(): ApiClient {
       };
       const res = await fetch(url, { method, headers, ...(body !== undefined ? { body } : {}) }).catch(
         (error: unknown) => {
-          if (unreachable(error)) throw new CliFailure(STALE_STACK_HINT);
-          throw error;
+          throw unreachable(error) ? new CliFailure(STALE_STACK_HINT) : cannotReach(base, error);
         },
       );
       return answerOf(res);
@@ -138,10 +139,19 @@ function deployedApi(apiUrl: string, options: TargetOptions): ApiClient {
       });
       // fetch sets Host itself (the same value, which the signature covers).
       const { host: _host, ...headers } = signed.headers;
-      const res = await fetch(url, { method, headers, ...(body !== undefined ? { body } : {}) });
+      const res = await fetch(url, { method, headers, ...(body !== undefined ? { body } : {}) }).catch(
+        (error: unknown) => {
+          throw cannotReach(base.origin, error);
+        },
+      );
       return answerOf(res);
     },
   };
+}
+
+function cannotReach(where: string, error: unknown): CliFailure {
+  const cause = (error as { cause?: { message?: string } }).cause?.message;
+  return new CliFailure(`cannot reach ${where}: ${(error as Error).message}${cause ? ` (${cause})` : ''}`);
 }
 
 /** `path` (starting with /v1) under the base URL, which may carry a path of its own (a custom domain's mapping). */

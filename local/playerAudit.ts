@@ -35,7 +35,7 @@ export async function auditPlayers(
   const entityProblems: string[] = [];
   const applied = new Map<string, number>(); // commandId -> event items holding it
   let balances = { gold: 0, spiritStones: 0 };
-  let flows = { credit: 0, spend: 0, trade: 0, rollback: 0, repair: 0 };
+  let flows = { credit: 0, spend: 0, trade: 0, rollback: 0 };
   let negative = 0;
   const states = await store.getMany(playerIds.map((id) => ({ pk: entityPk(player.keyPrefix, id), sk: STATE_SK })));
   for (const id of playerIds) {
@@ -94,8 +94,8 @@ export async function auditPlayers(
     },
     {
       name: 'currency conserved (credits - spends + rollbacks = balances, trades net zero)',
-      ok: flows.trade === 0 && flows.credit + flows.spend + flows.rollback + flows.repair === total,
-      detail: `credits ${flows.credit} + spends ${flows.spend} + rollbacks ${flows.rollback} + repairs ${flows.repair} = ${flows.credit + flows.spend + flows.rollback + flows.repair}, balances ${total}, trades net ${flows.trade}`,
+      ok: flows.trade === 0 && flows.credit + flows.spend + flows.rollback === total,
+      detail: `credits ${flows.credit} + spends ${flows.spend} + rollbacks ${flows.rollback} = ${flows.credit + flows.spend + flows.rollback}, balances ${total}, trades net ${flows.trade}`,
     },
     {
       name: 'no command id applied twice',

@@ -104,6 +104,7 @@ async function provisionResources(
     tableName: names.tableName,
     queueUrl: undefined,
     deadLetterQueueUrl: undefined,
+    checkerFunctionName: undefined,
     dynamoDbEndpoint: endpoints.dynamoDbEndpoint,
     sqsEndpoint: endpoints.sqsEndpoint,
     commandRecordDays: 14,

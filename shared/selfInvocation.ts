@@ -17,3 +17,11 @@ export async function invokeSelfAsync(payload: unknown, context: Pick<Context, '
     }),
   );
 }
+
+/** An asynchronous invocation of another function of the stack, by name (the admin API starting a check). */
+export async function invokeAsync(functionName: string, payload: unknown): Promise<void> {
+  lambdaClient ??= new LambdaClient({});
+  await lambdaClient.send(
+    new InvokeCommand({ FunctionName: functionName, InvocationType: 'Event', Payload: JSON.stringify(payload) }),
+  );
+}

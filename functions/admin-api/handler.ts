@@ -25,14 +25,31 @@ import { reconcileOpenPayments } from '../../shared/payments/reconciler.js';
 import { discardDeadLetter, listDeadLetters, replayDeadLetter } from '../../shared/http/deadLetterApi.js';
 import { DeadLetters } from '../../shared/messaging/deadLetters.js';
 import { entityRegistry } from '../../shared/entities.js';
-import { isolation, playerDiff, playerStateInHistory, rollBackPlayer } from '../../shared/http/recoveryApi.js';
+import {
+  isolation,
+  playerDiff,
+  playerStateInHistory,
+  repairPlayer,
+  rollBackPlayer,
+} from '../../shared/http/recoveryApi.js';
+import { consistencyCheck, startConsistencyCheck } from '../../shared/http/checkApi.js';
+import { checkerDeps, continueCheck } from '../../shared/checker/index.js';
+import { invokeAsync } from '../../shared/selfInvocation.js';
+import type { ReadSide } from '../../shared/readside/index.js';
 import { runDailyRewards, type RunOptions } from '../../shared/rewards/dailyRewards.js';
 
 /** Longest a manual reward run works inside one request: below API Gateway's 30 s integration timeout. */
 const REQUEST_BUDGET_MS = 25_000;
 
 /** The operators' function (internal API, IAM): balance adjustments, open payments and their resolution, manual reward runs. */
-export function createAdminApiHandler(config: Config, clients: Clients & RunOptions = {}) {
+export interface AdminApiClients extends Clients, RunOptions {
+  /** The read side a check compares and repairs (locally; on AWS the checker function has its own). */
+  readonly readSide?: ReadSide;
+  /** Starts an opened check: by default the checker function, invoked asynchronously; locally in this process. */
+  readonly runCheck?: (checkId: string) => Promise<void>;
+}
+
+export function createAdminApiHandler(config: Config, clients: AdminApiClients = {}) {
   const logger = new Logger({ serviceName: 'admin-api' });
   const db = clients.db ?? dynamoDbClient(config);
   const store = eventStore(config, { ...clients, db });
@@ -65,6 +82,17 @@ export function createAdminApiHandler(config: Config, clients: Clients & RunOpti
   };
   const caller = (event: APIGatewayProxyEventV2) => callerOf(event, config);
   const quarantine = isolation('Quarantine');
+  const checks = checkerDeps(config, db, clients.readSide);
+  const runCheck =
+    clients.runCheck ??
+    (config.checkerFunctionName
+      ? (checkId: string) => invokeAsync(config.checkerFunctionName!, { checkId })
+      : async (checkId: string) => {
+          // No checker function (the local runtime): the check runs in this process, after the answer.
+          void continueCheck(checks, checkId).catch((error: unknown) =>
+            logger.error('consistency check failed', { checkId, error: String(error) }),
+          );
+        });
   const release = isolation('Release');
   const route: Record<RouteKeyOf<'admin-api'>, RouteHandler> = {
     'POST /v1/admin/players/{playerId}/adjustments': (event) => adjustBalance(channel, event, caller(event)),
@@ -89,6 +117,9 @@ export function createAdminApiHandler(config: Config, clients: Clients & RunOpti
     'POST /v1/admin/players/{playerId}/rollbacks': (event) => rollBackPlayer(channel, event, caller(event)),
     'POST /v1/admin/players/{playerId}/quarantine': (event) => quarantine(channel, event, caller(event)),
     'POST /v1/admin/players/{playerId}/release': (event) => release(channel, event, caller(event)),
+    'POST /v1/admin/players/{playerId}/repairs': (event) => repairPlayer(channel, event, caller(event)),
+    'POST /v1/admin/checks': (event) => startConsistencyCheck(checks, runCheck, event, caller(event)),
+    'GET /v1/admin/checks/{checkId}': (event) => consistencyCheck(checks, event, caller(event)),
     // The run resumes at its checkpoint, so a 202 means "call again (or let the schedule finish it)".
     'POST /v1/admin/rewards/runs': (event, context) => {
       const remaining = budgetOf(context);

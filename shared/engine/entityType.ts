@@ -56,6 +56,17 @@ export interface EntityType<
   readonly claims?: (command: C, entityId: string) => readonly Claim[];
   /** Broken invariants of a state, described; empty when it is sound. Audits call it on every stored state. */
   readonly invariants?: (state: S, config: Cfg) => readonly string[];
+  /** The shape of a stored state, which the consistency checker parses every state and snapshot against. */
+  readonly stateSchema?: z.ZodType;
+  /**
+   * The entity's ledger, for the checker: each event's effect on some numeric state fields, independent of
+   * `evolve` (a player's currencies: credits, spends, trades, rollbacks). Their sum over the history must equal
+   * the state's fields.
+   */
+  readonly ledger?: {
+    readonly fields: readonly string[];
+    readonly flow: (event: E) => Readonly<Record<string, number>>;
+  };
   /** A snapshot is written in the commit that reaches every multiple of this version (default 100). */
   readonly snapshotEvery?: number;
 }

@@ -353,6 +353,35 @@ const operations: Record<string, Record<string, unknown>> = {
       ...refusals,
     },
   },
+  'POST /v1/admin/players/{playerId}/repairs': {
+    summary:
+      "Act on a checker's finding that needs an operator: a RepairState command sets the state to the fold of its events (a StateRepaired event with the deltas)",
+    security: [{ iam: [] }],
+    parameters: [pathParam('playerId', s.playerIdSchema), idempotencyKey(false), prefer],
+    requestBody: jsonBody(s.repairBody),
+    responses: {
+      '202': ok('queued', s.acceptedAnswer),
+      '200': ok('decided (Prefer: wait): applied, or REPAIR_STALE / NOTHING_TO_REPAIR', s.commandStatusAnswer),
+      '404': error('no such player'),
+      ...refusals,
+    },
+  },
+  'POST /v1/admin/checks': {
+    summary:
+      'Start a consistency check (schema, invariants, integrity, references, ledger, read side) over every player or a sample; repair applies the safe class',
+    security: [{ iam: [] }],
+    requestBody: { required: false, content: { 'application/json': { schema: schema(s.checkBody) } } },
+    responses: {
+      '202': ok('started', z.object({ checkId: z.string(), status: z.literal('running') })),
+      ...refusals,
+    },
+  },
+  'GET /v1/admin/checks/{checkId}': {
+    summary: "A check's report: counts per class, the first findings and what was repaired",
+    security: [{ iam: [] }],
+    parameters: [pathParam('checkId', z.string().regex(/^k[0-9a-f]{32}$/))],
+    responses: { '200': ok('the report (status running or done)'), '404': error('no such check'), ...refusals },
+  },
   'POST /v1/admin/players/{playerId}/release': {
     summary: 'Release a quarantined player',
     security: [{ iam: [] }],

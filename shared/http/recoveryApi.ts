@@ -3,7 +3,15 @@ import { parseBody, parseQuery, parseWith, pathParameters, preferredWaitMs } fro
 import { requireCaller, type Caller } from './caller.js';
 import { outcomeBody, submitPlayerCommand, type CommandChannel } from './commandSubmission.js';
 import { answer, optionalIdempotencyKey } from './playerApi.js';
-import { diffQuery, historyQuery, noQuery, playerIdSchema, quarantineBody, rollbackBody } from './schemas.js';
+import {
+  diffQuery,
+  historyQuery,
+  noQuery,
+  playerIdSchema,
+  quarantineBody,
+  repairBody,
+  rollbackBody,
+} from './schemas.js';
 import { HttpError, json, notFound } from './errors.js';
 import { History, HistoryGap } from '../engine/history.js';
 import { RollbackRefused, previewRollback, rollbackCommandOf } from '../engine/rollbackPreview.js';
@@ -127,4 +135,26 @@ export function isolation(kind: 'Quarantine' | 'Release') {
     );
     return answer(event, outcomeBody(outcome), envelope.commandId, outcome.status);
   };
+}
+
+/**
+ * POST /v1/admin/players/{playerId}/repairs: a checker's "needs an operator" finding acted on: a RepairState
+ * command that sets the state to the fold of its events (a StateRepaired event with the deltas), refused if the
+ * player moved past `expectedVersion` or already equals its fold.
+ */
+export async function repairPlayer(channel: CommandChannel, event: APIGatewayProxyEventV2, caller: Caller): Result {
+  const operator = requireCaller(caller, 'operator');
+  parseQuery(event, noQuery);
+  const body = parseBody(event, repairBody);
+  const { playerId } = await playerHistory(channel, event);
+  const key = optionalIdempotencyKey(event) ?? `repair:${body.ticket}:${body.expectedVersion}`.slice(0, 128);
+  const { envelope, outcome } = await submitPlayerCommand(
+    channel,
+    operator,
+    playerId,
+    { type: 'RepairState', ...body, operator: operator.id },
+    key,
+    preferredWaitMs(event),
+  );
+  return answer(event, outcomeBody(outcome), envelope.commandId, outcome.status);
 }

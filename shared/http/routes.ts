@@ -120,6 +120,15 @@ export const routes = [
     authorized: true,
     audience: 'internal',
   },
+  {
+    method: 'POST',
+    path: '/v1/admin/players/{playerId}/repairs',
+    fn: 'admin-api',
+    authorized: true,
+    audience: 'internal',
+  },
+  { method: 'POST', path: '/v1/admin/checks', fn: 'admin-api', authorized: true, audience: 'internal' },
+  { method: 'GET', path: '/v1/admin/checks/{checkId}', fn: 'admin-api', authorized: true, audience: 'internal' },
   // Served by the API function: the counters are those of the processes that serve player reads (and reach Redis).
   { method: 'GET', path: '/v1/admin/stats', fn: 'api', authorized: true, audience: 'internal' },
 ] as const satisfies readonly Route[];

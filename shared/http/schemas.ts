@@ -395,3 +395,17 @@ export const deadLetterDiscardAnswer = z.object({
   discarded: z.literal(true),
   audit: deadLetterAuditAnswer,
 });
+export const repairBody = z.strictObject({
+  /** The version the check saw: the repair is refused (REPAIR_STALE) if the player moved since. */
+  expectedVersion: z.int().min(1).max(MAX_VERSION_FOR_RECOVERY),
+  /** The checker's finding the repair answers. */
+  finding: z.string().min(1).max(500),
+  reason: operatorReason,
+  ticket: opaqueIdSchema,
+});
+export const checkBody = z.strictObject({
+  /** Check a random share of the players (0 < sample ≤ 1); every player by default. */
+  sample: z.number().gt(0).max(1).optional(),
+  /** Repair the safe class of findings (re-project the read side, rewrite snapshots). */
+  repair: z.boolean().optional(),
+});

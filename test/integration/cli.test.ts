@@ -273,7 +273,12 @@ describe('gamekeep on a local stack', () => {
 
   it('without a stack file it says how to start one (exit 2); with a dead one it hints (exit 1)', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'gamekeep-cli-none-'));
-    const stale = stackDirectory({ ...h.config, apiPort: 9 });
+    // A port nothing listens on any more (as after `npm start` was killed).
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const stale = stackDirectory({ ...h.config, apiPort: port });
     try {
       const none = await gamekeep(empty, 'dlq', 'list');
       expect(none.code).toBe(2);

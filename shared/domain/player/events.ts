@@ -182,8 +182,8 @@ export type PlayerEventType = PlayerEvent['type'];
  * and `trade` deltas of both sides of a trade cancel out. Summing every event's deltas gives the balances.
  */
 export interface CurrencyFlow {
-  /** `rollback` and `repair`: an operator's compensating event, its deltas the state it restored minus the one before. */
-  readonly category: 'credit' | 'spend' | 'trade' | 'rollback' | 'repair' | 'none';
+  /** `rollback`: an operator's compensating event, its deltas the state it restored minus the one before. */
+  readonly category: 'credit' | 'spend' | 'trade' | 'rollback' | 'none';
   readonly gold: number;
   readonly spiritStones: number;
 }
@@ -191,12 +191,9 @@ export interface CurrencyFlow {
 export function currencyFlow(event: PlayerEvent | RecoveryEvent): CurrencyFlow {
   switch (event.type) {
     case 'RolledBack':
+      return { category: 'rollback', gold: event.deltas.gold ?? 0, spiritStones: event.deltas.spiritStones ?? 0 };
+    // A repair sets the stored state back to the fold of the events before it: no money moves in the ledger.
     case 'StateRepaired':
-      return {
-        category: event.type === 'RolledBack' ? 'rollback' : 'repair',
-        gold: event.deltas.gold ?? 0,
-        spiritStones: event.deltas.spiritStones ?? 0,
-      };
     case 'EntityQuarantined':
     case 'EntityReleased':
       return { category: 'none', gold: 0, spiritStones: 0 };

@@ -1,10 +1,10 @@
 import { defineEntityType, type Claim } from '../../engine/entityType.js';
 import { normalizePlayerName, playerCommandSchema, type PlayerCommand } from './commandSchemas.js';
 import { decide } from './decide.js';
-import type { PlayerEvent } from './events.js';
+import { currencyFlow, type PlayerEvent } from './events.js';
 import { evolve } from './evolve.js';
 import { gameConfig, type GameConfig } from './gameConfig.js';
-import { initialPlayerState, type PlayerState } from './state.js';
+import { initialPlayerState, playerStateSchema, type PlayerState } from './state.js';
 import { playerInvariantViolations } from './invariants.js';
 
 /**
@@ -102,6 +102,14 @@ export const player = defineEntityType<PlayerState, PlayerCommand, PlayerEvent, 
   related: (command) => (command.type === 'Trade' ? [command.counterpartyId] : []),
   claims,
   invariants: playerInvariantViolations,
+  stateSchema: playerStateSchema,
+  ledger: {
+    fields: ['gold', 'spiritStones'],
+    flow: (event) => {
+      const f = currencyFlow(event);
+      return { gold: f.gold, spiritStones: f.spiritStones };
+    },
+  },
 });
 
 export { decide } from './decide.js';

@@ -1,4 +1,5 @@
-import type { Attributes } from './gameConfig.js';
+import { z } from 'zod';
+import { attributeNames, type Attributes } from './gameConfig.js';
 
 export interface PlayerState {
   /** False until PlayerCreated: the engine hands deciders this state for ids that were never created. */
@@ -75,3 +76,35 @@ export function initialPlayerState(): PlayerState {
 export function countOf(inventory: PlayerState['inventory'], itemId: string): number {
   return Object.hasOwn(inventory, itemId) ? (inventory[itemId] ?? 0) : 0;
 }
+
+const count = z.int().nonnegative();
+/**
+ * A stored player state, as the consistency checker parses it: exactly the fields of PlayerState (the compile-time
+ * check below keeps the two equal), each of its kind. What it does not check (stack limits, level against
+ * experience) is the invariants' business.
+ */
+export const playerStateSchema = z.strictObject({
+  exists: z.boolean(),
+  name: z.string(),
+  configVersion: count,
+  level: count,
+  realm: z.string(),
+  experience: count,
+  energy: z.int(),
+  maxEnergy: count,
+  gold: z.int(),
+  spiritStones: z.int(),
+  attributes: z.strictObject(
+    Object.fromEntries(attributeNames.map((a) => [a, z.int()])) as Record<(typeof attributeNames)[number], z.ZodInt>,
+  ),
+  inventory: z.record(z.string(), z.int()),
+  cultivating: z.strictObject({ sessionId: z.string(), techniqueId: z.string(), startedAt: z.string() }).optional(),
+  statistics: z
+    .strictObject({
+      cultivation: z.strictObject({ sessions: count, seconds: count, experience: count }),
+      combat: z.strictObject({ fought: count, wins: count, losses: count, draws: count }),
+    })
+    .optional(),
+});
+type SameKeys<A, B> = [keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false;
+export const stateSchemaMatches: SameKeys<z.infer<typeof playerStateSchema>, PlayerState> = true;

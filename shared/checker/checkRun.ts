@@ -1,0 +1,444 @@
+import { randomUUID } from 'node:crypto';
+import {
+  BatchGetCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import type { AnyEntityType } from '../engine/entityType.js';
+import type { EntityRegistry } from '../engine/registry.js';
+import { listEntityIds } from '../engine/queries.js';
+import { claimItemSchema, commandRecordSchema } from '../persistence/itemSchemas.js';
+import { COMMAND_SK, commandPk, entityPk, eventSk, type CommandRecord } from '../persistence/tableLayout.js';
+import { checkEntity, type EntityCheck } from './entityCheck.js';
+import type { Finding, RepairDone } from './findings.js';
+
+/** Where a check reads and, for `--repair`, what re-derives the read side of one entity. */
+export interface CheckDeps {
+  readonly db: DynamoDBDocumentClient;
+  readonly tableName: string;
+  readonly registry: EntityRegistry;
+  /** The read-side checks of one entity (cached view, leaderboards), when a read side exists. */
+  readonly projections?: ProjectionChecks;
+  /** Writes a snapshot again from the fold (the safe repair of a corrupt or missing one). */
+  readonly rewriteSnapshot?: (type: AnyEntityType, entityId: string, version: number) => Promise<void>;
+  readonly now: () => Date;
+}
+
+export interface ProjectionChecks {
+  /** Findings about what the read side holds of these entities, against their checked state. */
+  check(
+    type: AnyEntityType,
+    checks: readonly (EntityCheck & { readonly items: readonly Record<string, unknown>[] })[],
+  ): Promise<Finding[]>;
+  /** Re-derives one entity's read side from the table. */
+  reproject(entityId: string): Promise<void>;
+}
+
+export interface CheckOptions {
+  /** Check a random share of the entities (0 < sample ≤ 1; seed 004's 抽样验证); 1 is every entity. */
+  readonly sample?: number;
+  /** Apply the safe class of findings and record what was done. */
+  readonly repair?: boolean;
+  /** Parallel segments of the entity listing (1-16). */
+  readonly segments?: number;
+}
+
+export type CheckStatus = 'running' | 'done';
+
+/** A check's state and report, in the table under `CHECK#<checkId>` / `RUN`: it survives invocations. */
+export interface CheckReport {
+  readonly checkId: string;
+  readonly status: CheckStatus;
+  readonly options: Required<CheckOptions>;
+  readonly startedAt: string;
+  readonly finishedAt?: string;
+  readonly entitiesChecked: number;
+  readonly claimsChecked: number;
+  readonly counts: { readonly safe: number; readonly operator: number; readonly isolate: number };
+  /** The first findings (at most MAX_LISTED); `counts` has them all. */
+  readonly findings: readonly Finding[];
+  readonly repairs: readonly RepairDone[];
+  /** Per segment: the listing's page token ('' at the start, `#done` at the end), then the claims scan's. */
+  readonly cursors: Readonly<Record<string, string>>;
+}
+
+const MAX_LISTED = 300;
+const PAGE = 100;
+const DONE = '#done';
+const CONCURRENCY = 16;
+const runKey = (checkId: string) => ({ pk: `CHECK#${checkId}`, sk: 'RUN' });
+const CHECK_ID = /^k[0-9a-f]{32}$/;
+
+export const isCheckId = (id: string): boolean => CHECK_ID.test(id);
+
+/** Opens a check: its record, with a cursor per segment of every entity type and of the claims scan. */
+export async function openCheck(deps: CheckDeps, options: CheckOptions = {}): Promise<CheckReport> {
+  const segments = options.segments ?? 4;
+  if (!Number.isInteger(segments) || segments < 1 || segments > 16) throw new RangeError('segments must be 1-16');
+  const sample = options.sample ?? 1;
+  if (!(sample > 0 && sample <= 1)) throw new RangeError('sample must be in (0, 1]');
+  const cursors: Record<string, string> = {};
+  for (const type of deps.registry.all()) for (let s = 0; s < segments; s++) cursors[`${type.name}:${s}`] = '';
+  for (let s = 0; s < segments; s++) cursors[`claims:${s}`] = '';
+  const report: CheckReport = {
+    checkId: `k${randomUUID().replaceAll('-', '')}`,
+    status: 'running',
+    options: { sample, repair: options.repair ?? false, segments },
+    startedAt: deps.now().toISOString(),
+    entitiesChecked: 0,
+    claimsChecked: 0,
+    counts: { safe: 0, operator: 0, isolate: 0 },
+    findings: [],
+    repairs: [],
+    cursors,
+  };
+  await deps.db.send(
+    new PutCommand({
+      TableName: deps.tableName,
+      Item: { ...runKey(report.checkId), ...report, ttl: Math.floor(Date.now() / 1000) + 30 * 86_400 },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    }),
+  );
+  return report;
+}
+
+export async function checkReport(
+  deps: Pick<CheckDeps, 'db' | 'tableName'>,
+  checkId: string,
+): Promise<CheckReport | undefined> {
+  const out = await deps.db.send(
+    new GetCommand({ TableName: deps.tableName, Key: runKey(checkId), ConsistentRead: true }),
+  );
+  if (!out.Item) return undefined;
+  const { pk: _pk, sk: _sk, ttl: _ttl, ...report } = out.Item;
+  return report as CheckReport;
+}
+
+/**
+ * Works on a check until it is done or `timeLeft()` runs low, every segment in parallel, a page at a time: each
+ * page's findings, repairs and cursor are recorded together, so a run that dies repeats at most a page.
+ */
+export async function continueCheck(
+  deps: CheckDeps,
+  checkId: string,
+  timeLeft: () => number = () => Number.POSITIVE_INFINITY,
+): Promise<CheckReport> {
+  const report = await checkReport(deps, checkId);
+  if (!report) throw new Error(`no check ${checkId}`);
+  if (report.status === 'done') return report;
+  const open = Object.entries(report.cursors).filter(([, c]) => c !== DONE);
+  await Promise.all(
+    open.map(async ([segmentKey, start]) => {
+      let cursor: string | undefined = start;
+      while (cursor !== undefined && timeLeft() > 0) {
+        const step = await checkStep(deps, report, segmentKey, cursor);
+        await record(deps, checkId, segmentKey, step);
+        cursor = step.next;
+      }
+    }),
+  );
+  const after = (await checkReport(deps, checkId))!;
+  if (Object.values(after.cursors).every((c) => c === DONE)) {
+    await deps.db
+      .send(
+        new UpdateCommand({
+          TableName: deps.tableName,
+          Key: runKey(checkId),
+          UpdateExpression: 'SET #s = :done, finishedAt = :at',
+          ConditionExpression: '#s = :running',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':done': 'done', ':running': 'running', ':at': deps.now().toISOString() },
+        }),
+      )
+      .catch((error: unknown) => {
+        if ((error as { name?: string }).name !== 'ConditionalCheckFailedException') throw error;
+      });
+    return (await checkReport(deps, checkId))!;
+  }
+  return after;
+}
+
+/** Opens a check and runs it to the end in this process (`npm run check`, tests). */
+export async function runCheck(deps: CheckDeps, options: CheckOptions = {}): Promise<CheckReport> {
+  const opened = await openCheck(deps, options);
+  return continueCheck(deps, opened.checkId);
+}
+
+interface Step {
+  readonly next: string | undefined;
+  readonly findings: Finding[];
+  readonly repairs: RepairDone[];
+  readonly entities: number;
+  readonly claims: number;
+}
+
+async function checkStep(deps: CheckDeps, report: CheckReport, segmentKey: string, cursor: string): Promise<Step> {
+  const [kind, s] = segmentKey.split(':') as [string, string];
+  const segment = Number(s);
+  const { segments, sample, repair } = report.options;
+  if (kind === 'claims') return claimsStep(deps, segment, segments, sample, cursor);
+  const type = deps.registry.get(kind);
+  if (!type) return { next: undefined, findings: [], repairs: [], entities: 0, claims: 0 };
+  const page = await listEntityIds(deps, type, {
+    segment,
+    segments,
+    limit: PAGE,
+    ...(cursor ? { pageToken: cursor } : {}),
+  });
+  const ids = sample >= 1 ? page.entityIds : page.entityIds.filter(() => Math.random() < sample);
+  const checks = await mapLimit(ids, CONCURRENCY, async (entityId) => {
+    const items = await partition(deps, entityPk(type.keyPrefix, entityId));
+    return { ...checkEntity(type, { entityId, items }), items, entityId };
+  });
+  const findings = checks.flatMap((c) => c.findings);
+  findings.push(...(await referenceFindings(deps, type, checks)));
+  // The read side follows the state: an entity whose state is in question is judged on the table alone.
+  const sound = checks.filter((c) => !findings.some((f) => f.entityId === c.entityId && f.class !== 'safe'));
+  if (deps.projections) findings.push(...(await deps.projections.check(type, sound)));
+  const repairs = repair ? await applySafeRepairs(deps, type, findings) : [];
+  return { next: page.nextPageToken, findings, repairs, entities: ids.length, claims: 0 };
+}
+
+/** Every other side of a multi-entity command carries the same command, and every command record its version. */
+async function referenceFindings(
+  deps: CheckDeps,
+  type: AnyEntityType,
+  checks: readonly (EntityCheck & { entityId: string })[],
+): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  const refs = checks.flatMap((c) => c.references.map((r) => ({ ...r, from: c.entityId })));
+  const events = await batchGet(
+    deps,
+    refs.map((r) => ({ pk: entityPk(type.keyPrefix, r.entityId), sk: eventSk(r.version) })),
+  );
+  for (const r of refs) {
+    const other = events.get(`${entityPk(type.keyPrefix, r.entityId)}|${eventSk(r.version)}`);
+    if (other?.commandId !== r.commandId)
+      findings.push({
+        class: 'operator',
+        kind: 'reference',
+        entityType: type.name,
+        entityId: r.from,
+        detail: `command ${r.commandId} names ${r.entityId} version ${r.version}, ${other ? `which holds command ${String(other.commandId)}` : 'which does not exist'}`,
+      });
+  }
+  // Command records live 14 days: those still there must agree with the versions that applied them.
+  const applied = checks.flatMap((c) =>
+    [...c.commands].slice(-20).map(([commandId, version]) => ({ commandId, version, entityId: c.entityId })),
+  );
+  const records = await batchGet(
+    deps,
+    applied.map((a) => ({ pk: commandPk(a.commandId), sk: COMMAND_SK })),
+  );
+  for (const a of applied) {
+    const raw = records.get(`${commandPk(a.commandId)}|${COMMAND_SK}`);
+    if (!raw) continue;
+    const parsed = commandRecordSchema.safeParse(raw);
+    const r = raw as unknown as CommandRecord;
+    const version = r.entityId === a.entityId ? r.version : r.relatedVersions?.[a.entityId];
+    if (!parsed.success || r.status !== 'applied' || version !== a.version)
+      findings.push({
+        class: 'operator',
+        kind: 'command-record',
+        entityType: type.name,
+        entityId: a.entityId,
+        key: { pk: commandPk(a.commandId), sk: COMMAND_SK },
+        detail: parsed.success
+          ? `the record of ${a.commandId} says ${r.status} at version ${String(version)}, the events apply it at ${a.version}`
+          : `the record of ${a.commandId} does not parse`,
+      });
+  }
+  return findings;
+}
+
+/** One page of a parallel Scan for claims: each must point to a command that applied for its entity. */
+async function claimsStep(
+  deps: CheckDeps,
+  segment: number,
+  segments: number,
+  sample: number,
+  cursor: string,
+): Promise<Step> {
+  const out = await deps.db.send(
+    new ScanCommand({
+      TableName: deps.tableName,
+      Segment: segment,
+      TotalSegments: segments,
+      FilterExpression: 'attribute_exists(claimedAt)',
+      Limit: 500,
+      ...(cursor ? { ExclusiveStartKey: JSON.parse(Buffer.from(cursor, 'base64url').toString()) } : {}),
+    }),
+  );
+  const claims = (out.Items ?? []).filter(() => sample >= 1 || Math.random() < sample);
+  const findings: Finding[] = [];
+  const records = await batchGet(
+    deps,
+    claims.map((c) => ({ pk: commandPk(String(c.commandId)), sk: COMMAND_SK })),
+  );
+  await mapLimit(claims, CONCURRENCY, async (claim) => {
+    const key = { pk: String(claim.pk), sk: String(claim.sk) };
+    const parsed = claimItemSchema.safeParse(claim);
+    const type = deps.registry.get(String(claim.entityType));
+    if (!parsed.success || !type) {
+      findings.push({
+        class: 'operator',
+        kind: 'claim',
+        key,
+        detail: 'the claim does not parse or names no entity type',
+      });
+      return;
+    }
+    const record = records.get(`${commandPk(parsed.data.commandId)}|${COMMAND_SK}`) as CommandRecord | undefined;
+    const applied = record
+      ? record.status === 'applied' && record.entityId === parsed.data.entityId
+      : await appliedInHistory(deps, type, parsed.data.entityId, parsed.data.commandId);
+    if (!applied)
+      findings.push({
+        class: 'operator',
+        kind: 'claim',
+        entityType: type.name,
+        entityId: parsed.data.entityId,
+        key,
+        detail: `the claim is held by command ${parsed.data.commandId}, which ${record ? `was ${record.status}` : 'applied nowhere in the history'}`,
+      });
+  });
+  const next = out.LastEvaluatedKey
+    ? Buffer.from(JSON.stringify(out.LastEvaluatedKey)).toString('base64url')
+    : undefined;
+  return { next, findings, repairs: [], entities: 0, claims: claims.length };
+}
+
+/** Whether a command (whose record expired) applied a version of the entity: its events are the proof. */
+async function appliedInHistory(
+  deps: CheckDeps,
+  type: AnyEntityType,
+  entityId: string,
+  commandId: string,
+): Promise<boolean> {
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await deps.db.send(
+      new QueryCommand({
+        TableName: deps.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :e)',
+        FilterExpression: 'commandId = :c',
+        ExpressionAttributeValues: { ':pk': entityPk(type.keyPrefix, entityId), ':e': 'E#', ':c': commandId },
+        ConsistentRead: true,
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    if ((out.Items ?? []).length > 0) return true;
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return false;
+}
+
+async function applySafeRepairs(
+  deps: CheckDeps,
+  type: AnyEntityType,
+  findings: readonly Finding[],
+): Promise<RepairDone[]> {
+  const done: RepairDone[] = [];
+  const reprojected = new Set<string>();
+  for (const finding of findings) {
+    if (finding.class !== 'safe' || !finding.repair || !finding.entityId) continue;
+    const { repair } = finding;
+    try {
+      if (repair.action === 'reproject' && deps.projections) {
+        if (!reprojected.has(repair.playerId)) await deps.projections.reproject(repair.playerId);
+        reprojected.add(repair.playerId);
+        done.push({ finding, result: 'repaired', detail: `re-projected ${repair.playerId} from the table` });
+      } else if (repair.action === 'rewrite-snapshot' && deps.rewriteSnapshot) {
+        await deps.rewriteSnapshot(type, finding.entityId, repair.version);
+        done.push({ finding, result: 'repaired', detail: `snapshot ${repair.version} written again from the events` });
+      } else done.push({ finding, result: 'skipped', detail: 'no repairer for it in this process' });
+    } catch (error) {
+      done.push({ finding, result: 'skipped', detail: `the repair failed: ${String(error)}`.slice(0, 300) });
+    }
+  }
+  return done;
+}
+
+/** Records one step: its findings (the first MAX_LISTED are kept), repairs, counts and the segment's cursor. */
+async function record(deps: CheckDeps, checkId: string, segmentKey: string, step: Step): Promise<void> {
+  const counts = { safe: 0, operator: 0, isolate: 0 };
+  for (const f of step.findings) counts[f.class]++;
+  const current = await checkReport(deps, checkId);
+  const room = Math.max(0, MAX_LISTED - (current?.findings.length ?? 0));
+  const roomForRepairs = Math.max(0, MAX_LISTED - (current?.repairs.length ?? 0));
+  await deps.db.send(
+    new UpdateCommand({
+      TableName: deps.tableName,
+      Key: runKey(checkId),
+      UpdateExpression:
+        'SET cursors.#seg = :cursor, findings = list_append(findings, :findings), repairs = list_append(repairs, :repairs) ADD entitiesChecked :e, claimsChecked :c, counts.safe :safe, counts.#op :op, counts.isolate :iso',
+      ExpressionAttributeNames: { '#seg': segmentKey, '#op': 'operator' },
+      ExpressionAttributeValues: {
+        ':cursor': step.next ?? DONE,
+        ':findings': step.findings.slice(0, room),
+        ':repairs': step.repairs.slice(0, roomForRepairs),
+        ':e': step.entities,
+        ':c': step.claims,
+        ':safe': counts.safe,
+        ':op': counts.operator,
+        ':iso': counts.isolate,
+      },
+    }),
+  );
+}
+
+async function partition(deps: CheckDeps, pk: string): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await deps.db.send(
+      new QueryCommand({
+        TableName: deps.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': pk },
+        ConsistentRead: true,
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    items.push(...(out.Items ?? []));
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
+async function batchGet(
+  deps: CheckDeps,
+  keys: readonly { pk: string; sk: string }[],
+): Promise<Map<string, Record<string, unknown>>> {
+  const found = new Map<string, Record<string, unknown>>();
+  const unique = [...new Map(keys.map((k) => [`${k.pk}|${k.sk}`, k])).values()];
+  for (let i = 0; i < unique.length; i += 100) {
+    let request: Record<string, { Keys: { pk: string; sk: string }[]; ConsistentRead: boolean }> | undefined = {
+      [deps.tableName]: { Keys: unique.slice(i, i + 100), ConsistentRead: true },
+    };
+    for (let attempt = 0; request && Object.keys(request).length > 0 && attempt < 10; attempt++) {
+      const out = await deps.db.send(new BatchGetCommand({ RequestItems: request }));
+      for (const item of out.Responses?.[deps.tableName] ?? []) found.set(`${item.pk}|${item.sk}`, item);
+      request = out.UnprocessedKeys as typeof request;
+    }
+  }
+  return found;
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!);
+      }
+    }),
+  );
+  return out;
+}

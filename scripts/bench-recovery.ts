@@ -20,9 +20,15 @@ import { commandQueue, eventStore } from '../shared/gamekeep.js';
 import { entityRegistry } from '../shared/entities.js';
 import { CommandProcessor } from '../shared/engine/commandProcessor.js';
 import { History } from '../shared/engine/history.js';
-import { commandEnvelope, deduplicationIdFor, messageGroupIdFor, type CommandEnvelope } from '../shared/engine/envelope.js';
+import {
+  commandEnvelope,
+  deduplicationIdFor,
+  messageGroupIdFor,
+  type CommandEnvelope,
+} from '../shared/engine/envelope.js';
 import { player, type PlayerCommand } from '../shared/domain/player/index.js';
-import { readSide, viewKey } from '../shared/readside/index.js';
+import { readSide } from '../shared/readside/index.js';
+import { viewKey } from '../shared/readside/playerCache.js';
 import { percentile, progressBar, table } from './console.js';
 import { parseScriptArgs, wholeNumber } from './commandLine.js';
 import type { SQSRecord } from 'aws-lambda';
@@ -31,12 +37,12 @@ process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
 
 const USAGE =
-  'usage: npm run bench:recovery [-- --versions N --reads N --reads-without N --rollbacks N]   (defaults: 10000 versions, 200 reads with snapshots, 50 without, 5 rollbacks)';
+  'usage: npm run bench:recovery [-- --versions N --reads N --reads-without N --rollbacks N]   (defaults: 10000 versions, 200 reads with snapshots, 100 without, 5 rollbacks)';
 const { values: args } = parseScriptArgs(USAGE, {
   options: {
     versions: { type: 'string', default: '10000' },
     reads: { type: 'string', default: '200' },
-    'reads-without': { type: 'string', default: '50' },
+    'reads-without': { type: 'string', default: '100' },
     rollbacks: { type: 'string', default: '5' },
   },
 });
@@ -221,7 +227,8 @@ async function main(): Promise<void> {
         body: JSON.stringify({ toVersion: ROLLBACK_HISTORY / 2, reason: 'bench', ticket: `BENCH-${p}` }),
       });
       const body = (await res.json()) as { commandId?: string };
-      if (res.status !== 202 || !body.commandId) throw new Error(`rollback of ${p}: ${res.status} ${JSON.stringify(body)}`);
+      if (res.status !== 202 || !body.commandId)
+        throw new Error(`rollback of ${p}: ${res.status} ${JSON.stringify(body)}`);
       accepted.push(performance.now() - t0);
       const target = String(ROLLBACK_HISTORY + 1);
       await Promise.all([

@@ -99,6 +99,14 @@ export const FUNCTIONS = {
     memorySize: 1024,
     inVpc: true,
   },
+  consistencyChecker: {
+    dir: 'consistency-checker',
+    description:
+      'The consistency check (schema, invariants, folds, references, ledger, read side): daily sampled, or started by operators; checkpointed, continues itself',
+    timeout: Duration.minutes(15),
+    memorySize: 1024,
+    inVpc: true,
+  },
 } as const satisfies Record<string, FunctionSpec>;
 
 export type FunctionName = keyof typeof FUNCTIONS;
@@ -116,6 +124,20 @@ export const PAYMENT_ITEMS = ['PAYIN#*', 'PAYMENTS#*'] as const;
 /** What the payment functions' transactions do to its own items (shared/payments/paymentRecords.ts). */
 export const PAYMENT_WRITES = ['dynamodb:PutItem', 'dynamodb:DeleteItem'] as const;
 export const REWARD_RUN_ITEMS = ['REWARDRUN#*'] as const;
+/** A consistency check's record (shared/checker/checkRun.ts). */
+export const CHECK_ITEMS = ['CHECK#*'] as const;
+/** The attributes of a snapshot item (shared/persistence/tableLayout.ts `SnapshotItem`), all the checker may write there. */
+export const SNAPSHOT_ATTRIBUTES = [
+  'pk',
+  'sk',
+  'entityType',
+  'entityId',
+  'version',
+  'state',
+  'stateHash',
+  'foldedFrom',
+  'committedAt',
+] as const;
 /** Operators' records of replayed and discarded dead letters (shared/http/deadLetterApi.ts): `DLQ#<messageId>`. */
 export const DEAD_LETTER_AUDIT_ITEMS = ['DLQ#*'] as const;
 
@@ -304,6 +326,37 @@ export class GameFunctions extends Construct {
     fns.adminApi.addEnvironment('GAMEKEEP_DLQ_URL', queues.deadLetterQueue.queueUrl);
     queues.deadLetterQueue.grantConsumeMessages(fns.adminApi);
     table.grantItems(fns.adminApi, ['dynamodb:PutItem'], DEAD_LETTER_AUDIT_ITEMS);
+
+    // Consistency checker: reads everything (its claims pass is a parallel Scan), keeps its run on CHECK#<id>,
+    // repairs the read side in the cache, and rewrites a corrupt snapshot: PutItem under player partitions limited
+    // to a snapshot's attributes (a state item needs updatedAt and lastCommandId, which it may not write).
+    const checker = fns.consistencyChecker;
+    cacheClient(checker);
+    table.grantItems(checker, [...TABLE_READ, 'dynamodb:Scan']);
+    table.grantEntityListing(checker);
+    table.grantItems(checker, ['dynamodb:PutItem', 'dynamodb:UpdateItem'], CHECK_ITEMS);
+    checker.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:PutItem'],
+        resources: [table.table.tableArn],
+        conditions: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['P#*'] },
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...SNAPSHOT_ATTRIBUTES] },
+          StringEqualsIfExists: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES', 'dynamodb:ReturnValues': 'NONE' },
+        },
+      }),
+    );
+    new iam.Policy(this, 'ConsistencyCheckerContinuation', {
+      roles: [checker.role!],
+      statements: [new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [checker.functionArn] })],
+    });
+    // The admin API opens a check (its CHECK# record) and starts it in the checker.
+    table.grantItems(fns.adminApi, ['dynamodb:PutItem'], CHECK_ITEMS);
+    fns.adminApi.addEnvironment('GAMEKEEP_CHECKER_FUNCTION', checker.functionName);
+    new iam.Policy(this, 'AdminApiStartsChecks', {
+      roles: [fns.adminApi.role!],
+      statements: [new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [checker.functionArn] })],
+    });
 
     // Projector: the single stream consumer; writes the cache, reads the table.
     this.projectorFailures = new sqs.Queue(this, 'ProjectorFailures', {

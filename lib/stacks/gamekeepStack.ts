@@ -6,6 +6,7 @@ import { GameTable } from '../constructs/gameTable.js';
 import { PipelineMonitoring } from '../constructs/pipelineMonitoring.js';
 import { PlayerCache, PrivateNetwork } from '../constructs/playerCache.js';
 import { PaymentReconciliation } from '../constructs/paymentReconciliation.js';
+import { ConsistencyChecks } from '../constructs/consistencyChecks.js';
 import { RewardSchedule } from '../constructs/rewardSchedule.js';
 import { TableBackup } from '../constructs/tableBackup.js';
 import type { StageSettings } from '../stage.js';
@@ -29,6 +30,7 @@ export class GamekeepStack extends Stack {
   readonly apis: GameApis;
   readonly schedule: RewardSchedule;
   readonly paymentReconciliation: PaymentReconciliation;
+  readonly checks: ConsistencyChecks;
   readonly backup: TableBackup;
   readonly monitoring: PipelineMonitoring;
 
@@ -85,6 +87,12 @@ export class GamekeepStack extends Stack {
       },
       apis: { PublicApi: this.apis.publicApi, InternalApi: this.apis.internalApi },
       cacheName: cache.cache.ref,
+    });
+
+    this.checks = new ConsistencyChecks(this, 'ConsistencyChecks', {
+      checker: fns.consistencyChecker,
+      stage: settings.stage,
+      topic: this.monitoring.topic,
     });
 
     const output = (name: string, value: string, description: string): CfnOutput =>

@@ -223,7 +223,12 @@ describe('GamekeepStack', () => {
 
     it('only the cache clients run in the VPC, in the isolated subnets', () => {
       for (const name of NAMES) expect(fn(name).Properties.VpcConfig !== undefined, name).toBe(FUNCTIONS[name].inVpc);
-      expect(NAMES.filter((n) => FUNCTIONS[n].inVpc).sort()).toEqual(['api', 'leaderboardRebuild', 'projector']);
+      expect(NAMES.filter((n) => FUNCTIONS[n].inVpc).sort()).toEqual([
+        'api',
+        'consistencyChecker',
+        'leaderboardRebuild',
+        'projector',
+      ]);
     });
 
     it('receive the environment shared/config.ts reads', () => {
@@ -325,9 +330,23 @@ describe('GamekeepStack', () => {
           case 'rewardScheduler': // the run's checkpoint only
             expect(leading).toEqual([['REWARDRUN#*']]);
             break;
-          case 'adminApi': // manual reward runs' checkpoints; operators' payment resolutions
-            expect(leading).toEqual([['REWARDRUN#*'], ['PAYIN#*', 'PAYMENTS#*']]);
+          case 'adminApi': // manual reward runs' checkpoints; payment resolutions; dead-letter audits; opened checks
+            expect(leading).toEqual([['REWARDRUN#*'], ['PAYIN#*', 'PAYMENTS#*'], ['DLQ#*'], ['CHECK#*']]);
             break;
+          case 'consistencyChecker': {
+            // Its run record, and snapshots rewritten: under player partitions, a snapshot's attributes only.
+            expect(leading).toEqual([['CHECK#*'], ['P#*']]);
+            const snapshotWrite = writes.find(
+              (w) => w.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys']?.[0] === 'P#*',
+            );
+            expect(actionsOf(snapshotWrite!)).toEqual(['dynamodb:PutItem']);
+            const attributes = snapshotWrite!.Condition!['ForAllValues:StringEquals'][
+              'dynamodb:Attributes'
+            ] as string[];
+            expect(attributes).not.toContain('updatedAt');
+            expect(attributes).not.toContain('lastCommandId');
+            break;
+          }
           default:
             expect(writes, `${name} must not write the table`).toEqual([]);
         }
@@ -352,11 +371,14 @@ describe('GamekeepStack', () => {
       }
     });
 
-    it('no role may Scan the table; players are listed by a Query of the entity index, by the reward runners, the rebuild and the projector (its heal) only', () => {
+    it('no role but the consistency checker may Scan the table (its claims pass reads items in no index); players are listed by a Query of the entity index, by the reward runners, the rebuild, the projector (its heal) and the checker only', () => {
       const index = { 'Fn::Join': ['', [arnOf(ids.table), '/index/entities']] };
       for (const name of NAMES) {
-        expect(statements(name).flatMap(actionsOf), name).not.toContain('dynamodb:Scan');
-        const lists = ['rewardScheduler', 'adminApi', 'leaderboardRebuild', 'projector'].includes(name);
+        if (name === 'consistencyChecker') expect(actionsOn(name, arnOf(ids.table))).toContain('dynamodb:Scan');
+        else expect(statements(name).flatMap(actionsOf), name).not.toContain('dynamodb:Scan');
+        const lists = ['rewardScheduler', 'adminApi', 'leaderboardRebuild', 'projector', 'consistencyChecker'].includes(
+          name,
+        );
         expect(actionsOn(name, index), name).toEqual(lists ? ['dynamodb:Query'] : []);
       }
     });
@@ -392,14 +414,19 @@ describe('GamekeepStack', () => {
       }
     });
 
-    it('lambda:InvokeFunction only by the reward scheduler, the rebuild and the projector, each on itself (continuation of a long run, the heal)', () => {
+    it('lambda:InvokeFunction only by the reward scheduler, the rebuild, the projector and the checker, each on itself (continuation of a long run, the heal), and by the admin API on the checker', () => {
       for (const name of NAMES) {
         const invokes = statements(name).filter((s) => actionsOf(s).includes('lambda:InvokeFunction'));
         expect(
           invokes.map((s) => s.Resource),
           name,
         ).toEqual(
-          ['rewardScheduler', 'leaderboardRebuild', 'projector'].includes(name) ? [arnOf(fnId(dev, name))] : [],
+          ['rewardScheduler', 'leaderboardRebuild', 'projector', 'consistencyChecker'].includes(name)
+            ? [arnOf(fnId(dev, name))]
+            : // The admin API starts a check in the checker (and only there).
+              name === 'adminApi'
+              ? [arnOf(fnId(dev, 'consistencyChecker'))]
+              : [],
         );
       }
     });
@@ -433,7 +460,7 @@ describe('GamekeepStack', () => {
       const webhookSecret = fn('paymentWebhook').Properties.Environment.Variables.GAMEKEEP_WEBHOOK_SECRETS_ARN;
       const cacheSecret = fn('api').Properties.Environment.Variables.GAMEKEEP_REDIS_SECRET_ARN;
       expect(secretReaders(webhookSecret)).toEqual(['paymentWebhook']);
-      expect(secretReaders(cacheSecret)).toEqual(['api', 'leaderboardRebuild', 'projector']);
+      expect(secretReaders(cacheSecret)).toEqual(['api', 'consistencyChecker', 'leaderboardRebuild', 'projector']);
     });
   });
 

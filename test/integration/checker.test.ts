@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
 import { dynamoDbClient } from '../../shared/clients.js';
 import { checkerDeps, runCheck, type CheckReport, type Finding } from '../../shared/checker/index.js';
 import { startLocalStack, type LocalStack } from '../../local/stack.js';
@@ -21,7 +27,8 @@ let db: DynamoDBDocumentClient;
 const players = ['ck-a', 'ck-b', 'ck-c', 'ck-d', 'ck-e', 'ck-f', 'ck-g', 'ck-h'];
 
 const key = (pk: string, sk: string) => ({ TableName: h.config.tableName, Key: { pk, sk } });
-const get = async (pk: string, sk: string) => (await db.send(new GetCommand({ ...key(pk, sk), ConsistentRead: true }))).Item;
+const get = async (pk: string, sk: string) =>
+  (await db.send(new GetCommand({ ...key(pk, sk), ConsistentRead: true }))).Item;
 const check = (options: { repair?: boolean; sample?: number } = {}): Promise<CheckReport> =>
   runCheck(checkerDeps(h.config, db, h.readSide, { settleMs: 0 }), { segments: 2, ...options });
 const about = (r: CheckReport, entityId: string): Finding[] => r.findings.filter((f) => f.entityId === entityId);
@@ -40,7 +47,8 @@ async function settled(): Promise<void> {
   await until(async () => {
     const truth = ranked(await truthOf(db, h.config.tableName, players));
     const boards = await boardsIn(h.readSide!.redis);
-    for (const [k, expected] of truth) if (JSON.stringify(boards.get(k) ?? []) !== JSON.stringify(expected)) return false;
+    for (const [k, expected] of truth)
+      if (JSON.stringify(boards.get(k) ?? []) !== JSON.stringify(expected)) return false;
     return true;
   }, 'projection caught up');
 }
@@ -66,7 +74,13 @@ beforeAll(async () => {
   await serve('ck-g', { type: 'GrantItem', itemId: 'qi-pill', quantity: 1, source: 'quest' }, 'pill');
   await serve(
     'ck-h',
-    { type: 'Trade', tradeId: 'ck-trade', counterpartyId: 'ck-g', give: { gold: 5 }, receive: { items: [{ itemId: 'qi-pill', quantity: 1 }] } },
+    {
+      type: 'Trade',
+      tradeId: 'ck-trade',
+      counterpartyId: 'ck-g',
+      give: { gold: 5 },
+      receive: { items: [{ itemId: 'qi-pill', quantity: 1 }] },
+    },
     'trade',
   );
   await settled();
@@ -161,11 +175,12 @@ describe('the consistency checker', () => {
     expect(about(found, 'ck-h')).toEqual([]);
 
     const repaired = await check({ repair: true });
-    expect(repaired.repairs.filter((r) => r.result === 'repaired').map((r) => r.finding.entityId).sort()).toEqual([
-      'ck-d',
-      'ck-e',
-      'ck-f',
-    ]);
+    expect(
+      repaired.repairs
+        .filter((r) => r.result === 'repaired')
+        .map((r) => r.finding.entityId)
+        .sort(),
+    ).toEqual(['ck-d', 'ck-e', 'ck-f']);
     const after = await check();
     for (const id of ['ck-d', 'ck-e', 'ck-f']) expect(about(after, id), id).toEqual([]);
     // What needs an operator or isolation is still reported, never "repaired" behind their back.
@@ -176,7 +191,9 @@ describe('the consistency checker', () => {
     expect(await Promise.all(['ck-g', 'ck-h'].map((id) => get(`P#${id}`, 'STATE')))).toEqual(untouched);
     expect(JSON.parse((await redisClient.hget('gk:player:{ck-d}', 'd'))!).version).toBe(3);
     expect(await redisClient.zscore('gk:lb:{wealth}', 'ck-e')).toBe(String(-(1000 - 10)));
-    expect((await get('P#ck-f', `S#${String(3).padStart(10, '0')}`))?.state).toEqual((await get('P#ck-f', 'STATE'))?.state);
+    expect((await get('P#ck-f', `S#${String(3).padStart(10, '0')}`))?.state).toEqual(
+      (await get('P#ck-f', 'STATE'))?.state,
+    );
 
     // The operator's repair: an audited command appending StateRepaired, after which ck-a is sound.
     const r = await h.call('POST', '/v1/admin/players/ck-a/repairs', {

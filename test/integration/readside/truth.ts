@@ -79,7 +79,7 @@ export async function truthOf(
     const undone = new Set<number>(
       items
         .filter((i) => String(i.sk).startsWith('E#'))
-        .flatMap((i) => (i.events as { type: string; undone?: { version: number }[] }[]))
+        .flatMap((i) => i.events as { type: string; undone?: { version: number }[] }[])
         .flatMap((e) => (e.type === 'RolledBack' ? (e.undone ?? []).map((u) => u.version) : [])),
     );
     for (const item of items.filter((i) => String(i.sk).startsWith('E#') && !undone.has(i.version))) {

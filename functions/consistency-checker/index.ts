@@ -1,0 +1,4 @@
+import { loadConfig } from '../../shared/config.js';
+import { createConsistencyCheckerHandler } from './handler.js';
+
+export const handler = createConsistencyCheckerHandler(loadConfig());

@@ -5,7 +5,7 @@
  *      command processor SQS-shaped batches of 10 directly, on a table without a stream.
  *   2. Rollback end to end through the local stack: the admin API's request (202), the command applied by the
  *      processor polling the FIFO queue, and the cached view projected at the new version by the stream projector.
- *   3. The consistency checker's players/s: a slot in the figures, not measured here yet.
+ *   3. The consistency checker's players/s over CHECKED players, every one and a 10 % sample (the table's checks).
  * As a table and, last, one JSON line with every figure, so runs can be compared.
  */
 import { randomBytes } from 'node:crypto';
@@ -20,6 +20,8 @@ import { commandQueue, eventStore } from '../shared/gamekeep.js';
 import { entityRegistry } from '../shared/entities.js';
 import { CommandProcessor } from '../shared/engine/commandProcessor.js';
 import { History } from '../shared/engine/history.js';
+import { checkerDeps, runCheck } from '../shared/checker/index.js';
+import { dynamoDbClient } from '../shared/clients.js';
 import {
   commandEnvelope,
   deduplicationIdFor,
@@ -37,19 +39,21 @@ process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
 
 const USAGE =
-  'usage: npm run bench:recovery [-- --versions N --reads N --reads-without N --rollbacks N]   (defaults: 10000 versions, 200 reads with snapshots, 100 without, 5 rollbacks)';
+  'usage: npm run bench:recovery [-- --versions N --reads N --reads-without N --rollbacks N --checked N]   (defaults: 10000 versions, 200 reads with snapshots, 100 without, 5 rollbacks, 10000 checked players)';
 const { values: args } = parseScriptArgs(USAGE, {
   options: {
     versions: { type: 'string', default: '10000' },
     reads: { type: 'string', default: '200' },
     'reads-without': { type: 'string', default: '100' },
     rollbacks: { type: 'string', default: '5' },
+    checked: { type: 'string', default: '10000' },
   },
 });
 const VERSIONS = wholeNumber(USAGE, '--versions', args.versions, 2);
 const READS = wholeNumber(USAGE, '--reads', args.reads);
 const READS_WITHOUT = wholeNumber(USAGE, '--reads-without', args['reads-without']);
 const ROLLBACKS = wholeNumber(USAGE, '--rollbacks', args.rollbacks);
+const CHECKED = wholeNumber(USAGE, '--checked', args.checked);
 /** An SQS FIFO batch, as Lambda's event source mapping delivers it. */
 const BATCH = 10;
 /** Versions each rolled-back player has; the rollback goes back to half of them. */
@@ -168,6 +172,54 @@ async function main(): Promise<void> {
     const withSnapshots = await reads(READS, true);
     const withoutSnapshots = await reads(READS_WITHOUT, false);
 
+    // ---- 3. the consistency checker over CHECKED players (the table's checks: no read side here) ----
+    const checkedTable = await stack.provision({ tableName: 'checked', queueName: 'checked', stream: false });
+    const checkedProcessor = new CommandProcessor({
+      store: eventStore(checkedTable.config),
+      registry: entityRegistry(),
+      log: silent,
+      commandRecordDays: 14,
+      maxCommitAttempts: 8,
+    });
+    console.log(`Creating ${CHECKED} players with 3 versions each for the checker…`);
+    const checkedIds = Array.from({ length: CHECKED }, (_, i) => `ck-${String(i).padStart(6, '0')}`);
+    const checkedBar = progressBar('players', CHECKED);
+    for (let i = 0; i < CHECKED; i += BATCH) {
+      const ids = checkedIds.slice(i, i + BATCH);
+      for (const make of [
+        (p: string) => command(p, { type: 'CreatePlayer', name: `Checked ${p}` }, 'create'),
+        (p: string) =>
+          command(p, { type: 'AddExperience', amount: 10 + Math.floor(rnd() * 500), source: 'quest' }, 'xp'),
+        (p: string) => command(p, { type: 'GrantReward', taskId: 'bench-check', gold: 25 }, 'reward'),
+      ]) {
+        const report = await checkedProcessor.processBatch(ids.map((p) => sqsRecord(make(p))));
+        if (report.counts.applied !== ids.length) throw new Error(`checker set-up: ${JSON.stringify(report.counts)}`);
+      }
+      checkedBar.update(Math.min(i + BATCH, CHECKED));
+    }
+    checkedBar.done();
+    const checkerDb = dynamoDbClient(checkedTable.config);
+    stops.push(async () => checkerDb.destroy());
+    const checkRun = async (sample: number) => {
+      const t0 = performance.now();
+      const report = await runCheck(checkerDeps(checkedTable.config, checkerDb), { sample, segments: 4 });
+      const seconds = (performance.now() - t0) / 1000;
+      const found = report.counts.safe + report.counts.operator + report.counts.isolate;
+      if (found > 0)
+        throw new Error(
+          `the checker found ${found} findings on a sound table: ${JSON.stringify(report.findings.slice(0, 3))}`,
+        );
+      return {
+        players: report.entitiesChecked,
+        records: report.claimsChecked,
+        seconds: Number(seconds.toFixed(1)),
+        playersPerSecond: Math.round(report.entitiesChecked / seconds),
+      };
+    };
+    console.log('Checking every player, then a 10 % sample…');
+    const checkedFull = await checkRun(1);
+    const checkedSample = await checkRun(0.1);
+
     // ---- 2. rollback end to end: request → applied → projected ----
     const secret = () => randomBytes(24).toString('hex');
     const config: Config = {
@@ -268,8 +320,7 @@ async function main(): Promise<void> {
         appliedMs: { p50: q(applied, 50), max: q(applied, 100) },
         projectedMs: { p50: q(projected, 50), max: q(projected, 100) },
       },
-      // Slot for the consistency checker's throughput (players/s, sampled and full): not measured yet.
-      checker: null as null | Record<string, number>,
+      checker: { full: checkedFull, sample: checkedSample },
       targets: TARGETS,
     };
     console.log();
@@ -299,10 +350,16 @@ async function main(): Promise<void> {
           'rollback: request → projected (cached view)',
           `p50 ${figures.rollback.projectedMs.p50} ms (max ${figures.rollback.projectedMs.max})`,
         ],
-        ['checker', `not measured yet — target ≥ ${TARGETS.checkerPlayersPerSecond} players/s`],
+        [
+          `checker, every player (${CHECKED})`,
+          `${checkedFull.playersPerSecond} players/s (${checkedFull.players} players and ${checkedFull.records} claims and command records in ${checkedFull.seconds} s) — target ≥ ${TARGETS.checkerPlayersPerSecond} players/s`,
+        ],
+        [
+          'checker, a 10 % sample',
+          `${checkedSample.playersPerSecond} players/s (${checkedSample.players} players in ${checkedSample.seconds} s; the claims and records scan is sampled too, but reads the whole table)`,
+        ],
       ]),
     );
-    console.log('checker: not measured yet');
     console.log(JSON.stringify(figures));
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);

@@ -1,7 +1,8 @@
 /**
  * `npm run demo`: the main job on a fresh embedded stack. 200 players, thousands of commands from concurrent
  * senders with duplicates and payment replays, then paid notices through the real webhook (odd amounts, payments
- * that overtake their player, replays), then an audit of every guarantee. Exits non-zero if one fails.
+ * that overtake their player, replays), a rollback of a player with its trade partner and a corruption the
+ * consistency checker finds and repairs, then an audit of every guarantee. Exits non-zero if one fails.
  */
 import { randomBytes } from 'node:crypto';
 import { startLocalStack, type LocalStack } from '../local/stack.js';
@@ -18,6 +19,7 @@ import { percentile, progressBar, table } from './console.js';
 import { startRedis } from '../local/redis.js';
 import { startProjectionPipeline } from '../local/projectionPipeline.js';
 import { ReaderLog, auditReaders, auditReadSide } from '../local/readSideAudit.js';
+import { recoveryPhase } from './demoRecovery.js';
 
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
@@ -155,12 +157,14 @@ async function main(): Promise<number> {
     await projection.poller.caughtUp();
     reading = false;
     await Promise.all(readers);
+    console.log('Rolling a player back with its trade partner, then letting the checker find a corruption…');
+    const recovery = await recoveryPhase(stack, pipeline, projection, [workload.players[3]!, workload.players[4]!]);
 
     console.log('Auditing the table…');
     const players = [...workload.players, ...payments.players];
     const sentIds = [...workload.creates, ...unique, ...secondPayments]
       .map((c) => c.commandId)
-      .concat(payments.commandIds);
+      .concat(payments.commandIds, recovery.commandIds);
     const audit = await auditPlayers(store, players, sentIds);
     const rejectionCodes = new Map<string, number>();
     for (const r of audit.records.values())
@@ -207,6 +211,7 @@ async function main(): Promise<number> {
       },
       ...payments.checks,
       ...(await auditPayments(store, payments.provider, payments.expected, payments.stonesBefore)),
+      ...recovery.checks,
     ];
 
     const appliedCount = [...audit.records.values()].filter((r) => r.status === 'applied').length;
@@ -243,6 +248,7 @@ async function main(): Promise<number> {
           `${(writeRequests / decided).toFixed(3)} requests/command; WCU/command ${(billed / decided).toFixed(2)} as AWS bills, ${(capacity / decided).toFixed(2)} as DynamoDB Local reports`,
         ],
         ...payments.rows,
+        ...recovery.rows,
       ]),
     );
     console.log();

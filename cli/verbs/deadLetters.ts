@@ -1,9 +1,9 @@
 import { type Command, Option } from 'commander';
 import type { z } from 'zod';
 import type { deadLetterAnswer } from '../../shared/http/schemas.js';
-import { accepted } from '../api.js';
+import { ApiRefusal, accepted } from '../api.js';
 import { verb } from '../context.js';
-import { columns, usage, wholeNumber } from '../output.js';
+import { CliFailure, columns, usage, wholeNumber } from '../output.js';
 import { waitForOutcome } from './players.js';
 
 type DeadLetterView = z.infer<typeof deadLetterAnswer>;
@@ -56,10 +56,22 @@ export function deadLetterVerbs(program: Command): void {
             ...(options.reason ? { reason: options.reason } : {}),
             ...(options.ticket ? { ticket: options.ticket } : {}),
           };
-          const replay = accepted(
-            await ctx.api().request('POST', `/v1/admin/dead-letters/${encodeURIComponent(messageId)}/replay`, { body }),
-            202,
-          ) as { messageId: string; commandId: string; forced: boolean; entity: { version: number } };
+          const answer = await ctx
+            .api()
+            .request('POST', `/v1/admin/dead-letters/${encodeURIComponent(messageId)}/replay`, { body });
+          let replay: { messageId: string; commandId: string; forced: boolean; entity: { version: number } };
+          try {
+            replay = accepted(answer, 202);
+          } catch (error) {
+            if (error instanceof ApiRefusal && error.code.endsWith('_MOVED_ON'))
+              throw new CliFailure(
+                error.message,
+                1,
+                error.code,
+                `to replay it anyway: gamekeep dlq replay ${messageId} --force --reason "<why>" --ticket <ticket>`,
+              );
+            throw error;
+          }
           const outcome = options.wait ? await waitForOutcome(ctx, replay.commandId, options.wait) : undefined;
           ctx.out.result(outcome ? { ...replay, outcome } : replay, () => [
             `replayed ${replay.messageId} as command ${replay.commandId}${replay.forced ? ' (forced)' : ''}: queued`,

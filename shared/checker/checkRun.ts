@@ -10,7 +10,6 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { AnyEntityType } from '../engine/entityType.js';
 import type { EntityRegistry } from '../engine/registry.js';
-import { listEntityIds } from '../engine/queries.js';
 import { claimItemSchema, commandRecordSchema } from '../persistence/itemSchemas.js';
 import { COMMAND_SK, commandPk, entityPk, eventSk, type CommandRecord } from '../persistence/tableLayout.js';
 import { checkEntity, type EntityCheck } from './entityCheck.js';
@@ -67,7 +66,7 @@ export interface CheckReport {
 }
 
 const MAX_LISTED = 300;
-const PAGE = 100;
+const SCAN_PAGE = 1000;
 const DONE = '#done';
 const CONCURRENCY = 16;
 const runKey = (checkId: string) => ({ pk: `CHECK#${checkId}`, sk: 'RUN' });
@@ -81,9 +80,13 @@ export async function openCheck(deps: CheckDeps, options: CheckOptions = {}): Pr
   if (!Number.isInteger(segments) || segments < 1 || segments > 16) throw new RangeError('segments must be 1-16');
   const sample = options.sample ?? 1;
   if (!(sample > 0 && sample <= 1)) throw new RangeError('sample must be in (0, 1]');
+  // One parallel Scan reads every item once: a partition's items come together, so an entity is checked whole. A
+  // sample is `segments` segments picked at random out of segments / sample: a random share of the partitions.
+  const totalSegments = Math.min(1_000_000, Math.max(segments, Math.round(segments / sample)));
+  const picked = new Set<number>();
+  while (picked.size < segments) picked.add(Math.floor(Math.random() * totalSegments));
   const cursors: Record<string, string> = {};
-  for (const type of deps.registry.all()) for (let s = 0; s < segments; s++) cursors[`${type.name}:${s}`] = '';
-  for (let s = 0; s < segments; s++) cursors[`claims:${s}`] = '';
+  for (const s of [...picked].sort((x, y) => x - y)) cursors[`scan:${s}/${totalSegments}`] = '';
   const report: CheckReport = {
     checkId: `k${randomUUID().replaceAll('-', '')}`,
     status: 'running',
@@ -177,30 +180,86 @@ interface Step {
 }
 
 async function checkStep(deps: CheckDeps, report: CheckReport, segmentKey: string, cursor: string): Promise<Step> {
-  const [kind, s] = segmentKey.split(':') as [string, string];
-  const segment = Number(s);
-  const { segments, sample, repair } = report.options;
-  if (kind === 'claims') return claimsStep(deps, segment, segments, sample, cursor);
-  const type = deps.registry.get(kind);
-  if (!type) return { next: undefined, findings: [], repairs: [], entities: 0, claims: 0 };
-  const page = await listEntityIds(deps, type, {
-    segment,
-    segments,
-    limit: PAGE,
-    ...(cursor ? { pageToken: cursor } : {}),
-  });
-  const ids = sample >= 1 ? page.entityIds : page.entityIds.filter(() => Math.random() < sample);
-  const checks = await mapLimit(ids, CONCURRENCY, async (entityId) => {
-    const items = await partition(deps, entityPk(type.keyPrefix, entityId));
-    return { ...checkEntity(type, { entityId, items }), items, entityId };
-  });
-  const findings = checks.flatMap((c) => c.findings);
-  findings.push(...(await referenceFindings(deps, type, checks)));
-  // The read side follows the state: an entity whose state is in question is judged on the table alone.
-  const sound = checks.filter((c) => !findings.some((f) => f.entityId === c.entityId && f.class !== 'safe'));
-  if (deps.projections) findings.push(...(await deps.projections.check(type, sound)));
-  const repairs = repair ? await applySafeRepairs(deps, type, findings) : [];
-  return { next: page.nextPageToken, findings, repairs, entities: ids.length, claims: 0 };
+  const [segment, totalSegments] = segmentKey.slice('scan:'.length).split('/').map(Number) as [number, number];
+  const page = await scanPartitions(deps, segment, totalSegments, cursor);
+  const findings: Finding[] = [];
+  const repairs: RepairDone[] = [];
+  let entities = 0;
+  const byType = new Map<AnyEntityType, { entityId: string; items: Record<string, unknown>[] }[]>();
+  const others: Record<string, unknown>[] = [];
+  for (const [pk, items] of page.partitions) {
+    const type = deps.registry.all().find((t) => pk.startsWith(`${t.keyPrefix}#`));
+    if (type && items.some((i) => i.sk === 'STATE' || String(i.sk).startsWith('E#'))) {
+      const group = byType.get(type) ?? [];
+      group.push({ entityId: pk.slice(type.keyPrefix.length + 1), items });
+      byType.set(type, group);
+    } else others.push(...items);
+  }
+  for (const [type, group] of byType) {
+    const checks = group.map((g) => ({ ...checkEntity(type, g), items: g.items, entityId: g.entityId }));
+    entities += checks.length;
+    const found = checks.flatMap((c) => c.findings);
+    found.push(...(await referenceFindings(deps, type, checks)));
+    // The read side follows the state: an entity whose state is in question is judged on the table alone.
+    const sound = checks.filter((c) => !found.some((f) => f.entityId === c.entityId && f.class !== 'safe'));
+    if (deps.projections) found.push(...(await deps.projections.check(type, sound)));
+    findings.push(...found);
+    if (report.options.repair) repairs.push(...(await applySafeRepairs(deps, type, found)));
+  }
+  const claims = others.filter((i) => i.claimedAt !== undefined);
+  const records = others.filter((i) => String(i.pk).startsWith('C#') && i.sk === COMMAND_SK);
+  findings.push(...(await claimFindings(deps, claims)), ...(await recordFindings(deps, records)));
+  return { next: page.next, findings, repairs, entities, claims: claims.length + records.length };
+}
+
+/**
+ * One step of a Scan segment, grouped by partition. The last partition of a page may go on in the next page: it
+ * is left for the next step (the cursor is the last item before it), unless it is all the step read, in which
+ * case the step reads on until the partition ends.
+ */
+async function scanPartitions(
+  deps: CheckDeps,
+  segment: number,
+  totalSegments: number,
+  cursor: string,
+): Promise<{ partitions: Map<string, Record<string, unknown>[]>; next: string | undefined }> {
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined = cursor
+    ? JSON.parse(Buffer.from(cursor, 'base64url').toString())
+    : undefined;
+  let complete = 0;
+  for (;;) {
+    const out = await deps.db.send(
+      new ScanCommand({
+        TableName: deps.tableName,
+        Segment: segment,
+        TotalSegments: totalSegments,
+        Limit: SCAN_PAGE,
+        ConsistentRead: true,
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    items.push(...(out.Items ?? []));
+    start = out.LastEvaluatedKey;
+    if (!start) {
+      complete = items.length;
+      break;
+    }
+    const lastPk = items.at(-1)?.pk;
+    complete = items.findLastIndex((i) => i.pk !== lastPk) + 1;
+    if (complete > 0) break;
+  }
+  const partitions = new Map<string, Record<string, unknown>[]>();
+  for (const item of items.slice(0, complete)) {
+    const pk = String(item.pk);
+    const group = partitions.get(pk);
+    if (group) group.push(item);
+    else partitions.set(pk, [item]);
+  }
+  const last = items[complete - 1];
+  const next =
+    start && last ? Buffer.from(JSON.stringify({ pk: last.pk, sk: last.sk })).toString('base64url') : undefined;
+  return { partitions, next };
 }
 
 /** Every other side of a multi-entity command carries the same command, and every command record its version. */
@@ -226,54 +285,11 @@ async function referenceFindings(
         detail: `command ${r.commandId} names ${r.entityId} version ${r.version}, ${other ? `which holds command ${String(other.commandId)}` : 'which does not exist'}`,
       });
   }
-  // Command records live 14 days: those still there must agree with the versions that applied them.
-  const applied = checks.flatMap((c) =>
-    [...c.commands].slice(-20).map(([commandId, version]) => ({ commandId, version, entityId: c.entityId })),
-  );
-  const records = await batchGet(
-    deps,
-    applied.map((a) => ({ pk: commandPk(a.commandId), sk: COMMAND_SK })),
-  );
-  for (const a of applied) {
-    const raw = records.get(`${commandPk(a.commandId)}|${COMMAND_SK}`);
-    if (!raw) continue;
-    const parsed = commandRecordSchema.safeParse(raw);
-    const r = raw as unknown as CommandRecord;
-    const version = r.entityId === a.entityId ? r.version : r.relatedVersions?.[a.entityId];
-    if (!parsed.success || r.status !== 'applied' || version !== a.version)
-      findings.push({
-        class: 'operator',
-        kind: 'command-record',
-        entityType: type.name,
-        entityId: a.entityId,
-        key: { pk: commandPk(a.commandId), sk: COMMAND_SK },
-        detail: parsed.success
-          ? `the record of ${a.commandId} says ${r.status} at version ${String(version)}, the events apply it at ${a.version}`
-          : `the record of ${a.commandId} does not parse`,
-      });
-  }
   return findings;
 }
 
-/** One page of a parallel Scan for claims: each must point to a command that applied for its entity. */
-async function claimsStep(
-  deps: CheckDeps,
-  segment: number,
-  segments: number,
-  sample: number,
-  cursor: string,
-): Promise<Step> {
-  const out = await deps.db.send(
-    new ScanCommand({
-      TableName: deps.tableName,
-      Segment: segment,
-      TotalSegments: segments,
-      FilterExpression: 'attribute_exists(claimedAt)',
-      Limit: 500,
-      ...(cursor ? { ExclusiveStartKey: JSON.parse(Buffer.from(cursor, 'base64url').toString()) } : {}),
-    }),
-  );
-  const claims = (out.Items ?? []).filter(() => sample >= 1 || Math.random() < sample);
+/** Every claim must point to a command that applied for its entity (its record, or its events once that expired). */
+async function claimFindings(deps: CheckDeps, claims: readonly Record<string, unknown>[]): Promise<Finding[]> {
   const findings: Finding[] = [];
   const records = await batchGet(
     deps,
@@ -306,10 +322,47 @@ async function claimsStep(
         detail: `the claim is held by command ${parsed.data.commandId}, which ${record ? `was ${record.status}` : 'applied nowhere in the history'}`,
       });
   });
-  const next = out.LastEvaluatedKey
-    ? Buffer.from(JSON.stringify(out.LastEvaluatedKey)).toString('base64url')
-    : undefined;
-  return { next, findings, repairs: [], entities: 0, claims: claims.length };
+  return findings;
+}
+
+/** Each applied command record against the event items it names (its entity's version, and the related ones). */
+async function recordFindings(deps: CheckDeps, records: readonly Record<string, unknown>[]): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  const expected: { record: CommandRecord; key: { pk: string; sk: string }; entityId: string }[] = [];
+  for (const raw of records) {
+    const key = { pk: String(raw.pk), sk: String(raw.sk) };
+    const parsed = commandRecordSchema.safeParse(raw);
+    const type = parsed.success ? deps.registry.get(parsed.data.entityType) : undefined;
+    if (!parsed.success || !type) {
+      findings.push({ class: 'operator', kind: 'command-record', key, detail: 'the command record does not parse' });
+      continue;
+    }
+    const record = raw as unknown as CommandRecord;
+    if (record.status !== 'applied') continue;
+    const sides = [[record.entityId, record.version], ...Object.entries(record.relatedVersions ?? {})] as [
+      string,
+      number,
+    ][];
+    for (const [entityId, version] of sides)
+      expected.push({ record, entityId, key: { pk: entityPk(type.keyPrefix, entityId), sk: eventSk(version) } });
+  }
+  const events = await batchGet(
+    deps,
+    expected.map((e) => e.key),
+  );
+  for (const e of expected) {
+    const event = events.get(`${e.key.pk}|${e.key.sk}`);
+    if (event?.commandId !== e.record.commandId)
+      findings.push({
+        class: 'operator',
+        kind: 'command-record',
+        entityType: e.record.entityType,
+        entityId: e.entityId,
+        key: { pk: commandPk(e.record.commandId), sk: COMMAND_SK },
+        detail: `the record of ${e.record.commandId} says it applied ${e.key.sk} of ${e.entityId}, which ${event ? `holds ${String(event.commandId)}` : 'does not exist'}`,
+      });
+  }
+  return findings;
 }
 
 /** Whether a command (whose record expired) applied a version of the entity: its events are the proof. */
@@ -389,25 +442,6 @@ async function record(deps: CheckDeps, checkId: string, segmentKey: string, step
       },
     }),
   );
-}
-
-async function partition(deps: CheckDeps, pk: string): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const out = await deps.db.send(
-      new QueryCommand({
-        TableName: deps.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': pk },
-        ConsistentRead: true,
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }),
-    );
-    items.push(...(out.Items ?? []));
-    start = out.LastEvaluatedKey;
-  } while (start);
-  return items;
 }
 
 async function batchGet(

@@ -4,7 +4,7 @@ import type { CheckReport } from './checkRun.js';
 export function checkSummary(report: CheckReport): string {
   const { counts } = report;
   const lines = [
-    `check ${report.checkId}: ${report.status}; ${report.entitiesChecked} entities and ${report.claimsChecked} claims checked` +
+    `check ${report.checkId}: ${report.status}; ${report.entitiesChecked} entities and ${report.claimsChecked} claims and command records checked` +
       `${report.options.sample < 1 ? ` (a ${Math.round(report.options.sample * 100)} % sample)` : ''}`,
     `findings: ${counts.safe} safe to repair, ${counts.operator} for an operator, ${counts.isolate} to isolate`,
   ];

@@ -1,7 +1,7 @@
 import type { AnyEntityType } from './entityType.js';
 import type { EventStore } from '../persistence/eventStore.js';
 import { STATE_SK, entityPk, type EventItem, type SnapshotItem, type StateItem } from '../persistence/tableLayout.js';
-import { fieldDiff, stateHash, type FieldChange, type UndoneVersion } from './recovery.js';
+import { MAX_UNDONE_VERSIONS, fieldDiff, stateHash, type FieldChange, type UndoneVersion } from './recovery.js';
 import type { RecoveryBasis } from './recoveryDecision.js';
 
 /** An entity's state at one version, and how it was reached. */
@@ -43,21 +43,29 @@ export class History {
     current?: number,
     options: { snapshots?: boolean } = {},
   ): Promise<PastState> {
-    const latest = current ?? (await this.currentVersion(entityId));
-    if (!Number.isInteger(version) || version < 0 || version > latest)
-      throw new RangeError(`version ${version} is not between 0 and the current version ${latest}`);
+    if (!Number.isInteger(version) || version < 0)
+      throw new RangeError(`version ${version} is not a version (0 or more)`);
+    const pk = this.pk(entityId);
+    const useSnapshots = options.snapshots !== false && version > 0;
+    // The current version and the newest snapshot are read at once; older snapshots only if that one is unsound.
+    const [latest, newest] = await Promise.all([
+      current ?? this.currentVersion(entityId),
+      useSnapshots ? this.store.snapshotsBefore(pk, version, 1) : Promise.resolve([]),
+    ]);
+    if (version > latest) throw new RangeError(`version ${version} is not between 0 and the current version ${latest}`);
     if (version === 0)
       return { version: 0, state: this.type.initialState(), fromSnapshot: 0, skippedSnapshots: [], eventsFolded: 0 };
-    const pk = this.pk(entityId);
     const skipped: number[] = [];
     let base: { version: number; state: unknown; committedAt?: string } = {
       version: 0,
       state: this.type.initialState(),
     };
     const candidates =
-      options.snapshots === false ? [] : await this.store.snapshotsBefore(pk, version, SNAPSHOT_CANDIDATES);
+      newest[0] && !soundSnapshot(newest[0])
+        ? await this.store.snapshotsBefore(pk, version, SNAPSHOT_CANDIDATES)
+        : newest;
     for (const snapshot of candidates) {
-      if (soundSnapshot(snapshot)) {
+      if (soundSnapshot(snapshot) && snapshot.entityId === entityId) {
         base = snapshot;
         break;
       }
@@ -153,6 +161,17 @@ export async function recoveryBasis(
   expectedVersion: number,
 ): Promise<RecoveryBasis | undefined> {
   const repair = toVersion === expectedVersion;
+  // Too long to undo at once: refused by the decision without reading the history it would need.
+  if (expectedVersion - toVersion > MAX_UNDONE_VERSIONS)
+    return {
+      toVersion,
+      expectedVersion,
+      state: undefined,
+      undone: [],
+      touched: [],
+      undoneCount: expectedVersion - toVersion,
+      crossesRollback: false,
+    };
   try {
     const [past, undone] = await Promise.all([
       history.atVersion(entityId, toVersion, expectedVersion, repair ? { snapshots: false } : {}),
@@ -164,7 +183,12 @@ export async function recoveryBasis(
       expectedVersion,
       state: past.state,
       undone: undoneVersions(undone),
-      touched: [...new Set(undone.flatMap((e) => Object.keys(e.related ?? {})))].filter((id) => id !== entityId),
+      touched: undone.flatMap((e) =>
+        Object.entries(e.related ?? {})
+          .filter(([id]) => id !== entityId)
+          .map(([id, version]) => ({ entityId: id, version })),
+      ),
+      undoneCount: undone.length,
       crossesRollback: undone.some((e) => e.events.some((ev) => (ev as { type: string }).type === 'RolledBack')),
     };
   } catch (error) {

@@ -19,8 +19,10 @@ export interface RecoveryBasis {
   readonly expectedVersion: number;
   readonly state: unknown;
   readonly undone: readonly UndoneVersion[];
-  /** Other entities the undone versions changed too (a trade's counterparty). */
-  readonly touched: readonly string[];
+  /** Other entities the undone versions changed too (a trade's counterparty), at the version the shared command wrote. */
+  readonly touched: readonly { readonly entityId: string; readonly version: number }[];
+  /** Versions after `toVersion` up to `expectedVersion`; `undone` is empty when they are more than may be undone. */
+  readonly undoneCount: number;
   /** An undone version is itself a rollback: going back across it is refused (its undone gains stay retracted). */
   readonly crossesRollback: boolean;
 }
@@ -96,9 +98,16 @@ export function decideRecovery(
         if (!basis) return reject('ROLLBACK_STALE', `no history of ${who} up to version ${expectedVersion}`);
         if (basis.crossesRollback)
           return reject('ROLLBACK_ACROSS_ROLLBACK', `${who}: a version after ${toVersion} is a rollback`);
-        if (basis.undone.length > MAX_UNDONE_VERSIONS)
-          return reject('ROLLBACK_TOO_LONG', `${basis.undone.length} versions; at most ${MAX_UNDONE_VERSIONS} at once`);
-        const left = basis.touched.filter((id) => !together.includes(id));
+        if (basis.undoneCount > MAX_UNDONE_VERSIONS)
+          return reject('ROLLBACK_TOO_LONG', `${basis.undoneCount} versions; at most ${MAX_UNDONE_VERSIONS} at once`);
+        // A side is undone only if its own rollback goes back before the version the shared command wrote there.
+        const left = [
+          ...new Set(
+            basis.touched
+              .filter((t) => !targets.some((x) => x.entity.entityId === t.entityId && x.toVersion < t.version))
+              .map((t) => t.entityId),
+          ),
+        ];
         if (left.length > 0 && !command.acknowledgeImbalance)
           return reject(
             'ROLLBACK_BREAKS_TRADE',

@@ -180,12 +180,6 @@ describe('the rebuild, the backfill and the CLI on a local stack', () => {
     }
   });
 
-  it('`npm run cli -- player` reads the stack in stack.json', async () => {
-    const result = await run(dir, 'cli.ts', 'player', 'cmd-03');
-    expect(result.code).toBe(0);
-    expect(JSON.parse(result.out)).toMatchObject({ version: 2, state: { name: 'Local cmd-03' } });
-  });
-
   it('a stack file whose stand-ins are gone gets a hint instead of a stack trace', async () => {
     const stale = stackDirectory({
       ...config,

@@ -5,14 +5,18 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { CliFailure, EXIT, output, type Io, processIo } from './output.js';
+import { checkVerbs } from './verbs/checks.js';
 import { deadLetterVerbs } from './verbs/deadLetters.js';
 import { plannedVerbs } from './verbs/planned.js';
 import { playerVerbs } from './verbs/players.js';
+import { recoveryVerbs } from './verbs/recovery.js';
 import { rewardVerbs } from './verbs/rewards.js';
 
 export function program(): Command {
   const cli = new Command('gamekeep')
-    .description("Gamekeep's operators' tool: dead letters, rewards, players, commands (docs/operations.md)")
+    .description(
+      "Gamekeep's operators' tool: dead letters, rewards, players, commands, recovery and checks (docs/operations.md, docs/recovery.md)",
+    )
     .exitOverride()
     .showHelpAfterError('(gamekeep --help for usage)')
     .option('--json', 'machine-readable output (one JSON document on stdout)')
@@ -22,6 +26,8 @@ export function program(): Command {
   deadLetterVerbs(cli);
   rewardVerbs(cli);
   playerVerbs(cli);
+  recoveryVerbs(cli);
+  checkVerbs(cli);
   plannedVerbs(cli);
   return cli;
 }

@@ -12,6 +12,8 @@ export class CliFailure extends Error {
     readonly exitCode: number = EXIT.failure,
     readonly code = exitCode === EXIT.usage ? 'USAGE' : 'FAILED',
     readonly hint?: string,
+    /** What the verb got before it failed (a preview, a report): printed beside the error with --json. */
+    readonly data?: Readonly<Record<string, unknown>>,
   ) {
     super(message);
   }
@@ -23,6 +25,8 @@ export interface Output {
   readonly json: boolean;
   /** The verb's answer: `data` with --json, the text lines otherwise. */
   result(data: unknown, text: () => string | readonly string[]): void;
+  /** Readable lines on stdout without --json, nothing with it: a part shown before the rest (a preview, then a prompt). */
+  partial(text: () => string | readonly string[]): void;
   /** A line for a person (stderr), never in the way of --json on stdout. */
   note(line: string): void;
   failure(error: CliFailure): void;
@@ -38,11 +42,17 @@ export function output(json: boolean, io: Io = processIo): Output {
         io.out(`${typeof lines === 'string' ? lines : lines.join('\n')}\n`);
       }
     },
+    partial(text) {
+      if (json) return;
+      const lines = text();
+      io.out(`${typeof lines === 'string' ? lines : lines.join('\n')}\n`);
+    },
     note(line) {
       if (!json) io.err(`${line}\n`);
     },
     failure(error) {
-      if (json) io.out(`${JSON.stringify({ error: { code: error.code, message: error.message } }, null, 2)}\n`);
+      if (json)
+        io.out(`${JSON.stringify({ ...error.data, error: { code: error.code, message: error.message } }, null, 2)}\n`);
       else io.err(`${error.code === 'USAGE' || error.code === 'FAILED' ? '' : `${error.code}: `}${error.message}\n`);
       if (error.hint && !json) io.err(`${error.hint}\n`);
     },

@@ -11,6 +11,7 @@ import {
 import type { AnyEntityType } from '../engine/entityType.js';
 import type { EntityRegistry } from '../engine/registry.js';
 import { claimItemSchema, commandRecordSchema } from '../persistence/itemSchemas.js';
+import { EventStore } from '../persistence/eventStore.js';
 import { COMMAND_SK, commandPk, entityPk, eventSk, type CommandRecord } from '../persistence/tableLayout.js';
 import { checkEntity, type EntityCheck } from './entityCheck.js';
 import type { Finding, RepairDone } from './findings.js';
@@ -196,7 +197,16 @@ async function checkStep(deps: CheckDeps, report: CheckReport, segmentKey: strin
     } else others.push(...items);
   }
   for (const [type, group] of byType) {
-    const checks = group.map((g) => ({ ...checkEntity(type, g), items: g.items, entityId: g.entityId }));
+    const checks = await Promise.all(
+      group.map(async (g) => {
+        const first = checkEntity(type, g);
+        if (first.findings.length === 0) return { ...first, items: g.items, entityId: g.entityId };
+        // A Scan page is not isolated from transactions committing while it is read: an entity found damaged is
+        // read again on its own before anything is reported, so live traffic does not raise false findings.
+        const items = await new EventStore(deps.db, deps.tableName).partition(entityPk(type.keyPrefix, g.entityId));
+        return { ...checkEntity(type, { entityId: g.entityId, items }), items, entityId: g.entityId };
+      }),
+    );
     entities += checks.length;
     const found = checks.flatMap((c) => c.findings);
     found.push(...(await referenceFindings(deps, type, checks)));
@@ -444,23 +454,12 @@ async function record(deps: CheckDeps, checkId: string, segmentKey: string, step
   );
 }
 
-async function batchGet(
+/** Strongly consistent reads of many keys (the event store batches them by 100 and retries what was unprocessed). */
+function batchGet(
   deps: CheckDeps,
   keys: readonly { pk: string; sk: string }[],
 ): Promise<Map<string, Record<string, unknown>>> {
-  const found = new Map<string, Record<string, unknown>>();
-  const unique = [...new Map(keys.map((k) => [`${k.pk}|${k.sk}`, k])).values()];
-  for (let i = 0; i < unique.length; i += 100) {
-    let request: Record<string, { Keys: { pk: string; sk: string }[]; ConsistentRead: boolean }> | undefined = {
-      [deps.tableName]: { Keys: unique.slice(i, i + 100), ConsistentRead: true },
-    };
-    for (let attempt = 0; request && Object.keys(request).length > 0 && attempt < 10; attempt++) {
-      const out = await deps.db.send(new BatchGetCommand({ RequestItems: request }));
-      for (const item of out.Responses?.[deps.tableName] ?? []) found.set(`${item.pk}|${item.sk}`, item);
-      request = out.UnprocessedKeys as typeof request;
-    }
-  }
-  return found;
+  return new EventStore(deps.db, deps.tableName).getMany(keys);
 }
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {

@@ -9,7 +9,6 @@ import { absoluteScores, boardKey, type AbsoluteBoard, type Leaderboards } from 
 import { gainsByPeriod, restorePlayer } from '../readside/playerRestore.js';
 import { playerViewOf } from '../readside/playerView.js';
 import { sameState } from '../engine/recovery.js';
-import type { EntityCheck } from './entityCheck.js';
 import type { Finding } from './findings.js';
 import type { ProjectionChecks } from './checkRun.js';
 

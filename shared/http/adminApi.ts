@@ -1,8 +1,8 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { parseBody, parseJson, parseQuery, parseWith, pathParameters, preferredWaitMs, rawBody } from './input.js';
+import { parseBody, parseJson, parseQuery, parseWith, pathParameters, rawBody } from './input.js';
 import { requireCaller, type Caller } from './caller.js';
-import { outcomeBody, submitPlayerCommand, type CommandChannel } from './commandSubmission.js';
-import { answer, optionalIdempotencyKey } from './playerApi.js';
+import type { CommandChannel } from './commandSubmission.js';
+import { optionalIdempotencyKey, submitAndAnswer } from './playerApi.js';
 import {
   adjustmentBody,
   noQuery,
@@ -41,15 +41,7 @@ export async function adjustBalance(channel: CommandChannel, event: APIGatewayPr
     'body',
     'INVALID_COMMAND',
   );
-  const { envelope, outcome } = await submitPlayerCommand(
-    channel,
-    operator,
-    playerId,
-    command,
-    key,
-    preferredWaitMs(event),
-  );
-  return answer(event, outcomeBody(outcome), envelope.commandId, outcome.status);
+  return submitAndAnswer(channel, event, operator, playerId, command, key);
 }
 
 /**

@@ -60,7 +60,29 @@ export async function submitCommand(channel: CommandChannel, event: APIGatewayPr
   // An operator's resolution of a payment names the operator: only the operators' payment routes may write one.
   if (command.type === 'CreditPurchase' && command.resolution !== undefined)
     throw forbidden('only operators resolve payments (POST /v1/admin/payments/…/credit)');
-  const { envelope, outcome } = await submitPlayerCommand(channel, who, playerId, command, key, preferredWaitMs(event));
+  return submitAndAnswer(channel, event, who, playerId, command, key);
+}
+
+/**
+ * Sends a command for a player and answers as every command route does: 202 with its id, or its outcome when
+ * `Prefer: wait` saw it decided.
+ */
+export async function submitAndAnswer(
+  channel: CommandChannel,
+  event: APIGatewayProxyEventV2,
+  caller: Parameters<typeof submitPlayerCommand>[1],
+  playerId: string,
+  command: Parameters<typeof submitPlayerCommand>[3],
+  key: string,
+): Result {
+  const { envelope, outcome } = await submitPlayerCommand(
+    channel,
+    caller,
+    playerId,
+    command,
+    key,
+    preferredWaitMs(event),
+  );
   return answer(event, outcomeBody(outcome), envelope.commandId, outcome.status);
 }
 

@@ -1,8 +1,8 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { parseBody, parseQuery, parseWith, pathParameters, preferredWaitMs } from './input.js';
+import { parseBody, parseQuery, parseWith, pathParameters } from './input.js';
 import { requireCaller, type Caller } from './caller.js';
-import { outcomeBody, submitPlayerCommand, type CommandChannel } from './commandSubmission.js';
-import { answer, optionalIdempotencyKey } from './playerApi.js';
+import type { CommandChannel } from './commandSubmission.js';
+import { optionalIdempotencyKey, submitAndAnswer } from './playerApi.js';
 import {
   diffQuery,
   historyQuery,
@@ -106,15 +106,7 @@ export async function rollBackPlayer(channel: CommandChannel, event: APIGatewayP
   const key =
     optionalIdempotencyKey(event) ??
     `rollback:${body.ticket}:${preview.entity.toVersion}:${preview.entity.fromVersion}`.slice(0, 128);
-  const { envelope, outcome } = await submitPlayerCommand(
-    channel,
-    operator,
-    playerId,
-    command,
-    key,
-    preferredWaitMs(event),
-  );
-  return answer(event, outcomeBody(outcome), envelope.commandId, outcome.status);
+  return submitAndAnswer(channel, event, operator, playerId, command, key);
 }
 
 /** POST /v1/admin/players/{playerId}/quarantine and …/release: audited commands through the player's queue group. */
@@ -125,15 +117,14 @@ export function isolation(kind: 'Quarantine' | 'Release') {
     const body = parseBody(event, quarantineBody);
     const { playerId, current } = await playerHistory(channel, event);
     const key = optionalIdempotencyKey(event) ?? `${kind.toLowerCase()}:${body.ticket}:${current}`.slice(0, 128);
-    const { envelope, outcome } = await submitPlayerCommand(
+    return submitAndAnswer(
       channel,
+      event,
       operator,
       playerId,
       { type: kind, operator: operator.id, reason: body.reason, ticket: body.ticket },
       key,
-      preferredWaitMs(event),
     );
-    return answer(event, outcomeBody(outcome), envelope.commandId, outcome.status);
   };
 }
 
@@ -148,13 +139,12 @@ export async function repairPlayer(channel: CommandChannel, event: APIGatewayPro
   const body = parseBody(event, repairBody);
   const { playerId } = await playerHistory(channel, event);
   const key = optionalIdempotencyKey(event) ?? `repair:${body.ticket}:${body.expectedVersion}`.slice(0, 128);
-  const { envelope, outcome } = await submitPlayerCommand(
+  return submitAndAnswer(
     channel,
+    event,
     operator,
     playerId,
     { type: 'RepairState', ...body, operator: operator.id },
     key,
-    preferredWaitMs(event),
   );
-  return answer(event, outcomeBody(outcome), envelope.commandId, outcome.status);
 }

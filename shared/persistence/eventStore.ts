@@ -215,6 +215,26 @@ export class EventStore {
     return all;
   }
 
+  /** Every item under one partition key (an entity's state, events and snapshots), strongly consistent. */
+  async partition(pk: string): Promise<Record<string, unknown>[]> {
+    const all: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out: QueryCommandOutput = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': pk },
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      all.push(...(out.Items ?? []));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return all;
+  }
+
   /** Every event item of one entity, oldest first. */
   async allEvents<E>(pk: string): Promise<EventItem<E>[]> {
     const all: EventItem<E>[] = [];

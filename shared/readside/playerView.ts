@@ -1,20 +1,15 @@
 import type { StateItem } from '../persistence/tableLayout.js';
-import type { CultivationSession, PlayerState } from '../domain/player/index.js';
+import { PROFILE_FIELDS, type CultivationSession, type PlayerState } from '../domain/player/index.js';
 import { playerStatistics, type PlayerStatistics } from './statistics.js';
 
-/** The state fields a view shows as they are; bookkeeping (`exists`, `configVersion`) stays inside. */
-const SHOWN_FIELDS = [
-  'name',
-  'level',
-  'realm',
-  'experience',
-  'energy',
-  'maxEnergy',
-  'gold',
-  'spiritStones',
-  'attributes',
+/** The state fields a view shows as they are: the profile without its bookkeeping (`configVersion`), and the inventory. */
+type Shown = Exclude<(typeof PROFILE_FIELDS)[number], 'configVersion'> | 'inventory';
+const SHOWN_FIELDS: readonly Shown[] = [
+  ...PROFILE_FIELDS.filter(
+    (f): f is Exclude<(typeof PROFILE_FIELDS)[number], 'configVersion'> => f !== 'configVersion',
+  ),
   'inventory',
-] as const satisfies readonly (keyof PlayerState)[];
+];
 
 /** What `GET /v1/players/{id}` answers: the player's state at `version`, without engine bookkeeping. */
 export type PlayerView = {
@@ -22,7 +17,7 @@ export type PlayerView = {
   readonly version: number;
   /** When the version was committed. */
   readonly updatedAt: string;
-} & Pick<PlayerState, (typeof SHOWN_FIELDS)[number]> & {
+} & Pick<PlayerState, Shown> & {
     /** The cultivation session under way, if any. */
     readonly cultivating: CultivationSession | null;
     readonly statistics: PlayerStatistics;

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { GetCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../shared/config.js';
-import { sqsClient } from '../../shared/clients.js';
+import { dynamoDbClient, sqsClient } from '../../shared/clients.js';
 import { commandEnvelope, messageGroupIdFor, type CommandEnvelope } from '../../shared/engine/envelope.js';
 import { startApiHarness, type ApiHarness } from './api/harness.js';
 
@@ -39,9 +40,50 @@ function exec(file: string, args: readonly string[], cwd: string, env = cleanEnv
   });
 }
 
+/**
+ * `gamekeep <args>` at a terminal: run inside util-linux `script`, which gives it a pseudo-terminal and types
+ * `typed` into it (what a person answers at a prompt). Its stdout and stderr come back together, as on a screen.
+ */
+const hasScript = /util-linux/.test(spawnSync('script', ['--version'], { encoding: 'utf8' }).stdout ?? '');
+function atTerminal(cwd: string, typed: string, ...args: string[]): Promise<Run> {
+  const word = (w: string) => `'${w.replaceAll("'", `'\\''`)}'`;
+  return new Promise((resolve) => {
+    const child = execFile(
+      'script',
+      ['-qec', [process.execPath, bin, ...args].map(word).join(' '), '/dev/null'],
+      { cwd, env: cleanEnv(), timeout: 90_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, out: stdout, err: stderr }),
+    );
+    child.stdin!.end(typed);
+  });
+}
+
 /** `gamekeep <args>` through its bin, on the Node that runs the tests (the project's). */
 const gamekeep = (cwd: string, ...args: string[]) => exec(process.execPath, [bin, ...args], cwd);
 const json = (r: Run): any => JSON.parse(r.out);
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Every leaf of a state by its dotted path (objects opened, anything else a leaf), for diffs computed here. */
+function leaves(value: unknown, path = '', out = new Map<string, unknown>()): Map<string, unknown> {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value))
+    for (const [k, v] of Object.entries(value)) leaves(v, path ? `${path}.${k}` : k, out);
+  else out.set(path, value);
+  return out;
+}
+function changesBetween(before: object, after: object): { path: string; before?: unknown; after?: unknown }[] {
+  const a = leaves(before);
+  const b = leaves(after);
+  return [...new Set([...a.keys(), ...b.keys()])]
+    .filter((path) => JSON.stringify(a.get(path)) !== JSON.stringify(b.get(path)))
+    .sort()
+    .map((path) => ({
+      path,
+      ...(a.has(path) ? { before: a.get(path) } : {}),
+      ...(b.has(path) ? { after: b.get(path) } : {}),
+    }));
+}
 
 function stackDirectory(config: Config): string {
   const dir = mkdtempSync(join(tmpdir(), 'gamekeep-cli-'));
@@ -57,6 +99,53 @@ describe('gamekeep on a local stack', () => {
   let valid: CommandEnvelope;
   let validId: string;
   let malformedId: string;
+  let db: DynamoDBDocumentClient;
+
+  /** A player's state item as the table holds it now (read here, not through the code under test). */
+  async function stateItem(playerId: string): Promise<{ version: number; state: Record<string, any> }> {
+    const out = await db.send(
+      new GetCommand({
+        TableName: h.config.tableName,
+        Key: { pk: `P#${playerId}`, sk: 'STATE' },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item as { version: number; state: Record<string, any> };
+  }
+
+  /** Every state a player passed through, by version, read from the table after each command. */
+  const states = new Map<string, Map<number, Record<string, any>>>();
+  async function recorded(playerId: string): Promise<number> {
+    const item = await stateItem(playerId);
+    const byVersion = states.get(playerId) ?? new Map<number, Record<string, any>>();
+    byVersion.set(item.version, item.state);
+    states.set(playerId, byVersion);
+    return item.version;
+  }
+  const stateAt = (playerId: string, version: number) => states.get(playerId)!.get(version)!;
+
+  let keys = 0;
+  /** A game service's command, waited for; the outcome's body. */
+  async function serve(playerId: string, command: Record<string, unknown>): Promise<any> {
+    const r = await h.call('POST', `/v1/players/${playerId}/commands`, {
+      auth: h.service,
+      body: command,
+      headers: { 'idempotency-key': `cli-k${++keys}`, prefer: 'wait=10' },
+    });
+    expect(r.status).toBeLessThan(300);
+    await recorded(playerId);
+    return r.body;
+  }
+
+  async function create(playerId: string): Promise<void> {
+    const r = await h.call('POST', '/v1/players', {
+      auth: h.service,
+      body: { playerId, name: `Keeper ${playerId}` },
+      headers: { prefer: 'wait=10' },
+    });
+    expect(r.body.status).toBe('applied');
+    await recorded(playerId);
+  }
 
   async function toDlq(body: string, group: string, reason?: string): Promise<string> {
     const out = await sqs.send(
@@ -87,6 +176,7 @@ describe('gamekeep on a local stack', () => {
   beforeAll(async () => {
     h = await startApiHarness();
     sqs = sqsClient(h.config);
+    db = dynamoDbClient(h.config);
     dir = stackDirectory({ ...h.config, apiPort: Number(new URL(h.url).port) });
     const created = await h.call('POST', '/v1/players', {
       auth: h.service,
@@ -111,6 +201,7 @@ describe('gamekeep on a local stack', () => {
   afterAll(async () => {
     await h?.stop();
     sqs?.destroy();
+    db?.destroy();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -155,6 +246,21 @@ describe('gamekeep on a local stack', () => {
       ['events', 'cli-dead', 'minus-one'],
       ['--stage', 'dev', 'status', 'c'.padEnd(41, '0')],
       ['--stage', 'staging', 'status', 'c'.padEnd(41, '0')],
+      ['history', 'cli-dead'],
+      [
+        'rollback',
+        'cli-dead',
+        '--to-version',
+        '1',
+        '--to-time',
+        '2026-01-01T00:00:00Z',
+        '--reason',
+        'r',
+        '--ticket',
+        'T',
+      ],
+      ['rollback', 'cli-dead', '--to-version', '1', '--ticket', 'T'],
+      ['check', '--sample', '2'],
     ];
     for (const args of usages) {
       const r = await gamekeep(dir, ...args);
@@ -262,10 +368,264 @@ describe('gamekeep on a local stack', () => {
     expect((await gamekeep(dir, 'rewards', 'run', '--date', '2026-7-1')).code).toBe(2);
   });
 
-  it('the verbs still to be wired say which route they will call, with exit 1', async () => {
-    const history = await gamekeep(dir, 'history', 'cli-p1', '--at-version', '1');
-    expect(history.code).toBe(1);
-    expect(history.err).toContain('GET /v1/admin/players/{playerId}/history');
+  it('history and diff show the states and changes the table held at each version', async () => {
+    await create('cli-hist');
+    const times = new Map<number, string>();
+    times.set(1, new Date().toISOString());
+    for (const command of [
+      { type: 'AddExperience', amount: 30, source: 'quest' },
+      { type: 'SpendCurrency', currency: 'gold', amount: 7, reason: 'shop' },
+      { type: 'GrantItem', itemId: 'qi-pill', quantity: 2, source: 'quest' },
+    ]) {
+      await pause(30);
+      expect((await serve('cli-hist', command)).status).toBe('applied');
+      times.set((await stateItem('cli-hist')).version, new Date().toISOString());
+      await pause(30);
+    }
+    expect((await stateItem('cli-hist')).version).toBe(4);
+
+    for (const v of [1, 2, 3, 4]) {
+      const r = await gamekeep(dir, '--json', 'history', 'cli-hist', '--at-version', String(v));
+      expect(r.code, r.err).toBe(0);
+      expect(json(r)).toEqual({ version: v, state: stateAt('cli-hist', v), committedAt: expect.any(String) });
+    }
+    const asOf = await gamekeep(dir, '--json', 'history', 'cli-hist', '--at-time', times.get(2)!);
+    expect(asOf.code, asOf.err).toBe(0);
+    expect(json(asOf)).toMatchObject({ version: 2, state: stateAt('cli-hist', 2) });
+    const readable = await gamekeep(dir, 'history', 'cli-hist', '--at-version', '3');
+    expect(readable.code, readable.err).toBe(0);
+    expect(readable.out).toMatch(/^player cli-hist at version 3, committed \d{4}-/);
+    expect(readable.out).toMatch(new RegExp(`^\\s+gold\\s+${stateAt('cli-hist', 3).gold}$`, 'm'));
+    const beyond = await gamekeep(dir, 'history', 'cli-hist', '--at-version', '5');
+    expect(beyond.code).toBe(1);
+    expect(beyond.err).toContain('VERSION_NOT_REACHED');
+
+    const diff = await gamekeep(dir, '--json', 'diff', 'cli-hist', '--from', '1', '--to', '4');
+    expect(diff.code, diff.err).toBe(0);
+    const expected = changesBetween(stateAt('cli-hist', 1), stateAt('cli-hist', 4));
+    expect(expected.map((c) => c.path)).toEqual(expect.arrayContaining(['experience', 'gold', 'inventory.qi-pill']));
+    expect(json(diff).changes.sort((x: { path: string }, y: { path: string }) => x.path.localeCompare(y.path))).toEqual(
+      expected,
+    );
+    const lines = await gamekeep(dir, 'diff', 'cli-hist', '--from', '2', '--to', '4');
+    expect(lines.code, lines.err).toBe(0);
+    const changed = changesBetween(stateAt('cli-hist', 2), stateAt('cli-hist', 4));
+    const shown = (v: unknown) => (v === undefined ? '(none)' : JSON.stringify(v));
+    expect(lines.out.trim().split('\n')).toEqual([
+      `player cli-hist from version 2 to 4: ${changed.length} fields changed`,
+      ...changed.map((c) => `  ${c.path}: ${shown(c.before)} → ${shown(c.after)}`),
+    ]);
+    expect(lines.out).toContain(`  gold: ${stateAt('cli-hist', 2).gold} → ${stateAt('cli-hist', 4).gold}`);
+    expect(lines.out).toContain('  inventory.qi-pill: (none) → 2');
+  });
+
+  it('rollback without --yes and without a terminal prints the impact analysis, sends nothing and exits 1', async () => {
+    await create('cli-rb');
+    await serve('cli-rb', { type: 'AddExperience', amount: 40, source: 'quest' });
+    await serve('cli-rb', { type: 'SpendCurrency', currency: 'gold', amount: 25, reason: 'shop' });
+    await serve('cli-rb', { type: 'GrantItem', itemId: 'qi-pill', quantity: 2, source: 'quest' });
+    expect((await stateItem('cli-rb')).version).toBe(4);
+    const args = ['rollback', 'cli-rb', '--to-version', '2', '--reason', 'duped items', '--ticket', 'OPS-77'];
+
+    const r = await gamekeep(dir, ...args);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('impact of rolling back player cli-rb from version 4 to 2');
+    expect(r.out).toMatch(/^\s+undoes v3\s+SpendCurrency\s+service:\S+\s+committed \d{4}-/m);
+    expect(r.out).toMatch(/^\s+undoes v4\s+GrantItem\s+service:\S+\s+committed \d{4}-/m);
+    const deltas = changesBetween(stateAt('cli-rb', 4), stateAt('cli-rb', 2))
+      .map((c) => ({ path: c.path, d: Number(c.after ?? 0) - Number(c.before ?? 0) }))
+      .filter((c) => Number.isFinite(c.d) && c.d !== 0);
+    expect(deltas).toEqual(
+      expect.arrayContaining([
+        { path: 'gold', d: 25 },
+        { path: 'inventory.qi-pill', d: -2 },
+      ]),
+    );
+    expect(r.out).toContain(`deltas: ${deltas.map((c) => `${c.path} ${c.d > 0 ? '+' : ''}${c.d}`).join(', ')}`);
+    expect(r.out).toContain('balanced');
+    expect(r.err).toContain('NOT_CONFIRMED');
+    expect(r.err).toContain('--yes');
+    const machine = await gamekeep(dir, '--json', ...args);
+    expect(machine.code).toBe(1);
+    expect(json(machine)).toMatchObject({
+      preview: { entity: { entityId: 'cli-rb', fromVersion: 4, toVersion: 2, state: stateAt('cli-rb', 2) } },
+      error: { code: 'NOT_CONFIRMED' },
+    });
+    expect(json(machine).preview.entity.undone.map((u: { version: number }) => u.version)).toEqual([3, 4]);
+
+    // Nothing was sent: the player's next command (its FIFO group is in order) is its very next version.
+    expect(await serve('cli-rb', { type: 'AddExperience', amount: 1, source: 'quest' })).toMatchObject({
+      status: 'applied',
+      version: 5,
+    });
+    expect((await stateItem('cli-rb')).version).toBe(5);
+  });
+
+  it('rollback --yes --wait rolls the player back to the state the table held at the target version', async () => {
+    const before = (await stateItem('cli-rb')).version;
+    expect(before).toBe(5);
+    const r = await gamekeep(
+      dir,
+      'rollback',
+      'cli-rb',
+      '--to-version',
+      '2',
+      '--reason',
+      'duped items',
+      '--ticket',
+      'OPS-77',
+      '--yes',
+      '--wait',
+      '30',
+    );
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('impact of rolling back player cli-rb from version 5 to 2');
+    expect(r.out).toMatch(/^\s+undoes v5\s+AddExperience/m);
+    expect(r.out).toMatch(/^rollback of player cli-rb sent as command c[0-9a-f]{40}$/m);
+    expect(r.out).toMatch(/^ {2}applied at version 6$/m);
+    const now = await stateItem('cli-rb');
+    expect(now.version).toBe(6);
+    expect(now.state).toEqual(stateAt('cli-rb', 2));
+  });
+
+  it.skipIf(!hasScript)('rollback at a terminal asks first: n sends nothing, y sends it', async () => {
+    await create('cli-tty');
+    await serve('cli-tty', { type: 'AddExperience', amount: 40, source: 'quest' });
+    await serve('cli-tty', { type: 'SpendCurrency', currency: 'gold', amount: 25, reason: 'shop' });
+    const args = ['rollback', 'cli-tty', '--to-version', '2', '--reason', 'duped items', '--ticket', 'OPS-81'];
+
+    const no = await atTerminal(dir, 'n\n', ...args);
+    expect(no.code, no.out).toBe(1);
+    expect(no.out).toContain('impact of rolling back player cli-tty from version 3 to 2');
+    expect(no.out).toContain('Roll back? [y/N]');
+    expect(no.out).toContain('not rolled back: nothing was sent');
+    // Nothing was sent: the next command is the very next version.
+    expect(await serve('cli-tty', { type: 'AddExperience', amount: 1, source: 'quest' })).toMatchObject({
+      status: 'applied',
+      version: 4,
+    });
+
+    const yes = await atTerminal(dir, 'y\n', ...args, '--wait', '30');
+    expect(yes.code, yes.out).toBe(0);
+    expect(yes.out).toContain('impact of rolling back player cli-tty from version 4 to 2');
+    expect(yes.out).toContain('Roll back? [y/N]');
+    expect(yes.out).toMatch(/^ {2}applied at version 5\r?$/m);
+    expect(await stateItem('cli-tty')).toMatchObject({ version: 5, state: stateAt('cli-tty', 2) });
+  });
+
+  it('quarantine --wait refuses the player its commands (ENTITY_QUARANTINED) until release --wait', async () => {
+    await create('cli-q');
+    const gold = (await stateItem('cli-q')).state.gold;
+    const q = await gamekeep(dir, 'quarantine', 'cli-q', '--reason', 'suspected dupe', '--ticket', 'OPS-78', '--wait');
+    expect(q.code, q.err).toBe(0);
+    expect(q.out).toMatch(/^quarantine of player cli-q sent as command c[0-9a-f]{40}$/m);
+    expect(q.out).toContain('applied at version 2');
+    expect(await serve('cli-q', { type: 'SpendCurrency', currency: 'gold', amount: 5, reason: 'shop' })).toMatchObject({
+      status: 'rejected',
+      code: 'ENTITY_QUARANTINED',
+    });
+    const again = await gamekeep(
+      dir,
+      '--json',
+      'quarantine',
+      'cli-q',
+      '--reason',
+      'again',
+      '--ticket',
+      'OPS-79',
+      '--wait',
+      '30',
+    );
+    expect(again.code).toBe(1);
+    expect(json(again)).toMatchObject({
+      status: 'queued',
+      outcome: { status: 'rejected', code: 'ALREADY_QUARANTINED' },
+      error: { code: 'ALREADY_QUARANTINED' },
+    });
+    expect(await stateItem('cli-q')).toMatchObject({ version: 2, state: { gold } });
+
+    const released = await gamekeep(
+      dir,
+      'release',
+      'cli-q',
+      '--reason',
+      'cleared',
+      '--ticket',
+      'OPS-78',
+      '--wait',
+      '30',
+    );
+    expect(released.code, released.err).toBe(0);
+    expect(released.out).toMatch(/^release of player cli-q sent as command c[0-9a-f]{40}$/m);
+    expect(released.out).toContain('applied at version 3');
+    expect(await serve('cli-q', { type: 'SpendCurrency', currency: 'gold', amount: 5, reason: 'shop' })).toMatchObject({
+      status: 'applied',
+      version: 4,
+    });
+    expect((await stateItem('cli-q')).state.gold).toBe(gold - 5);
+  });
+
+  it('check --wait on a sound table exits 0 with 0 findings; a damaged state is found and repaired', async () => {
+    const scan = await db.send(
+      new ScanCommand({
+        TableName: h.config.tableName,
+        FilterExpression: 'sk = :s',
+        ExpressionAttributeValues: { ':s': 'STATE' },
+        ConsistentRead: true,
+      }),
+    );
+    const entities = scan.Items!.length;
+    expect(entities).toBeGreaterThanOrEqual(5);
+    const sound = await gamekeep(dir, 'check', '--wait');
+    expect(sound.code, `${sound.out}${sound.err}`).toBe(0);
+    expect(sound.out).toMatch(new RegExp(`^check k[0-9a-f]{32}: done; ${entities} entities and \\d+ claims`, 'm'));
+    expect(sound.out).toContain('findings: 0 safe to repair, 0 for an operator, 0 to isolate');
+
+    // A state edited behind the engine's back: an operator finding, which proposes its repair.
+    const { version, state } = await stateItem('cli-hist');
+    await db.send(
+      new UpdateCommand({
+        TableName: h.config.tableName,
+        Key: { pk: 'P#cli-hist', sk: 'STATE' },
+        UpdateExpression: 'SET #s.gold = :g',
+        ExpressionAttributeNames: { '#s': 'state' },
+        ExpressionAttributeValues: { ':g': 1_000_000 },
+      }),
+    );
+    const found = await gamekeep(dir, '--json', 'check', '--wait', '60');
+    expect(found.code).toBe(1);
+    const report = json(found);
+    expect(report).toMatchObject({ status: 'done', error: { code: 'FINDINGS' } });
+    expect(report.counts.operator).toBeGreaterThan(0);
+    const proposal = report.findings.find((f: any) => f.entityId === 'cli-hist' && f.repair?.action === 'repair-state')
+      .repair.command;
+    expect(proposal.expectedVersion).toBe(version);
+
+    const repaired = await gamekeep(
+      dir,
+      'repair',
+      'cli-hist',
+      '--expected-version',
+      String(proposal.expectedVersion),
+      '--finding',
+      proposal.finding,
+      '--reason',
+      'edited behind the engine',
+      '--ticket',
+      'OPS-80',
+      '--wait',
+    );
+    expect(repaired.code, repaired.err).toBe(0);
+    expect(repaired.out).toMatch(/^repair of player cli-hist sent as command c[0-9a-f]{40}$/m);
+    expect(repaired.out).toContain(`applied at version ${version + 1}`);
+    expect(await stateItem('cli-hist')).toEqual(expect.objectContaining({ version: version + 1, state }));
+
+    const clean = await gamekeep(dir, 'check', '--wait');
+    expect(clean.code, `${clean.out}${clean.err}`).toBe(0);
+    expect(clean.out).toContain('findings: 0 safe to repair, 0 for an operator, 0 to isolate');
+  });
+
+  it('rebuild, still to be wired, says what stands in for it, with exit 1', async () => {
     const rebuild = await gamekeep(dir, 'rebuild', 'leaderboards');
     expect(rebuild.code).toBe(1);
     expect(rebuild.err).toContain('npm run rebuild -- leaderboards');

@@ -117,6 +117,8 @@ export { evolve } from './evolve.js';
 export { playerInvariantViolations } from './invariants.js';
 export {
   initialPlayerState,
+  PROFILE_FIELDS,
+  type PlayerProfile,
   countOf,
   noStatistics,
   type PlayerState,

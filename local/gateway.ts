@@ -1,3 +1,4 @@
+import { localRebuildRunner } from './rebuildRunner.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -249,6 +250,9 @@ export function localHttpHandlers(config: Config, clients: ApiDependencies = {})
   return {
     api: createApiHandler(config, clients),
     'payment-webhook': createPaymentWebhookHandler(config, clients),
-    'admin-api': createAdminApiHandler(config, clients),
+    'admin-api': createAdminApiHandler(config, {
+      ...(config.redisUrl ? { startRebuild: localRebuildRunner(config) } : {}),
+      ...clients,
+    }),
   };
 }

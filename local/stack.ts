@@ -105,6 +105,7 @@ async function provisionResources(
     queueUrl: undefined,
     deadLetterQueueUrl: undefined,
     checkerFunctionName: undefined,
+    rebuildFunctionName: undefined,
     dynamoDbEndpoint: endpoints.dynamoDbEndpoint,
     sqsEndpoint: endpoints.sqsEndpoint,
     commandRecordDays: 14,

@@ -14,6 +14,7 @@ const Env = z.object({
   GAMEKEEP_QUEUE_URL: endpoint('https?').optional(),
   GAMEKEEP_DLQ_URL: endpoint('https?').optional(),
   GAMEKEEP_CHECKER_FUNCTION: z.string().min(1).max(140).optional(),
+  GAMEKEEP_REBUILD_FUNCTION: z.string().min(1).max(140).optional(),
   GAMEKEEP_DYNAMODB_ENDPOINT: endpoint('https?').optional(),
   GAMEKEEP_SQS_ENDPOINT: endpoint('https?').optional(),
   GAMEKEEP_COMMAND_RECORD_DAYS: z.coerce.number().int().min(7).default(14),
@@ -44,6 +45,8 @@ export interface Config {
   readonly deadLetterQueueUrl: string | undefined;
   /** The consistency checker's function, which the admin API starts a check in (locally a check runs in process). */
   readonly checkerFunctionName: string | undefined;
+  /** The read-side rebuild's function, which the admin API starts a rebuild in (locally the runtime provides one). */
+  readonly rebuildFunctionName: string | undefined;
   /** Set only for the local stand-ins; on AWS the SDK's default endpoints are used. */
   readonly dynamoDbEndpoint: string | undefined;
   readonly sqsEndpoint: string | undefined;
@@ -85,6 +88,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     queueUrl: e.GAMEKEEP_QUEUE_URL,
     deadLetterQueueUrl: e.GAMEKEEP_DLQ_URL,
     checkerFunctionName: e.GAMEKEEP_CHECKER_FUNCTION,
+    rebuildFunctionName: e.GAMEKEEP_REBUILD_FUNCTION,
     dynamoDbEndpoint: e.GAMEKEEP_DYNAMODB_ENDPOINT,
     sqsEndpoint: e.GAMEKEEP_SQS_ENDPOINT,
     commandRecordDays: e.GAMEKEEP_COMMAND_RECORD_DAYS,
@@ -135,6 +139,7 @@ export function configEnvironment(c: Config): Record<string, string> {
   if (c.queueUrl) env.GAMEKEEP_QUEUE_URL = c.queueUrl;
   if (c.deadLetterQueueUrl) env.GAMEKEEP_DLQ_URL = c.deadLetterQueueUrl;
   if (c.checkerFunctionName) env.GAMEKEEP_CHECKER_FUNCTION = c.checkerFunctionName;
+  if (c.rebuildFunctionName) env.GAMEKEEP_REBUILD_FUNCTION = c.rebuildFunctionName;
   if (c.dynamoDbEndpoint) env.GAMEKEEP_DYNAMODB_ENDPOINT = c.dynamoDbEndpoint;
   if (c.sqsEndpoint) env.GAMEKEEP_SQS_ENDPOINT = c.sqsEndpoint;
   env.GAMEKEEP_API_PORT = String(c.apiPort);

@@ -32,7 +32,7 @@ import {
   repairPlayer,
   rollBackPlayer,
 } from '../../shared/http/recoveryApi.js';
-import { consistencyCheck, startConsistencyCheck } from '../../shared/http/checkApi.js';
+import { consistencyCheck, startConsistencyCheck, startReadSideRebuild } from '../../shared/http/checkApi.js';
 import { checkerDeps, continueCheck } from '../../shared/checker/index.js';
 import { invokeAsync } from '../../shared/selfInvocation.js';
 import type { ReadSide } from '../../shared/readside/index.js';
@@ -47,6 +47,8 @@ export interface AdminApiClients extends Clients, RunOptions {
   readonly readSide?: ReadSide;
   /** Starts an opened check: by default the checker function, invoked asynchronously; locally in this process. */
   readonly runCheck?: (checkId: string) => Promise<void>;
+  /** Starts a read-side rebuild: by default the rebuild function, invoked asynchronously (the local runtime gives its own). */
+  readonly startRebuild?: (input: { resume?: boolean }) => Promise<void>;
 }
 
 export function createAdminApiHandler(config: Config, clients: AdminApiClients = {}) {
@@ -83,6 +85,11 @@ export function createAdminApiHandler(config: Config, clients: AdminApiClients =
   const caller = (event: APIGatewayProxyEventV2) => callerOf(event, config);
   const quarantine = isolation('Quarantine');
   const checks = checkerDeps(config, db, clients.readSide);
+  const startRebuild =
+    clients.startRebuild ??
+    (config.rebuildFunctionName
+      ? (input: { resume?: boolean }) => invokeAsync(config.rebuildFunctionName!, input)
+      : undefined);
   const runCheck =
     clients.runCheck ??
     (config.checkerFunctionName
@@ -120,6 +127,7 @@ export function createAdminApiHandler(config: Config, clients: AdminApiClients =
     'POST /v1/admin/players/{playerId}/repairs': (event) => repairPlayer(channel, event, caller(event)),
     'POST /v1/admin/checks': (event) => startConsistencyCheck(checks, runCheck, event, caller(event)),
     'GET /v1/admin/checks/{checkId}': (event) => consistencyCheck(checks, event, caller(event)),
+    'POST /v1/admin/rebuilds': (event) => startReadSideRebuild(startRebuild, event, caller(event)),
     // The run resumes at its checkpoint, so a 202 means "call again (or let the schedule finish it)".
     'POST /v1/admin/rewards/runs': (event, context) => {
       const remaining = budgetOf(context);

@@ -353,9 +353,16 @@ export class GameFunctions extends Construct {
     // The admin API opens a check (its CHECK# record) and starts it in the checker.
     table.grantItems(fns.adminApi, ['dynamodb:PutItem'], CHECK_ITEMS);
     fns.adminApi.addEnvironment('GAMEKEEP_CHECKER_FUNCTION', checker.functionName);
+    // … and a read-side rebuild in the rebuild function (POST /v1/admin/rebuilds).
+    fns.adminApi.addEnvironment('GAMEKEEP_REBUILD_FUNCTION', fns.leaderboardRebuild.functionName);
     new iam.Policy(this, 'AdminApiStartsChecks', {
       roles: [fns.adminApi.role!],
-      statements: [new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [checker.functionArn] })],
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['lambda:InvokeFunction'],
+          resources: [checker.functionArn, fns.leaderboardRebuild.functionArn],
+        }),
+      ],
     });
 
     // Projector: the single stream consumer; writes the cache, reads the table.

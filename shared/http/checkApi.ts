@@ -1,8 +1,8 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { parseBody, parseQuery, pathParameters } from './input.js';
 import { requireCaller, type Caller } from './caller.js';
-import { checkBody, noQuery } from './schemas.js';
-import { json, notFound } from './errors.js';
+import { checkBody, noQuery, rebuildBody } from './schemas.js';
+import { HttpError, json, notFound } from './errors.js';
 import { checkReport, isCheckId, openCheck, type CheckDeps } from '../checker/checkRun.js';
 
 type Result = Promise<APIGatewayProxyStructuredResultV2>;
@@ -35,4 +35,21 @@ export async function consistencyCheck(deps: CheckDeps, event: APIGatewayProxyEv
   const report = await checkReport(deps, checkId);
   if (!report) throw notFound('CHECK_NOT_FOUND', 'no such check');
   return json(200, report);
+}
+
+/**
+ * POST /v1/admin/rebuilds {resume?}: rebuilds the read side (every cached view and leaderboard) from the table in
+ * the rebuild function, which continues itself until done; 202. Its progress is in the function's log.
+ */
+export async function startReadSideRebuild(
+  start: ((input: { resume?: boolean }) => Promise<void>) | undefined,
+  event: APIGatewayProxyEventV2,
+  caller: Caller,
+): Result {
+  requireCaller(caller, 'operator');
+  parseQuery(event, noQuery);
+  const body = event.body ? parseBody(event, rebuildBody) : {};
+  if (!start) throw new HttpError(503, 'REBUILD_UNAVAILABLE', 'no rebuild function is configured here');
+  await start(body.resume ? { resume: true } : {});
+  return json(202, { status: 'started', resume: body.resume ?? false });
 }

@@ -376,6 +376,17 @@ const operations: Record<string, Record<string, unknown>> = {
       ...refusals,
     },
   },
+  'POST /v1/admin/rebuilds': {
+    summary:
+      'Rebuild the read side (every cached view and leaderboard) from the table in the rebuild function, which continues itself until done',
+    security: [{ iam: [] }],
+    requestBody: { required: false, content: { 'application/json': { schema: schema(s.rebuildBody) } } },
+    responses: {
+      '202': ok('started', z.object({ status: z.literal('started'), resume: z.boolean() })),
+      '503': error('no rebuild function here (REBUILD_UNAVAILABLE)'),
+      ...refusals,
+    },
+  },
   'GET /v1/admin/checks/{checkId}': {
     summary: "A check's report: counts per class, the first findings and what was repaired",
     security: [{ iam: [] }],

@@ -128,6 +128,7 @@ export const routes = [
     audience: 'internal',
   },
   { method: 'POST', path: '/v1/admin/checks', fn: 'admin-api', authorized: true, audience: 'internal' },
+  { method: 'POST', path: '/v1/admin/rebuilds', fn: 'admin-api', authorized: true, audience: 'internal' },
   { method: 'GET', path: '/v1/admin/checks/{checkId}', fn: 'admin-api', authorized: true, audience: 'internal' },
   // Served by the API function: the counters are those of the processes that serve player reads (and reach Redis).
   { method: 'GET', path: '/v1/admin/stats', fn: 'api', authorized: true, audience: 'internal' },

@@ -409,3 +409,7 @@ export const checkBody = z.strictObject({
   /** Repair the safe class of findings (re-project the read side, rewrite snapshots). */
   repair: z.boolean().optional(),
 });
+export const rebuildBody = z.strictObject({
+  /** Resume the run an earlier rebuild left unfinished (its checkpoint in Redis) instead of starting a new one. */
+  resume: z.boolean().optional(),
+});

@@ -414,7 +414,7 @@ describe('GamekeepStack', () => {
       }
     });
 
-    it('lambda:InvokeFunction only by the reward scheduler, the rebuild, the projector and the checker, each on itself (continuation of a long run, the heal), and by the admin API on the checker', () => {
+    it('lambda:InvokeFunction only by the reward scheduler, the rebuild, the projector and the checker, each on itself (continuation of a long run, the heal), and by the admin API on the checker and the rebuild', () => {
       for (const name of NAMES) {
         const invokes = statements(name).filter((s) => actionsOf(s).includes('lambda:InvokeFunction'));
         expect(
@@ -425,7 +425,7 @@ describe('GamekeepStack', () => {
             ? [arnOf(fnId(dev, name))]
             : // The admin API starts a check in the checker (and only there).
               name === 'adminApi'
-              ? [arnOf(fnId(dev, 'consistencyChecker'))]
+              ? [[arnOf(fnId(dev, 'consistencyChecker')), arnOf(fnId(dev, 'leaderboardRebuild'))]]
               : [],
         );
       }

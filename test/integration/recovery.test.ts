@@ -489,3 +489,21 @@ describe('quarantine', () => {
     expect(events.body.items[1].events[0]).toMatchObject({ reason: 'suspected dupe', ticket: 'T-6' });
   });
 });
+
+describe('read-side rebuild', () => {
+  it('POST /v1/admin/rebuilds rebuilds what Redis lost, from the table', async () => {
+    await create('rebuilt');
+    await readSideSettles(['rebuilt']);
+    const redisClient = h.readSide!.redis;
+    expect(await redisClient.zscore('gk:lb:{wealth}', 'rebuilt')).not.toBeNull();
+    await redisClient.zrem('gk:lb:{wealth}', 'rebuilt');
+    await redisClient.hdel('gk:lb:{wealth}:applied', 'rebuilt');
+    expect((await h.call('POST', '/v1/admin/rebuilds', { auth: h.service })).status).toBe(403);
+    expect((await admin('POST', '/v1/admin/rebuilds', { resume: 'yes' })).status).toBe(400);
+    const r = await admin('POST', '/v1/admin/rebuilds', {});
+    expect(r.status).toBe(202);
+    expect(r.body).toEqual({ status: 'started', resume: false });
+    await until(async () => (await redisClient.zscore('gk:lb:{wealth}', 'rebuilt')) !== null, 'the entry is rebuilt');
+    await readSideSettles(['rebuilt']);
+  });
+});

@@ -7,8 +7,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { CliFailure, EXIT, output, type Io, processIo } from './output.js';
 import { checkVerbs } from './verbs/checks.js';
 import { deadLetterVerbs } from './verbs/deadLetters.js';
-import { plannedVerbs } from './verbs/planned.js';
 import { playerVerbs } from './verbs/players.js';
+import { rebuildVerbs } from './verbs/rebuild.js';
 import { recoveryVerbs } from './verbs/recovery.js';
 import { rewardVerbs } from './verbs/rewards.js';
 
@@ -28,7 +28,7 @@ export function program(): Command {
   playerVerbs(cli);
   recoveryVerbs(cli);
   checkVerbs(cli);
-  plannedVerbs(cli);
+  rebuildVerbs(cli);
   return cli;
 }
 

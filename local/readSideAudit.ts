@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Redis } from 'ioredis';
 import type { EventStore } from '../shared/persistence/eventStore.js';
-import { STATE_SK, entityPk, type EventItem, type StateItem } from '../shared/persistence/tableLayout.js';
+import { STATE_SK, entityPk, type StateItem } from '../shared/persistence/tableLayout.js';
 import { player, type PlayerEvent, type PlayerState } from '../shared/domain/player/index.js';
 import { playerViewOf, type PlayerViewRead, type ReadSide } from '../shared/readside/index.js';
 import { viewKey } from '../shared/readside/playerCache.js';

@@ -11,6 +11,19 @@ import { commandQueue } from '../shared/gamekeep.js';
 import { canonicalJson, commandEnvelope } from '../shared/engine/envelope.js';
 import { checkerDeps, runCheck } from '../shared/checker/index.js';
 
+/** What the admin routes this phase calls answer, as far as it reads them (an error carries only `error`). */
+interface Answer {
+  readonly error?: { readonly code: string };
+  readonly commandId?: string;
+  readonly balanced?: boolean;
+  readonly entity?: { readonly undone: readonly unknown[]; readonly deltas: Record<string, number> };
+  readonly related?: readonly { readonly entityId: string; readonly undone: readonly unknown[] }[];
+  readonly version?: number;
+  readonly state?: unknown;
+  readonly committedAt?: string;
+  readonly changes?: readonly { readonly path: string; readonly before?: unknown; readonly after?: unknown }[];
+}
+
 /** Equal as data, whatever the order of their keys (DynamoDB does not keep it). */
 const same = (x: unknown, y: unknown): boolean => canonicalJson(x) === canonicalJson(y);
 
@@ -49,14 +62,14 @@ export async function recoveryPhase(
       headers: { authorization: `Bearer ${config.adminToken}`, 'content-type': 'application/json' },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
-    return { status: res.status, body: (await res.json()) as any };
+    return { status: res.status, body: (await res.json()) as Answer };
   };
   const stateOf = async (id: string) =>
     (
       await db.send(
         new GetCommand({ TableName: config.tableName, Key: { pk: `P#${id}`, sk: 'STATE' }, ConsistentRead: true }),
       )
-    ).Item as { version: number; state: Record<string, any> };
+    ).Item as { version: number; state: { gold: number } & Record<string, unknown> };
   const commandIds: string[] = [];
   try {
     const [beforeA, beforeB] = await Promise.all([stateOf(a), stateOf(b)]);
@@ -121,7 +134,7 @@ export async function recoveryPhase(
         ok:
           preview.status === 200 &&
           preview.body.balanced === true &&
-          preview.body.related.map((r: { entityId: string }) => r.entityId).join() === b,
+          preview.body.related?.map((r) => r.entityId).join() === b,
         detail: `undoes ${preview.body.entity?.undone?.length} command(s) of ${a}, ${preview.body.related?.[0]?.undone?.length} of ${b}; deltas ${JSON.stringify(preview.body.entity?.deltas)}`,
       },
       {
@@ -142,7 +155,7 @@ export async function recoveryPhase(
       {
         name: 'history at the version before the trade equals the state the table held then',
         ok: history.status === 200 && same(history.body.state, beforeA.state),
-        detail: `version ${history.body.version}, committed ${history.body.committedAt}; the rollback's diff: ${(diff.body.changes ?? []).map((c: { path: string; before: unknown; after: unknown }) => `${c.path} ${String(c.before)} → ${String(c.after)}`).join(', ')}`,
+        detail: `version ${history.body.version}, committed ${history.body.committedAt}; the rollback's diff: ${(diff.body.changes ?? []).map((c) => `${c.path} ${String(c.before)} → ${String(c.after)}`).join(', ')}`,
       },
       {
         name: 'the checker finds the one injected corruption, repairs it, and is clean after',

@@ -176,12 +176,12 @@ export function recoveryVerbs(program: Command): void {
       ),
     );
 
-  for (const [name, kind, summary] of [
-    ['quarantine', 'quarantine', 'refuse every command of a player (ENTITY_QUARANTINED) until it is released'],
-    ['release', 'release', 'end the quarantine of a player'],
+  for (const [kind, summary] of [
+    ['quarantine', 'refuse every command of a player (ENTITY_QUARANTINED) until it is released'],
+    ['release', 'end the quarantine of a player'],
   ] as const)
     program
-      .command(`${name} <playerId>`)
+      .command(`${kind} <playerId>`)
       .description(summary)
       .requiredOption('--reason <text>', 'why (recorded)')
       .requiredOption('--ticket <id>', 'the ticket it is done under (recorded)')

@@ -1,4 +1,4 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -44,7 +44,6 @@ function exec(file: string, args: readonly string[], cwd: string, env = cleanEnv
  * `gamekeep <args>` at a terminal: run inside util-linux `script`, which gives it a pseudo-terminal and types
  * `typed` into it (what a person answers at a prompt). Its stdout and stderr come back together, as on a screen.
  */
-const hasScript = /util-linux/.test(spawnSync('script', ['--version'], { encoding: 'utf8' }).stdout ?? '');
 function atTerminal(cwd: string, typed: string, ...args: string[]): Promise<Run> {
   const word = (w: string) => `'${w.replaceAll("'", `'\\''`)}'`;
   return new Promise((resolve) => {
@@ -488,7 +487,7 @@ describe('gamekeep on a local stack', () => {
     expect(now.state).toEqual(stateAt('cli-rb', 2));
   });
 
-  it.skipIf(!hasScript)('rollback at a terminal asks first: n sends nothing, y sends it', async () => {
+  it('rollback at a terminal asks first: n sends nothing, y sends it', async () => {
     await create('cli-tty');
     await serve('cli-tty', { type: 'AddExperience', amount: 40, source: 'quest' });
     await serve('cli-tty', { type: 'SpendCurrency', currency: 'gold', amount: 25, reason: 'shop' });
@@ -625,10 +624,11 @@ describe('gamekeep on a local stack', () => {
     expect(clean.out).toContain('findings: 0 safe to repair, 0 for an operator, 0 to isolate');
   });
 
-  it('rebuild, still to be wired, says what stands in for it, with exit 1', async () => {
-    const rebuild = await gamekeep(dir, 'rebuild', 'leaderboards');
+  it('rebuild goes through POST /v1/admin/rebuilds: refused with the API code where no rebuild runs (no Redis here)', async () => {
+    const rebuild = await gamekeep(dir, 'rebuild', '--json');
     expect(rebuild.code).toBe(1);
-    expect(rebuild.err).toContain('npm run rebuild -- leaderboards');
+    expect(JSON.parse(rebuild.out).error.code).toBe('REBUILD_UNAVAILABLE');
+    expect((await gamekeep(dir, 'rebuild', 'leaderboards')).code).toBe(2);
   });
 
   it('without a stack file it says how to start one (exit 2); with a dead one it hints (exit 1)', async () => {

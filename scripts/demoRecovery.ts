@@ -176,7 +176,7 @@ export async function recoveryPhase(
       ],
       [
         'consistency check',
-        `${found.entitiesChecked} players, ${found.claimsChecked} claims in ${checkSeconds.toFixed(1)} s (${Math.round(found.entitiesChecked / Math.max(checkSeconds, 0.001))} players/s)`,
+        `${found.entitiesChecked} players, ${found.claimsChecked} claims and command records in ${checkSeconds.toFixed(1)} s (${Math.round(found.entitiesChecked / Math.max(checkSeconds, 0.001))} players/s)`,
       ],
     ];
     return { checks, rows, commandIds };

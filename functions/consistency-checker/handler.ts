@@ -18,7 +18,7 @@ import { checkerDeps, continueCheck, openCheck, type CheckReport } from '../../s
  */
 export type ConsistencyCheckerInput =
   | { readonly checkId: string }
-  | { readonly checkId?: undefined; readonly sample?: number; readonly repair?: boolean };
+  | { readonly checkId?: undefined; readonly sample?: number; readonly repair?: boolean; readonly scanPage?: number };
 
 export interface ConsistencyCheckerClients {
   readonly db?: DynamoDBDocumentClient;

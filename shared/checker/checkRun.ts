@@ -44,6 +44,8 @@ export interface CheckOptions {
   readonly repair?: boolean;
   /** Parallel segments of the entity listing (1-16). */
   readonly segments?: number;
+  /** Items per Scan page (1-1000, default 1000): a step checks the partitions one page holds. */
+  readonly scanPage?: number;
 }
 
 export type CheckStatus = 'running' | 'done';
@@ -80,6 +82,8 @@ export async function openCheck(deps: CheckDeps, options: CheckOptions = {}): Pr
   if (!Number.isInteger(segments) || segments < 1 || segments > 16) throw new RangeError('segments must be 1-16');
   const sample = options.sample ?? 1;
   if (!(sample > 0 && sample <= 1)) throw new RangeError('sample must be in (0, 1]');
+  const scanPage = options.scanPage ?? SCAN_PAGE;
+  if (!Number.isInteger(scanPage) || scanPage < 1 || scanPage > 1000) throw new RangeError('scanPage must be 1-1000');
   // One parallel Scan reads every item once: a partition's items come together, so an entity is checked whole. A
   // sample is `segments` segments picked at random out of segments / sample: a random share of the partitions.
   const totalSegments = Math.min(1_000_000, Math.max(segments, Math.round(segments / sample)));
@@ -90,7 +94,7 @@ export async function openCheck(deps: CheckDeps, options: CheckOptions = {}): Pr
   const report: CheckReport = {
     checkId: `k${randomUUID().replaceAll('-', '')}`,
     status: 'running',
-    options: { sample, repair: options.repair ?? false, segments },
+    options: { sample, repair: options.repair ?? false, segments, scanPage: options.scanPage ?? SCAN_PAGE },
     startedAt: deps.now().toISOString(),
     entitiesChecked: 0,
     claimsChecked: 0,
@@ -137,7 +141,8 @@ export async function continueCheck(
   await Promise.all(
     open.map(async ([segmentKey, start]) => {
       let cursor: string | undefined = start;
-      while (cursor !== undefined && timeLeft() > 0) {
+      // At least one step per invocation, however little time is left: a check always moves on.
+      for (let steps = 0; cursor !== undefined && (steps === 0 || timeLeft() > 0); steps++) {
         const step = await checkStep(deps, report, segmentKey, cursor);
         await record(deps, checkId, segmentKey, step);
         cursor = step.next;
@@ -181,7 +186,7 @@ interface Step {
 
 async function checkStep(deps: CheckDeps, report: CheckReport, segmentKey: string, cursor: string): Promise<Step> {
   const [segment, totalSegments] = segmentKey.slice('scan:'.length).split('/').map(Number) as [number, number];
-  const page = await scanPartitions(deps, segment, totalSegments, cursor);
+  const page = await scanPartitions(deps, segment, totalSegments, cursor, report.options.scanPage ?? SCAN_PAGE);
   const findings: Finding[] = [];
   const repairs: RepairDone[] = [];
   let entities = 0;
@@ -231,6 +236,7 @@ async function scanPartitions(
   segment: number,
   totalSegments: number,
   cursor: string,
+  scanPage: number,
 ): Promise<{ partitions: Map<string, Record<string, unknown>[]>; next: string | undefined }> {
   const items: Record<string, unknown>[] = [];
   let start: Record<string, unknown> | undefined = cursor
@@ -243,7 +249,7 @@ async function scanPartitions(
         TableName: deps.tableName,
         Segment: segment,
         TotalSegments: totalSegments,
-        Limit: SCAN_PAGE,
+        Limit: scanPage,
         ConsistentRead: true,
         ...(start ? { ExclusiveStartKey: start } : {}),
       }),

@@ -105,6 +105,29 @@ describe('the consistency checker', () => {
     expect(sample.entitiesChecked).toBeLessThanOrEqual(players.length);
   });
 
+  it('runs as its Lambda across invocations from its checkpoint, a page at a time, to the same report', async () => {
+    const { createConsistencyCheckerHandler } = await import('../../functions/consistency-checker/handler.js');
+    const { lambdaContext } = await import('../../local/lambdaContext.js');
+    const continuations: string[] = [];
+    // No time to spare after a step: every invocation does one step per segment and continues itself.
+    const handler = createConsistencyCheckerHandler(h.config, {
+      readSide: h.readSide!,
+      reserveMs: 120_000,
+      continueRun: async ({ checkId }) => {
+        continuations.push(checkId);
+      },
+    });
+    let report = await handler({ sample: 1, scanPage: 5 }, lambdaContext('consistency-checker'));
+    for (let i = 0; report.status !== 'done' && i < 200; i++) {
+      expect(continuations.at(-1)).toBe(report.checkId);
+      report = await handler({ checkId: report.checkId }, lambdaContext('consistency-checker'));
+    }
+    expect(report.status).toBe('done');
+    expect(continuations.length).toBeGreaterThan(3);
+    expect(report.entitiesChecked).toBe(players.length);
+    expect(report.findings).toEqual([]);
+  });
+
   it('finds each injected damage, repairs the safe class, and is clean of it afterwards', async () => {
     const redisClient = h.readSide!.redis;
     // 1. A state item edited: operator (a repair command is proposed).

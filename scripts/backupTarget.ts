@@ -1,0 +1,64 @@
+/**
+ * Where `npm run backup`, `restore` and `verify-backup` keep backups: on the local stack, an s3rver over
+ * .gamekeep/s3 (started for the command's duration: its objects stay on disk) and the key file
+ * .gamekeep/backup.key (created on first use, mode 0600); on AWS, `--bucket` and `--kms-key`.
+ */
+import { join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { startLocalS3, type LocalS3 } from '../local/s3.js';
+import { BackupBucket, kmsBackupKey, localBackupKey, type BackupKey } from '../shared/backup/index.js';
+import { dynamoDbClient } from '../shared/clients.js';
+import type { Config } from '../shared/config.js';
+import { gamekeepHome, targetStack } from './localSecrets.js';
+import { usageError } from './commandLine.js';
+
+export const BACKUP_TARGET_OPTIONS = {
+  bucket: { type: 'string' },
+  'kms-key': { type: 'string' },
+} as const;
+
+export interface BackupTarget {
+  readonly config: Config;
+  readonly local: boolean;
+  readonly db: DynamoDBDocumentClient;
+  readonly bucket: BackupBucket;
+  readonly key: BackupKey;
+  close(): Promise<void>;
+}
+
+export async function openBackupTarget(
+  usage: string,
+  options: { bucket?: string; 'kms-key'?: string },
+): Promise<BackupTarget> {
+  const { config, local } = targetStack();
+  let s3: LocalS3 | undefined;
+  let client: S3Client;
+  let key: BackupKey;
+  if (local) {
+    s3 = await startLocalS3({
+      directory: join(gamekeepHome, 's3'),
+      ...(options.bucket ? { bucket: options.bucket } : {}),
+    });
+    client = s3.client();
+    key = localBackupKey(join(gamekeepHome, 'backup.key'));
+  } else {
+    if (!options.bucket || !options['kms-key'])
+      usageError(usage, 'without a local stack (npm start), --bucket and --kms-key name the backups of a deployed one');
+    client = new S3Client({ region: config.region });
+    key = kmsBackupKey(options['kms-key']);
+  }
+  const db = dynamoDbClient(config);
+  return {
+    config,
+    local,
+    db,
+    bucket: new BackupBucket(client, s3?.bucket ?? options.bucket!),
+    key,
+    async close() {
+      client.destroy();
+      db.destroy();
+      await s3?.stop();
+    },
+  };
+}

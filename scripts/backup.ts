@@ -5,7 +5,7 @@
 import { takeBackup } from '../shared/backup/index.js';
 import { entityRegistry } from '../shared/entities.js';
 import { parseScriptArgs, wholeNumber } from './commandLine.js';
-import { BACKUP_TARGET_OPTIONS, openBackupTarget } from './backupTarget.js';
+import { BACKUP_TARGET_OPTIONS, openBackupTarget, runBackupCommand } from './backupTarget.js';
 
 async function main(): Promise<number> {
   const usage = 'usage: npm run backup -- [--chunk-items <n>] [--json]';
@@ -47,10 +47,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exit(1);
-  },
-);
+runBackupCommand(main);

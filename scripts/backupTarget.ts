@@ -7,7 +7,14 @@ import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { startLocalS3, type LocalS3 } from '../local/s3.js';
-import { BackupBucket, kmsBackupKey, localBackupKey, type BackupKey } from '../shared/backup/index.js';
+import {
+  BackupBucket,
+  BackupDamaged,
+  RestoreRefused,
+  kmsBackupKey,
+  localBackupKey,
+  type BackupKey,
+} from '../shared/backup/index.js';
 import { dynamoDbClient } from '../shared/clients.js';
 import type { Config } from '../shared/config.js';
 import { gamekeepHome, targetStack } from './localSecrets.js';
@@ -61,4 +68,23 @@ export async function openBackupTarget(
       await s3?.stop();
     },
   };
+}
+
+/** What a backup command says when a backup is damaged or a restore refused: printed (JSON with `--json`), exit 1. */
+export function refused(error: unknown, json: boolean, fields: Record<string, unknown> = {}): number {
+  if (!(error instanceof BackupDamaged || error instanceof RestoreRefused)) throw error;
+  if (json) console.log(JSON.stringify({ ...fields, error: { code: error.code, message: error.message } }));
+  else console.error(error.message);
+  return 1;
+}
+
+/** Runs a backup command to its exit code; an unexpected failure prints its message and exits 2. */
+export function runBackupCommand(main: () => Promise<number>): void {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(error instanceof Error ? error.message : error);
+      process.exit(2);
+    },
+  );
 }

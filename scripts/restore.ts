@@ -3,10 +3,11 @@
  * local stack (never the live one, nor a table with items), after verifying it whole; then compares the table with
  * the backup item by item and runs the consistency checker on it. Exit 0 when the checker is clean, 1 otherwise.
  */
-import { BackupDamaged, RestoreRefused, restoreBackup } from '../shared/backup/index.js';
+import { restoreBackup } from '../shared/backup/index.js';
+import { checkExitCode, checkSummary } from '../shared/checker/index.js';
 import { entityRegistry } from '../shared/entities.js';
 import { parseScriptArgs, usageError } from './commandLine.js';
-import { BACKUP_TARGET_OPTIONS, openBackupTarget } from './backupTarget.js';
+import { BACKUP_TARGET_OPTIONS, openBackupTarget, refused, runBackupCommand } from './backupTarget.js';
 
 process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
 
@@ -44,30 +45,17 @@ async function main(): Promise<number> {
           `    ${e.entityType} ${e.entityId}: version ${e.backedUpVersion} → ${e.restoredVersion} (${e.reason})`,
         );
       for (const e of r.preserved) console.log(`    ${e.entityType} ${e.entityId} left as backed up: ${e.reason}`);
-      console.log(
-        `  checker: ${r.check.entitiesChecked} entities, safe ${r.check.counts.safe}, operator ${r.check.counts.operator}, isolate ${r.check.counts.isolate}`,
-      );
-      for (const f of r.check.findings.slice(0, 20))
-        console.log(`    ${f.class} ${f.kind} ${f.entityId ?? ''}: ${f.detail}`);
+      console.log(checkSummary(r.check).replace(/^/gm, '  '));
       console.log(
         `  ${r.seconds.total.toFixed(1)} s (verify ${r.seconds.verify} s, load ${r.seconds.load} s at ${r.itemsPerSecond} items/s, compare ${r.seconds.compare} s, check ${r.seconds.check} s)`,
       );
     }
-    return r.check.counts.operator + r.check.counts.isolate === 0 ? 0 : 1;
+    return checkExitCode(r.check);
   } catch (error) {
-    if (!(error instanceof BackupDamaged || error instanceof RestoreRefused)) throw error;
-    if (values.json) console.log(JSON.stringify({ error: { code: error.code, message: error.message } }));
-    else console.error(error.message);
-    return 1;
+    return refused(error, values.json);
   } finally {
     await target.close();
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exit(2);
-  },
-);
+runBackupCommand(main);

@@ -2,9 +2,9 @@
  * `npm run verify-backup -- <backupId> [--json]`: re-reads a backup whole (manifest, seal, chain link, every chunk's
  * hash, decryption, every line). Exit 0 when it is sound, 1 with the damage's code when it is not.
  */
-import { BackupDamaged, verifyBackup } from '../shared/backup/index.js';
+import { verifyBackup } from '../shared/backup/index.js';
 import { parseScriptArgs, usageError } from './commandLine.js';
-import { BACKUP_TARGET_OPTIONS, openBackupTarget } from './backupTarget.js';
+import { BACKUP_TARGET_OPTIONS, openBackupTarget, refused, runBackupCommand } from './backupTarget.js';
 
 async function main(): Promise<number> {
   const usage = 'usage: npm run verify-backup -- <backupId> [--json]';
@@ -23,20 +23,10 @@ async function main(): Promise<number> {
       );
     return 0;
   } catch (error) {
-    if (!(error instanceof BackupDamaged)) throw error;
-    if (values.json)
-      console.log(JSON.stringify({ status: 'damaged', error: { code: error.code, message: error.message } }));
-    else console.error(error.message);
-    return 1;
+    return refused(error, values.json, { status: 'damaged' });
   } finally {
     await target.close();
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exit(2);
-  },
-);
+runBackupCommand(main);

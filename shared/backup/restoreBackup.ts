@@ -7,7 +7,7 @@ import {
 import { BatchWriteCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { backoffMs, sleep } from '../backoff.js';
 import type { Config } from '../config.js';
-import { checkerDeps, runCheck, type Finding } from '../checker/index.js';
+import { checkerDeps, runCheck, type CheckReport } from '../checker/index.js';
 import type { EntityRegistry } from '../engine/registry.js';
 import { TABLE_KEY, createTableInput } from '../persistence/tableDefinition.js';
 import type { BackupBucket } from './backupBucket.js';
@@ -49,11 +49,8 @@ export interface RestoreReport {
   readonly preserved: readonly PreservedEntity[];
   /** Items of the restored table byte-equal (logical JSON) to the backup's. */
   readonly equal: number;
-  readonly check: {
-    readonly entitiesChecked: number;
-    readonly counts: { readonly safe: number; readonly operator: number; readonly isolate: number };
-    readonly findings: readonly Finding[];
-  };
+  /** The consistency check of the restored table (its table checks). */
+  readonly check: CheckReport;
   readonly seconds: {
     readonly verify: number;
     readonly load: number;
@@ -118,7 +115,7 @@ export async function restoreBackup(
     repaired: cut.repaired,
     preserved: cut.preserved,
     equal,
-    check: { entitiesChecked: check.entitiesChecked, counts: check.counts, findings: check.findings },
+    check,
     seconds: {
       verify: s(verified - started),
       load: s(loaded - verified),

@@ -435,7 +435,8 @@ async function applySafeRepairs(
 async function record(deps: CheckDeps, checkId: string, segmentKey: string, step: Step): Promise<void> {
   const counts = { safe: 0, operator: 0, isolate: 0 };
   for (const f of step.findings) counts[f.class]++;
-  const current = await checkReport(deps, checkId);
+  // The run record is read only when there is something to list (most pages find nothing).
+  const current = step.findings.length + step.repairs.length > 0 ? await checkReport(deps, checkId) : undefined;
   const room = Math.max(0, MAX_LISTED - (current?.findings.length ?? 0));
   const roomForRepairs = Math.max(0, MAX_LISTED - (current?.repairs.length ?? 0));
   await deps.db.send(

@@ -50,6 +50,20 @@ const refusals = {
   '413': error('body over 64 KB'),
 };
 
+/** An operator's command for one player (IAM): queued (202), or its outcome with Prefer: wait (200). */
+const operatorCommand = (summary: string, body: z.ZodType, decided = 'decided (Prefer: wait)') => ({
+  summary,
+  security: [{ iam: [] }],
+  parameters: [pathParam('playerId', s.playerIdSchema), idempotencyKey(false), prefer],
+  requestBody: jsonBody(body),
+  responses: {
+    '202': ok('queued', s.acceptedAnswer),
+    '200': ok(decided, s.commandStatusAnswer),
+    '404': error('no such player'),
+    ...refusals,
+  },
+});
+
 const operations: Record<string, Record<string, unknown>> = {
   'GET /v1/health': {
     summary: 'Liveness',
@@ -341,31 +355,15 @@ const operations: Record<string, Record<string, unknown>> = {
       ...refusals,
     },
   },
-  'POST /v1/admin/players/{playerId}/quarantine': {
-    summary: 'Quarantine a player: its commands are then recorded rejected ENTITY_QUARANTINED until it is released',
-    security: [{ iam: [] }],
-    parameters: [pathParam('playerId', s.playerIdSchema), idempotencyKey(false), prefer],
-    requestBody: jsonBody(s.quarantineBody),
-    responses: {
-      '202': ok('queued', s.acceptedAnswer),
-      '200': ok('decided (Prefer: wait)', s.commandStatusAnswer),
-      '404': error('no such player'),
-      ...refusals,
-    },
-  },
-  'POST /v1/admin/players/{playerId}/repairs': {
-    summary:
-      "Act on a checker's finding that needs an operator: a RepairState command sets the state to the fold of its events (a StateRepaired event with the deltas)",
-    security: [{ iam: [] }],
-    parameters: [pathParam('playerId', s.playerIdSchema), idempotencyKey(false), prefer],
-    requestBody: jsonBody(s.repairBody),
-    responses: {
-      '202': ok('queued', s.acceptedAnswer),
-      '200': ok('decided (Prefer: wait): applied, or REPAIR_STALE / NOTHING_TO_REPAIR', s.commandStatusAnswer),
-      '404': error('no such player'),
-      ...refusals,
-    },
-  },
+  'POST /v1/admin/players/{playerId}/quarantine': operatorCommand(
+    'Quarantine a player: its commands are then recorded rejected ENTITY_QUARANTINED until it is released',
+    s.quarantineBody,
+  ),
+  'POST /v1/admin/players/{playerId}/repairs': operatorCommand(
+    "Act on a checker's finding that needs an operator: a RepairState command sets the state to the fold of its events (a StateRepaired event with the deltas)",
+    s.repairBody,
+    'decided (Prefer: wait): applied, or REPAIR_STALE / NOTHING_TO_REPAIR',
+  ),
   'POST /v1/admin/checks': {
     summary:
       'Start a consistency check (schema, invariants, integrity, references, ledger, read side) over every player or a sample; repair applies the safe class',
@@ -393,18 +391,7 @@ const operations: Record<string, Record<string, unknown>> = {
     parameters: [pathParam('checkId', z.string().regex(/^k[0-9a-f]{32}$/))],
     responses: { '200': ok('the report (status running or done)'), '404': error('no such check'), ...refusals },
   },
-  'POST /v1/admin/players/{playerId}/release': {
-    summary: 'Release a quarantined player',
-    security: [{ iam: [] }],
-    parameters: [pathParam('playerId', s.playerIdSchema), idempotencyKey(false), prefer],
-    requestBody: jsonBody(s.quarantineBody),
-    responses: {
-      '202': ok('queued', s.acceptedAnswer),
-      '200': ok('decided (Prefer: wait)', s.commandStatusAnswer),
-      '404': error('no such player'),
-      ...refusals,
-    },
-  },
+  'POST /v1/admin/players/{playerId}/release': operatorCommand('Release a quarantined player', s.quarantineBody),
 };
 
 /** Routes of the table with no operation described here. */

@@ -156,7 +156,7 @@ export class EventStore {
   /** Event items of one entity with versions in [from, to], oldest first (every page). */
   async eventRange<E>(pk: string, from: number, to: number): Promise<EventItem<E>[]> {
     if (to < from) return [];
-    return this.queryAll<EventItem<E>>(pk, eventSk(Math.max(from, 1)), eventSk(to), true);
+    return this.queryAll<EventItem<E>>(pk, { from: eventSk(Math.max(from, 1)), to: eventSk(to) });
   }
 
   /** Up to `limit` snapshots of one entity at or before `version`, newest first. */
@@ -178,19 +178,16 @@ export class EventStore {
   async snapshotIndex(pk: string): Promise<{ version: number; committedAt: string }[]> {
     const items = await this.queryAll<{ version: number; committedAt: string }>(
       pk,
-      snapshotSk(0),
-      snapshotSk(9_999_999_999),
-      true,
+      { from: snapshotSk(0), to: snapshotSk(9_999_999_999) },
       { expression: '#v, committedAt', names: { '#v': 'version' } },
     );
     return items.map((i) => ({ version: i.version, committedAt: i.committedAt }));
   }
 
+  /** Every item of one partition, or of a sort-key range of it, oldest first (every page). */
   private async queryAll<T>(
     pk: string,
-    from: string,
-    to: string,
-    forward: boolean,
+    range?: { from: string; to: string },
     projection?: { expression: string; names: Record<string, string> },
   ): Promise<T[]> {
     const all: T[] = [];
@@ -199,10 +196,9 @@ export class EventStore {
       const out: QueryCommandOutput = await this.db.send(
         new QueryCommand({
           TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: { ':pk': pk, ':from': from, ':to': to },
+          KeyConditionExpression: range ? 'pk = :pk AND sk BETWEEN :from AND :to' : 'pk = :pk',
+          ExpressionAttributeValues: range ? { ':pk': pk, ':from': range.from, ':to': range.to } : { ':pk': pk },
           ConsistentRead: true,
-          ScanIndexForward: forward,
           ...(projection
             ? { ProjectionExpression: projection.expression, ExpressionAttributeNames: projection.names }
             : {}),
@@ -217,22 +213,7 @@ export class EventStore {
 
   /** Every item under one partition key (an entity's state, events and snapshots), strongly consistent. */
   async partition(pk: string): Promise<Record<string, unknown>[]> {
-    const all: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out: QueryCommandOutput = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': pk },
-          ConsistentRead: true,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      all.push(...(out.Items ?? []));
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return all;
+    return this.queryAll<Record<string, unknown>>(pk);
   }
 
   /** Every event item of one entity, oldest first. */

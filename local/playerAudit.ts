@@ -1,12 +1,13 @@
 import type { EventStore } from '../shared/persistence/eventStore.js';
 import {
+  EVENT_SK_PREFIX,
   STATE_SK,
   entityPk,
   type CommandRecord,
   type EventItem,
   type StateItem,
 } from '../shared/persistence/tableLayout.js';
-import { auditEntity } from '../shared/engine/audit.js';
+import { checkEntity } from '../shared/checker/entityCheck.js';
 import { currencyFlow, player, type PlayerEvent, type PlayerState } from '../shared/domain/player/index.js';
 import { COMMAND_SK, commandPk } from '../shared/persistence/tableLayout.js';
 import type { DemoPayment } from './workload.js';
@@ -41,8 +42,9 @@ export async function auditPlayers(
   for (const id of playerIds) {
     const pk = entityPk(player.keyPrefix, id);
     const state = states.get(`${pk}|${STATE_SK}`) as StateItem<PlayerState> | undefined;
-    const events: EventItem<PlayerEvent>[] = await store.allEvents<PlayerEvent>(pk);
-    for (const p of auditEntity(player, state, events)) entityProblems.push(`${id}: ${p}`);
+    const items = await store.partition(pk);
+    const events = items.filter((i) => String(i.sk).startsWith(EVENT_SK_PREFIX)) as unknown as EventItem<PlayerEvent>[];
+    for (const f of checkEntity(player, { entityId: id, items }).findings) entityProblems.push(`${id}: ${f.detail}`);
     for (const e of events) applied.set(e.commandId, (applied.get(e.commandId) ?? 0) + 1);
     if (state) {
       balances = {

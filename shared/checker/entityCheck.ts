@@ -29,7 +29,7 @@ export interface EntityCheck {
 
 /**
  * The table-only checks of one entity, for any entity type (G1, G3, G6): every item parses, versions run 1..n
- * without a gap, the state equals the fold of its events (from the first, trusting no snapshot), every snapshot
+ * without a gap, no command applied twice, the state equals the fold of its events (from the first, trusting no snapshot), every snapshot
  * equals the fold at its version and hashes to what it says, the type's invariants hold, and its ledger adds up.
  */
 export function checkEntity(type: AnyEntityType, { entityId, items }: EntityItems): EntityCheck {
@@ -105,6 +105,13 @@ export function checkEntity(type: AnyEntityType, { entityId, items }: EntityItem
   const references: EntityCheck['references'] = [];
   const ledger: Record<string, number> = {};
   for (const item of events) {
+    const earlier = commands.get(item.commandId);
+    if (earlier !== undefined)
+      find({
+        class: 'operator',
+        kind: 'applied-twice',
+        detail: `command ${item.commandId} applied twice: versions ${earlier} and ${item.version}`,
+      });
     commands.set(item.commandId, item.version);
     for (const [other, v] of Object.entries(item.related ?? {}))
       references.push({ entityId: other, version: v, commandId: item.commandId });

@@ -13,6 +13,7 @@ export type FindingKind =
   | 'schema'
   | 'invariant'
   | 'version-gap'
+  | 'applied-twice'
   | 'state-not-fold'
   | 'snapshot'
   | 'ledger'

@@ -6,12 +6,12 @@ import { EntityRegistry } from '../../shared/engine/registry.js';
 import { accept, reject } from '../../shared/engine/decision.js';
 import { defineEntityType } from '../../shared/engine/entityType.js';
 import { commandEnvelope } from '../../shared/engine/envelope.js';
-import { auditEntity } from '../../shared/engine/audit.js';
+import { checkEntity } from '../../shared/checker/entityCheck.js';
 import { entityState } from '../../shared/engine/queries.js';
 import { eventStore } from '../../shared/gamekeep.js';
 import { player } from '../../shared/domain/player/index.js';
 import type { EventStore } from '../../shared/persistence/eventStore.js';
-import { entityPk, STATE_SK, type StateItem } from '../../shared/persistence/tableLayout.js';
+import { entityPk, STATE_SK } from '../../shared/persistence/tableLayout.js';
 import { provisionTestStack } from '../support/stack.js';
 import { sqsRecord } from '../support/pipeline.js';
 
@@ -113,8 +113,9 @@ describe('a second entity type', () => {
     });
     expect((await store.commandRecord(overdraw.commandId))?.code).toBe('INSUFFICIENT_FUNDS');
     expect((await store.commandRecord(clash.commandId))?.code).toBe('GUILD_NAME_TAKEN');
-    const item = await store.item<StateItem>({ pk: entityPk('G', 'azure-lotus'), sk: STATE_SK });
-    expect(auditEntity(guild, item, await store.allEvents(entityPk('G', 'azure-lotus')))).toEqual([]);
+    const items = await store.partition(entityPk('G', 'azure-lotus'));
+    expect(items.some((i) => i.sk === STATE_SK)).toBe(true);
+    expect(checkEntity(guild, { entityId: 'azure-lotus', items }).findings).toEqual([]);
   });
 
   it('refuses two types that would share a key prefix', () => {

@@ -17,7 +17,9 @@ export function redisClient(url: string, credentials?: () => Promise<RedisCreden
     maxRetriesPerRequest: 1,
     commandTimeout: 500,
     connectTimeout: 2000,
-    enableAutoPipelining: true,
+    // No auto-pipelining: when the connection drops mid-pipeline, ioredis (5.x, autoPipelining.js) may get fewer
+    // results than callbacks and throw an uncaught TypeError outside any caller (seen when the heal test killed
+    // Redis): a process crash, where a lost connection must only fail commands. Commands still share the socket.
     retryStrategy: (attempt) => Math.min(50 * attempt, 1000),
     lazyConnect: credentials !== undefined,
   });

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import { s3Client } from '../shared/backup/backupStore.js';
 
 /** The S3 stand-in: `s3rver` in this process, keeping every object in a folder, so backups survive a restart. */
 export interface LocalS3 {
@@ -24,10 +25,6 @@ type S3rverConstructor = new (options: {
   resetOnClose: boolean;
 }) => S3rverServer;
 
-// s3rver's one built-in account: it checks every request's SigV4 signature against it.
-const CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
-const REGION = 'us-east-1';
-
 /** Starts s3rver on a free port (or `port`) over `directory`, with `bucket` created when absent. */
 export async function startLocalS3(options: { directory: string; bucket?: string; port?: number }): Promise<LocalS3> {
   mkdirSync(options.directory, { recursive: true });
@@ -42,7 +39,7 @@ export async function startLocalS3(options: { directory: string; bucket?: string
   const { port } = await server.run();
   const endpoint = `http://127.0.0.1:${port}`;
   const bucket = options.bucket ?? 'gamekeep-backups';
-  const client = (): S3Client => s3Client({ endpoint });
+  const client = (): S3Client => s3Client({ region: 'us-east-1', s3Endpoint: endpoint });
   try {
     const s3 = client();
     try {
@@ -57,23 +54,4 @@ export async function startLocalS3(options: { directory: string; bucket?: string
     throw error;
   }
   return { endpoint, bucket, client, stop: () => server.close() };
-}
-
-/**
- * An S3 client: the stand-in's when `endpoint` is set (path-style; checksums only where S3 requires them, since
- * s3rver predates the SDK's default CRC32 trailers), else AWS's with the default credential chain.
- */
-export function s3Client(options: { endpoint?: string; region?: string } = {}): S3Client {
-  return new S3Client({
-    region: options.region ?? REGION,
-    ...(options.endpoint
-      ? {
-          endpoint: options.endpoint,
-          forcePathStyle: true,
-          credentials: CREDENTIALS,
-          requestChecksumCalculation: 'WHEN_REQUIRED',
-          responseChecksumValidation: 'WHEN_REQUIRED',
-        }
-      : {}),
-  });
 }

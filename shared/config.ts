@@ -31,6 +31,11 @@ const Env = z.object({
   GAMEKEEP_REDIS_SECRET_ARN: z.string().optional(),
   GAMEKEEP_VIEW_TTL_SECONDS: z.coerce.number().int().min(1).optional(),
   GAMEKEEP_LEADERBOARD_RETENTION_DAYS: z.coerce.number().int().min(1).optional(),
+  GAMEKEEP_BACKUP_BUCKET: z.string().min(3).max(63).optional(),
+  GAMEKEEP_BACKUP_KMS_KEY: z.string().min(1).optional(),
+  GAMEKEEP_BACKUP_KEY_FILE: z.string().min(1).optional(),
+  GAMEKEEP_BACKUP_FUNCTION: z.string().min(1).max(140).optional(),
+  GAMEKEEP_S3_ENDPOINT: endpoint('https?').optional(),
 });
 
 /** `GAMEKEEP_WEBHOOK_SECRET_<PROVIDER>`: comma-separated secrets per payment provider (several during rotation). */
@@ -78,6 +83,15 @@ export interface Config {
   readonly viewTtlSeconds?: number;
   /** How long a past period of a periodic leaderboard stays readable after it ends; 90 days when absent. */
   readonly leaderboardRetentionDays?: number;
+  /** Where backups and the event archive live: the S3 bucket (s3rver's locally, at `s3Endpoint`). */
+  readonly backupBucket?: string;
+  /** On AWS: the KMS key (ARN) backups and the archive are encrypted under. */
+  readonly backupKmsKey?: string;
+  /** Locally: the raw AES key file in place of KMS (.gamekeep/backup.key). */
+  readonly backupKeyFile?: string;
+  /** The backup worker's function, which the admin API starts backups, verifications and drills in. */
+  readonly backupFunctionName?: string;
+  readonly s3Endpoint?: string;
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -118,6 +132,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ...(e.GAMEKEEP_LEADERBOARD_RETENTION_DAYS !== undefined
       ? { leaderboardRetentionDays: e.GAMEKEEP_LEADERBOARD_RETENTION_DAYS }
       : {}),
+    ...(e.GAMEKEEP_BACKUP_BUCKET ? { backupBucket: e.GAMEKEEP_BACKUP_BUCKET } : {}),
+    ...(e.GAMEKEEP_BACKUP_KMS_KEY ? { backupKmsKey: e.GAMEKEEP_BACKUP_KMS_KEY } : {}),
+    ...(e.GAMEKEEP_BACKUP_KEY_FILE ? { backupKeyFile: e.GAMEKEEP_BACKUP_KEY_FILE } : {}),
+    ...(e.GAMEKEEP_BACKUP_FUNCTION ? { backupFunctionName: e.GAMEKEEP_BACKUP_FUNCTION } : {}),
+    ...(e.GAMEKEEP_S3_ENDPOINT ? { s3Endpoint: e.GAMEKEEP_S3_ENDPOINT } : {}),
   };
 }
 
@@ -157,5 +176,10 @@ export function configEnvironment(c: Config): Record<string, string> {
   if (c.viewTtlSeconds !== undefined) env.GAMEKEEP_VIEW_TTL_SECONDS = String(c.viewTtlSeconds);
   if (c.leaderboardRetentionDays !== undefined)
     env.GAMEKEEP_LEADERBOARD_RETENTION_DAYS = String(c.leaderboardRetentionDays);
+  if (c.backupBucket) env.GAMEKEEP_BACKUP_BUCKET = c.backupBucket;
+  if (c.backupKmsKey) env.GAMEKEEP_BACKUP_KMS_KEY = c.backupKmsKey;
+  if (c.backupKeyFile) env.GAMEKEEP_BACKUP_KEY_FILE = c.backupKeyFile;
+  if (c.backupFunctionName) env.GAMEKEEP_BACKUP_FUNCTION = c.backupFunctionName;
+  if (c.s3Endpoint) env.GAMEKEEP_S3_ENDPOINT = c.s3Endpoint;
   return env;
 }

@@ -1,8 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { EntityRegistry } from '../engine/registry.js';
 import { COMMAND_SK, EVENT_SK_PREFIX, SNAPSHOT_SK_PREFIX, STATE_SK } from '../persistence/tableLayout.js';
+import type { RetentionTier } from './retention.js';
 
-export const BACKUP_FORMAT_VERSION = 1;
+/** 2: increments, the archive cursor and the tier of each backup (1 had full backups only). */
+export const BACKUP_FORMAT_VERSION = 2;
+
+/** A full backup holds every item; an incremental one every write the archive received after its predecessor. */
+export type BackupKind = 'full' | 'incremental';
+export type BackupTier = Extract<RetentionTier, 'daily' | 'weekly' | 'hourly'>;
 
 export type ItemKind = 'state' | 'event' | 'snapshot' | 'commandRecord' | 'claim' | 'other';
 export type KindCounts = Record<ItemKind, number>;
@@ -29,7 +35,9 @@ export interface ChunkEntry {
 export interface BackupManifest {
   readonly formatVersion: number;
   readonly backupId: string;
-  readonly kind: 'full';
+  readonly kind: BackupKind;
+  /** The retention tier its objects are tagged with (./retention.ts). */
+  readonly tier: BackupTier;
   readonly table: string;
   readonly startedAt: string;
   readonly finishedAt: string;
@@ -38,6 +46,7 @@ export interface BackupManifest {
    * either whole or, after the consistency pass of a restore, absent (docs/recovery.md, "Backups").
    */
   readonly consistentUpTo: string;
+  /** Items (a full backup) or archive records (an increment: writes, each an item's new image or its deletion). */
   readonly items: number;
   readonly counts: KindCounts;
   readonly chunkItems: number;
@@ -45,8 +54,21 @@ export interface BackupManifest {
   /** Chunks are JSON lines, gzip, then an AWS Encryption SDK message (AES-256-GCM, a data key per message). */
   readonly encoding: 'jsonl+gzip+aws-encryption-sdk';
   readonly keyring: { readonly kind: 'raw-aes' | 'kms'; readonly keyName: string };
-  /** The backup before this one of the same table (its manifest's SHA-256), so the chain is verifiable. */
-  readonly previous: { readonly backupId: string; readonly manifestSha256: string } | null;
+  /**
+   * The event archive's objects (`archive/<table>/…`, keys in arrival order) an increment holds: those after
+   * `after` up to `upTo`. A full backup holds none (`after` = `upTo`): its successor starts at its `upTo`, a
+   * cursor just before its start, since a write committed while the Scan ran may be missing from it.
+   */
+  readonly archive: { readonly after: string; readonly upTo: string; readonly objects: number };
+  /**
+   * The backup before this one of the same table (its manifest's SHA-256), so the chain is verifiable; its tier
+   * says when it may be gone by retention rather than by damage.
+   */
+  readonly previous: {
+    readonly backupId: string;
+    readonly manifestSha256: string;
+    readonly tier: BackupTier;
+  } | null;
 }
 
 export const backupPrefix = (backupId: string): string => `backups/${backupId}/`;
@@ -58,9 +80,19 @@ export const chunkKey = (backupId: string, n: number): string => `${backupPrefix
 const BACKUP_ID = /^b\d{8}T\d{9}Z-[0-9a-f]{8}$/;
 export const isBackupId = (id: string): boolean => BACKUP_ID.test(id);
 
+/** `20261202T061502123Z`: sorts as time does. */
+export const compactTime = (at: Date): string => at.toISOString().replace(/[-:.]/g, '');
+
 /** Sorts by time: `b20261202T061502123Z-1a2b3c4d`. */
 export function newBackupId(at: Date, random: string): string {
-  return `b${at.toISOString().replace(/[-:.]/g, '')}-${random}`;
+  return `b${compactTime(at)}-${random}`;
+}
+
+/** When a backup was started, from its id. */
+export function backupTime(backupId: string): Date {
+  const m = /^b(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z/.exec(backupId);
+  if (!m) throw new Error(`${backupId} is not a backup id`);
+  return new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.${m[7]}Z`);
 }
 
 export const sha256 = (bytes: Uint8Array | string): string => createHash('sha256').update(bytes).digest('hex');

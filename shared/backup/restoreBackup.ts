@@ -14,7 +14,8 @@ import type { BackupBucket } from './backupBucket.js';
 import { consistentCut, type CutChange, type PreservedEntity, type RepairedEntity } from './consistentCut.js';
 import type { BackupKey } from './encryption.js';
 import { RestoreRefused } from './errors.js';
-import { itemJson, itemKey, itemKind, noItems, type KindCounts } from './manifest.js';
+import { applyRecords, archiveKeys, arrivalOf, readArchiveObject, type ArchiveRecord } from './eventArchive.js';
+import { itemJson, itemKey, itemKind, manifestKey, noItems, type BackupManifest, type KindCounts } from './manifest.js';
 import { readManifest, verifyBackup } from './verifyBackup.js';
 
 export interface RestoreDeps {
@@ -33,13 +34,30 @@ export interface RestoreOptions {
   readonly writers?: number;
   /** Scan segments of the comparison and of the checker (default 4). */
   readonly segments?: number;
+  /**
+   * The point in time to restore to (ISO). Default: the newest the chain holds whole, the last increment's
+   * `consistentUpTo` (a full backup alone: as it was taken). Past the last increment, the archive's newer objects
+   * are read too, as far as they reach.
+   */
+  readonly until?: string;
+  /** How long after its commit a write is surely in the archive (as for increments, default 60 s). */
+  readonly archiveLagMs?: number;
 }
 
 export interface RestoreReport {
   readonly backupId: string;
+  /** The full backup and the increments after it, oldest first. */
+  readonly chain: readonly string[];
   readonly source: string;
   readonly table: string;
+  /** The point in time restored: commits up to it are in the table, later ones are not. */
   readonly consistentUpTo: string;
+  /** Archive records (increments and the archive beyond them) applied, and those left out as later than the point. */
+  readonly recordsApplied: number;
+  readonly recordsAfter: number;
+  /** Archive objects read beyond the last increment. */
+  readonly archiveObjects: number;
+  /** Items the backups hold at the point in time, before the consistency pass. */
   readonly backedUp: number;
   readonly restored: number;
   readonly restoredByKind: KindCounts;
@@ -76,18 +94,49 @@ export async function restoreBackup(
   options: RestoreOptions = {},
 ): Promise<RestoreReport> {
   const started = Date.now();
-  const { manifest } = await readManifest(deps.bucket, backupId);
-  if (targetTable === manifest.table || targetTable === deps.config.tableName)
+  const chain = await chainTo(deps.bucket, backupId);
+  const full = chain[0]!;
+  const last = chain.at(-1)!;
+  if (targetTable === last.table || targetTable === deps.config.tableName)
     throw new RestoreRefused('TARGET_IS_SOURCE', `${targetTable} is the live table: a restore goes into a new one`);
+  const until =
+    options.until !== undefined ? pointInTime(options.until) : chain.length > 1 ? last.consistentUpTo : undefined;
+  if (until !== undefined && !(Date.parse(until) >= Date.parse(full.finishedAt)))
+    throw new RestoreRefused(
+      'UNTIL_OUT_OF_RANGE',
+      `${until} is before the full backup ${full.backupId} finished (${full.finishedAt}): restore an earlier one`,
+    );
   const exists = await tableExists(deps.db, targetTable);
   if (exists && (await holdsItems(deps.db, targetTable)))
     throw new RestoreRefused('TARGET_NOT_EMPTY', `table ${targetTable} exists and holds items`);
 
-  const backedUp: Record<string, unknown>[] = [];
-  await verifyBackup(deps, backupId, (items) => backedUp.push(...items));
+  // Everything is verified before anything is created: a damaged backup, increment or archive object restores nothing.
+  const items = new Map<string, Record<string, unknown>>();
+  const records: ArchiveRecord[] = [];
+  for (const manifest of chain)
+    await verifyBackup(deps, manifest.backupId, (lines) => {
+      if (manifest.kind === 'full') for (const item of lines) items.set(itemKey(item), item);
+      else records.push(...(lines as unknown as ArchiveRecord[]));
+    });
+  let archiveObjects = 0;
+  if (until !== undefined && until > last.consistentUpTo) {
+    // Every commit up to `until` has reached the archive once the archive's lag has passed since (the archiver's
+    // iterator-age alarm is what says it fell behind).
+    const reach = Date.now() - (options.archiveLagMs ?? 60_000);
+    if (reach < Date.parse(until))
+      throw new RestoreRefused(
+        'UNTIL_OUT_OF_RANGE',
+        `the backups hold commits up to ${last.consistentUpTo} and the archive up to ${new Date(reach).toISOString()}: ${until} is past both`,
+      );
+    const tail = await archiveKeys(deps.bucket, last.table, last.archive.upTo);
+    for (const key of tail) records.push(...(await readArchiveObject(deps, key)));
+    archiveObjects = tail.length;
+  }
+  const applied = until !== undefined ? applyRecords(items, records, until) : { applied: 0, after: 0 };
+  const backedUp = [...items.values()];
   const verified = Date.now();
 
-  const cut = consistentCut(backedUp, deps.registry, { consistentUpTo: manifest.consistentUpTo });
+  const cut = consistentCut(backedUp, deps.registry, { consistentUpTo: until ?? full.consistentUpTo });
   if (!exists) await createTable(deps.db, targetTable, options.stream ?? false);
   await writeAll(deps.db, targetTable, cut.items, options.writers ?? 8);
   const loaded = Date.now();
@@ -105,9 +154,13 @@ export async function restoreBackup(
   const s = (ms: number) => Math.round(ms) / 1000;
   return {
     backupId,
-    source: manifest.table,
+    chain: chain.map((m) => m.backupId),
+    source: last.table,
     table: targetTable,
-    consistentUpTo: manifest.consistentUpTo,
+    consistentUpTo: until ?? full.consistentUpTo,
+    recordsApplied: applied.applied,
+    recordsAfter: applied.after,
+    archiveObjects,
     backedUp: backedUp.length,
     restored: cut.items.length,
     restoredByKind,
@@ -125,6 +178,33 @@ export async function restoreBackup(
     },
     itemsPerSecond: Math.round(cut.items.length / Math.max((loaded - verified) / 1000, 0.001)),
   };
+}
+
+/** An ISO instant in the one form items carry (milliseconds, UTC), so instants compare as strings. */
+function pointInTime(at: string): string {
+  const ms = Date.parse(at);
+  if (!Number.isFinite(ms) || !/^\d{4}-\d{2}-\d{2}T/.test(at))
+    throw new RestoreRefused('UNTIL_OUT_OF_RANGE', `${at} is not an ISO 8601 date and time`);
+  return new Date(ms).toISOString();
+}
+
+/**
+ * The backups a restore of `backupId` reads: the nearest full backup before it, then every increment up to it,
+ * each the predecessor the next was chained to (verification proves the links).
+ */
+async function chainTo(bucket: BackupBucket, backupId: string): Promise<BackupManifest[]> {
+  const chain = [(await readManifest(bucket, backupId)).manifest];
+  while (chain[0]!.kind === 'incremental') {
+    const link = chain[0]!.previous;
+    const before = link ? await bucket.get(manifestKey(link.backupId)) : undefined;
+    if (!link || !before)
+      throw new RestoreRefused(
+        'INCREMENT_WITHOUT_BASE',
+        `the increment ${chain[0]!.backupId} has no backup before it${link ? ` (${link.backupId} is gone)` : ''}: there is no full backup to start from`,
+      );
+    chain.unshift((await readManifest(bucket, link.backupId)).manifest);
+  }
+  return chain;
 }
 
 async function tableExists(db: DynamoDBDocumentClient, table: string): Promise<boolean> {

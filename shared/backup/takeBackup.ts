@@ -1,28 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
 import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EntityRegistry } from '../engine/registry.js';
 import type { BackupBucket } from './backupBucket.js';
-import { seal, type BackupKey } from './encryption.js';
+import { ChunkWriter, writeManifest } from './backupWriter.js';
+import type { BackupKey } from './encryption.js';
+import { archiveCursor } from './eventArchive.js';
 import {
   BACKUP_FORMAT_VERSION,
-  chunkContext,
-  chunkKey,
   itemJson,
   itemKind,
-  manifestKey,
   newBackupId,
   noItems,
-  sealContext,
-  sealKey,
-  sha256,
   type BackupManifest,
-  type ChunkEntry,
+  type BackupTier,
 } from './manifest.js';
 import { latestManifest } from './verifyBackup.js';
-
-const gzipAsync = promisify(gzip);
 
 export interface BackupDeps {
   readonly db: DynamoDBDocumentClient;
@@ -34,6 +26,8 @@ export interface BackupDeps {
 }
 
 export interface BackupOptions {
+  /** `daily` (the default) or `weekly`: how long it is kept (./retention.ts). */
+  readonly tier?: Extract<BackupTier, 'daily' | 'weekly'>;
   /** Items per chunk (default 5000). */
   readonly chunkItems?: number;
   /** Parallel Scan segments (1-16, default 4). */
@@ -44,6 +38,9 @@ export interface BackupOptions {
   readonly afterPage?: (items: readonly Record<string, unknown>[]) => Promise<void>;
 }
 
+/** How far before a full backup's start its successor's archive begins: clocks of two Lambdas differ a little. */
+const CLOCK_MARGIN_MS = 60_000;
+
 /**
  * A full logical backup: every item of the table, read by a parallel Scan in two passes (the entities' partitions,
  * then everything else: claims, command records, runs), in chunks of JSON lines, gzip, encrypted; then the manifest,
@@ -52,44 +49,18 @@ export interface BackupOptions {
  */
 export async function takeBackup(deps: BackupDeps, options: BackupOptions = {}): Promise<BackupManifest> {
   const now = deps.now ?? (() => new Date());
-  const chunkItems = options.chunkItems ?? 5000;
   const segments = options.segments ?? 4;
-  if (!Number.isInteger(chunkItems) || chunkItems < 1) throw new RangeError('chunkItems must be a whole number ≥ 1');
+  const tier = options.tier ?? 'daily';
   if (!Number.isInteger(segments) || segments < 1 || segments > 16) throw new RangeError('segments must be 1-16');
   const startedAt = now();
   const backupId = newBackupId(startedAt, randomBytes(4).toString('hex'));
   const previous = await latestManifest(deps.bucket, deps.tableName);
 
   const counts = noItems();
-  const chunks: ChunkEntry[] = [];
-  let pending: string[] = [];
-  let items = 0;
-  const flush = async (lines: string[]): Promise<void> => {
-    const n = chunks.length;
-    const entry: { n: number; items: number; bytes: number; sha256: string } = {
-      n,
-      items: lines.length,
-      bytes: 0,
-      sha256: '',
-    };
-    chunks.push(entry);
-    const compressed = await gzipAsync(Buffer.from(`${lines.join('\n')}\n`));
-    const stored = await seal(deps.key, compressed, chunkContext(backupId, n));
-    entry.bytes = stored.length;
-    entry.sha256 = sha256(stored);
-    await deps.bucket.put(chunkKey(backupId, n), stored);
-  };
+  const writer = new ChunkWriter(deps, backupId, tier, options.chunkItems ?? 5000);
   const take = async (page: readonly Record<string, unknown>[]): Promise<void> => {
-    for (const item of page) {
-      counts[itemKind(item, deps.registry)]++;
-      pending.push(itemJson(item));
-    }
-    items += page.length;
-    while (pending.length >= chunkItems) {
-      const lines = pending.slice(0, chunkItems);
-      pending = pending.slice(chunkItems);
-      await flush(lines);
-    }
+    for (const item of page) counts[itemKind(item, deps.registry)]++;
+    await writer.add(page.map(itemJson));
   };
 
   // Entities first, then the rest: a claim or command record commits in the same transaction as its events, so
@@ -120,27 +91,29 @@ export async function takeBackup(deps: BackupDeps, options: BackupOptions = {}):
         } while (start);
       }),
     );
-  if (pending.length > 0 || chunks.length === 0) await flush(pending);
+  const chunks = await writer.finish();
 
+  const cursor = archiveCursor(deps.tableName, new Date(startedAt.getTime() - CLOCK_MARGIN_MS));
   const manifest: BackupManifest = {
     formatVersion: BACKUP_FORMAT_VERSION,
     backupId,
     kind: 'full',
+    tier,
     table: deps.tableName,
     startedAt: startedAt.toISOString(),
     finishedAt: now().toISOString(),
     consistentUpTo: startedAt.toISOString(),
-    items,
+    items: writer.lines,
     counts,
-    chunkItems,
+    chunkItems: writer.chunkItems,
     chunks,
     encoding: 'jsonl+gzip+aws-encryption-sdk',
     keyring: deps.key.description,
-    previous: previous ? { backupId: previous.manifest.backupId, manifestSha256: previous.sha256 } : null,
+    archive: { after: cursor, upTo: cursor, objects: 0 },
+    previous: previous
+      ? { backupId: previous.manifest.backupId, manifestSha256: previous.sha256, tier: previous.manifest.tier }
+      : null,
   };
-  const body = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
-  const digest = sha256(body);
-  await deps.bucket.put(sealKey(backupId), await seal(deps.key, Buffer.from(digest), sealContext(backupId, digest)));
-  await deps.bucket.put(manifestKey(backupId), body, 'application/json');
+  await writeManifest(deps, manifest);
   return manifest;
 }

@@ -12,8 +12,10 @@ import {
   sealContext,
   sealKey,
   sha256,
+  backupTime,
   type BackupManifest,
 } from './manifest.js';
+import { expiresAt } from './retention.js';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -31,6 +33,8 @@ export interface VerifyReport {
   /** Stored (encrypted) bytes read. */
   readonly bytes: number;
   readonly seconds: number;
+  /** Its predecessor is gone by retention (past its tier's days), which ends the chain there: not damage. */
+  readonly previousExpired: boolean;
 }
 
 /**
@@ -43,21 +47,12 @@ export async function verifyBackup(
   deps: VerifyDeps,
   backupId: string,
   onItems?: (items: Record<string, unknown>[]) => void,
+  now: Date = new Date(),
 ): Promise<VerifyReport> {
   const started = Date.now();
   const { manifest, sha256: digest } = await sealedManifest(deps, backupId);
 
-  if (manifest.previous) {
-    const previous = await deps.bucket.get(manifestKey(manifest.previous.backupId));
-    if (!previous)
-      throw new BackupDamaged('CHAIN_BROKEN', backupId, `the previous backup ${manifest.previous.backupId} is gone`);
-    if (sha256(previous) !== manifest.previous.manifestSha256)
-      throw new BackupDamaged(
-        'CHAIN_BROKEN',
-        backupId,
-        `the previous backup ${manifest.previous.backupId}'s manifest is not the one this backup was chained to`,
-      );
-  }
+  const previousExpired = await checkLink(deps, manifest, now);
 
   let bytes = 0;
   let items = 0;
@@ -115,7 +110,39 @@ export async function verifyBackup(
     items,
     bytes,
     seconds: (Date.now() - started) / 1000,
+    previousExpired,
   };
+}
+
+/**
+ * The link to the previous backup: its manifest is there with the SHA-256 this one was chained to, and an
+ * increment starts where its predecessor's archive ends. A predecessor past its retention may be gone (the chain
+ * then starts here); one gone earlier is a broken chain.
+ */
+async function checkLink(deps: VerifyDeps, manifest: BackupManifest, now: Date): Promise<boolean> {
+  const link = manifest.previous;
+  if (!link) {
+    if (manifest.kind === 'incremental')
+      throw new BackupDamaged('CHAIN_BROKEN', manifest.backupId, 'an incremental backup names no backup before it');
+    return false;
+  }
+  const broken = (message: string) => new BackupDamaged('CHAIN_BROKEN', manifest.backupId, message);
+  const previous = await deps.bucket.get(manifestKey(link.backupId));
+  if (!previous) {
+    const expiry = expiresAt(link.tier, backupTime(link.backupId));
+    if (expiry && expiry <= now) return true;
+    throw broken(`the previous backup ${link.backupId} is gone before its ${link.tier} retention ended`);
+  }
+  if (sha256(previous) !== link.manifestSha256)
+    throw broken(`the previous backup ${link.backupId}'s manifest is not the one this backup was chained to`);
+  if (manifest.kind === 'incremental') {
+    const before = JSON.parse(Buffer.from(previous).toString('utf8')) as BackupManifest;
+    if (before.archive?.upTo !== manifest.archive.after)
+      throw broken(
+        `it starts at ${manifest.archive.after} of the archive, its predecessor ends at ${before.archive?.upTo}`,
+      );
+  }
+  return false;
 }
 
 /** The manifest, once its seal opened with the key and holds the manifest's SHA-256 for this backup id. */

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { SignJWT, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeJwt, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { LOCAL_OPERATOR_ARN, LOCAL_SERVICE_ARN } from '../shared/http/caller.js';
 import { matchRoute, routeKey, type FunctionName } from '../shared/http/routes.js';
 import { lambdaContext } from './lambdaContext.js';
@@ -22,6 +22,13 @@ export interface GatewayOptions {
   readonly jwtSecret: string;
   readonly serviceToken: string;
   readonly adminToken: string;
+  /**
+   * The operators' OpenID provider (local/oidcProvider.ts): bearer JWTs it issued are verified against its keys,
+   * as the admin routes' JWT authorizer does on AWS. Without it, operator JWTs are refused.
+   */
+  readonly operatorIssuer?: string;
+  /** The audience of operator access tokens: the admin API's resource at the provider. */
+  readonly operatorAudience?: string;
   readonly port?: number;
   readonly host?: string;
 }
@@ -36,14 +43,17 @@ export interface LocalGateway {
 const GATEWAY_MAX_BODY = 10 * 1024 * 1024;
 export const JWT_ISSUER = 'gamekeep-local';
 export const JWT_AUDIENCE = 'gamekeep';
+export const OPERATOR_AUDIENCE = 'gamekeep-admin';
 
 /**
  * Does locally what the two HTTP APIs do on AWS: matches the route, authorizes (an HS256 player JWT becomes the
- * JWT authorizer's claims; the service and admin tokens stand in for IAM principals), builds a real
- * APIGatewayProxyEventV2 and invokes the same Lambda handler. Bad credentials never reach a handler.
+ * JWT authorizer's claims, and so does an operator's JWT on an admin route; the service and admin tokens stand in
+ * for IAM principals), builds a real APIGatewayProxyEventV2 and invokes the same Lambda handler. Bad credentials
+ * never reach a handler.
  */
 export async function startGateway(options: GatewayOptions): Promise<LocalGateway> {
   const secret = new TextEncoder().encode(options.jwtSecret);
+  const operatorKeys = options.operatorIssuer ? remoteKeys(options.operatorIssuer) : undefined;
   const server = createServer((req, res) => {
     serve(req, res).catch((error: unknown) => {
       console.error('[gateway]', error);
@@ -73,7 +83,21 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
       if (!token) return send(res, errorResult(401, 'UNAUTHORIZED', 'missing bearer token'));
       if (sameSecret(token, options.serviceToken)) authorizer = iam(LOCAL_SERVICE_ARN);
       else if (sameSecret(token, options.adminToken)) authorizer = iam(LOCAL_OPERATOR_ARN);
-      else {
+      else if (operatorKeys && issuerOf(token) === options.operatorIssuer) {
+        // Only the admin routes have the operators' authorizer: elsewhere the players' refuses the issuer.
+        if (route.audience !== 'internal') return send(res, errorResult(401, 'UNAUTHORIZED', 'invalid token'));
+        try {
+          const { payload } = await jwtVerify(token, await operatorKeys(), {
+            algorithms: ['RS256', 'ES256'],
+            issuer: options.operatorIssuer,
+            audience: options.operatorAudience ?? OPERATOR_AUDIENCE,
+            requiredClaims: ['sub', 'exp'],
+          });
+          authorizer = jwtAuthorizer(payload);
+        } catch {
+          return send(res, errorResult(401, 'UNAUTHORIZED', 'invalid token'));
+        }
+      } else {
         try {
           const { payload } = await jwtVerify(token, secret, {
             algorithms: ['HS256'],
@@ -81,11 +105,7 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
             audience: JWT_AUDIENCE,
             requiredClaims: ['sub', 'exp'],
           });
-          // API Gateway hands claims to the function as strings.
-          const claims = Object.fromEntries(
-            Object.entries(payload).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
-          );
-          authorizer = { jwt: { claims, scopes: null } };
+          authorizer = jwtAuthorizer(payload);
         } catch {
           return send(res, errorResult(401, 'UNAUTHORIZED', 'invalid token'));
         }
@@ -124,6 +144,54 @@ export async function mintPlayerToken(jwtSecret: string, playerId: string, ttlSe
     .setIssuedAt()
     .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
     .sign(new TextEncoder().encode(jwtSecret));
+}
+
+/**
+ * The JWT authorizer's context: every claim a string, an array claim as `[a b]` (as API Gateway renders
+ * `cognito:groups`), and the `scope` claim's scopes.
+ */
+function jwtAuthorizer(payload: JWTPayload): Record<string, unknown> {
+  const claims = Object.fromEntries(
+    Object.entries(payload).map(([k, v]) => [
+      k,
+      typeof v === 'string'
+        ? v
+        : Array.isArray(v)
+          ? `[${v.join(' ')}]`
+          : typeof v === 'object'
+            ? JSON.stringify(v)
+            : String(v),
+    ]),
+  );
+  const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
+  return { jwt: { claims, scopes: scopes.length > 0 ? scopes : null } };
+}
+
+function issuerOf(token: string): string | undefined {
+  try {
+    return decodeJwt(token).iss;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The issuer's signing keys, from the `jwks_uri` its discovery document names (looked up once it answers). */
+function remoteKeys(issuer: string): () => Promise<ReturnType<typeof createRemoteJWKSet>> {
+  let keys: Promise<ReturnType<typeof createRemoteJWKSet>> | undefined;
+  return () => {
+    keys ??= fetch(`${issuer}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(5_000) })
+      .then(async (res) => {
+        if (!res.ok) throw new Error(`${issuer} discovery answered ${res.status}`);
+        const { jwks_uri } = (await res.json()) as { jwks_uri?: string };
+        if (!jwks_uri) throw new Error(`${issuer} names no jwks_uri`);
+        return createRemoteJWKSet(new URL(jwks_uri));
+      })
+      .catch((error: unknown) => {
+        keys = undefined;
+        throw error;
+      });
+    return keys;
+  };
 }
 
 function iam(userArn: string): Record<string, unknown> {

@@ -1,10 +1,11 @@
 /**
- * Where `npm run backup`, `restore` and `verify-backup` keep backups: on the local stack, an s3rver over
- * .gamekeep/s3 (started for the command's duration: its objects stay on disk) and the key file
- * .gamekeep/backup.key (created on first use, mode 0600); on AWS, `--bucket` and `--kms-key`.
+ * Where `npm run backup`, `restore` and `verify-backup` keep backups: on the local stack, the s3rver `npm start`
+ * runs over .gamekeep/s3 (or one started for the command's duration, over the same folder) and the key file
+ * .gamekeep/backup.key (created on first use, mode 0600); on AWS, `--bucket` and `--kms-key` (or the stack's
+ * GAMEKEEP_BACKUP_BUCKET and GAMEKEEP_BACKUP_KMS_KEY).
  */
 import { join } from 'node:path';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { startLocalS3, type LocalS3 } from '../local/s3.js';
 import {
@@ -13,6 +14,7 @@ import {
   RestoreRefused,
   kmsBackupKey,
   localBackupKey,
+  s3Client,
   type BackupKey,
 } from '../shared/backup/index.js';
 import { dynamoDbClient } from '../shared/clients.js';
@@ -42,7 +44,11 @@ export async function openBackupTarget(
   let s3: LocalS3 | undefined;
   let client: S3Client;
   let key: BackupKey;
-  if (local) {
+  if (local && config.s3Endpoint && config.backupBucket && config.backupKeyFile) {
+    // `npm start` runs the stand-in: one s3rver over the folder at a time.
+    client = s3Client(config);
+    key = localBackupKey(config.backupKeyFile);
+  } else if (local) {
     s3 = await startLocalS3({
       directory: join(gamekeepHome, 's3'),
       ...(options.bucket ? { bucket: options.bucket } : {}),
@@ -50,17 +56,21 @@ export async function openBackupTarget(
     client = s3.client();
     key = localBackupKey(join(gamekeepHome, 'backup.key'));
   } else {
-    if (!options.bucket || !options['kms-key'])
-      usageError(usage, 'without a local stack (npm start), --bucket and --kms-key name the backups of a deployed one');
-    client = new S3Client({ region: config.region });
-    key = kmsBackupKey(options['kms-key']);
+    const kmsKey = options['kms-key'] ?? config.backupKmsKey;
+    if (!(options.bucket ?? config.backupBucket) || !kmsKey)
+      usageError(
+        usage,
+        'without a local stack (npm start), --bucket and --kms-key (or GAMEKEEP_BACKUP_BUCKET and GAMEKEEP_BACKUP_KMS_KEY) name the backups of a deployed one',
+      );
+    client = s3Client(config);
+    key = kmsBackupKey(kmsKey);
   }
   const db = dynamoDbClient(config);
   return {
     config,
     local,
     db,
-    bucket: new BackupBucket(client, s3?.bucket ?? options.bucket!),
+    bucket: new BackupBucket(client, s3?.bucket ?? options.bucket ?? config.backupBucket!),
     key,
     async close() {
       client.destroy();

@@ -22,18 +22,13 @@ import { CommandProcessor } from '../shared/engine/commandProcessor.js';
 import { History } from '../shared/engine/history.js';
 import { checkerDeps, runCheck } from '../shared/checker/index.js';
 import { dynamoDbClient } from '../shared/clients.js';
-import {
-  commandEnvelope,
-  deduplicationIdFor,
-  messageGroupIdFor,
-  type CommandEnvelope,
-} from '../shared/engine/envelope.js';
-import { player, type PlayerCommand } from '../shared/domain/player/index.js';
+import type { CommandEnvelope } from '../shared/engine/envelope.js';
+import { player } from '../shared/domain/player/index.js';
+import { BATCH, command, silent, sqsRecord } from './bench/processorFeed.js';
 import { readSide } from '../shared/readside/index.js';
 import { viewKey } from '../shared/readside/playerCache.js';
 import { percentile, progressBar, table } from './console.js';
 import { parseScriptArgs, wholeNumber } from './commandLine.js';
-import type { SQSRecord } from 'aws-lambda';
 
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
@@ -54,48 +49,9 @@ const READS = wholeNumber(USAGE, '--reads', args.reads);
 const READS_WITHOUT = wholeNumber(USAGE, '--reads-without', args['reads-without']);
 const ROLLBACKS = wholeNumber(USAGE, '--rollbacks', args.rollbacks);
 const CHECKED = wholeNumber(USAGE, '--checked', args.checked);
-/** An SQS FIFO batch, as Lambda's event source mapping delivers it. */
-const BATCH = 10;
 /** Versions each rolled-back player has; the rollback goes back to half of them. */
 const ROLLBACK_HISTORY = 20;
 const TARGETS = { historyP99WithSnapshotsMs: 50, checkerPlayersPerSecond: 500 };
-
-let tick = Date.parse('2026-11-24T00:00:00Z');
-const command = (playerId: string, body: PlayerCommand, key: string): CommandEnvelope =>
-  commandEnvelope({
-    entityType: 'player',
-    entityId: playerId,
-    command: body as PlayerCommand & Record<string, unknown>,
-    source: { kind: 'service', actor: 'bench' },
-    identity: ['service', 'bench', playerId, key],
-    issuedAt: new Date(tick++),
-  });
-
-let sequence = 0;
-/** A record as Lambda hands it over from the FIFO queue, for feeding the processor without a queue. */
-function sqsRecord(envelope: CommandEnvelope): SQSRecord {
-  sequence++;
-  const now = String(Date.now());
-  return {
-    messageId: `m-${sequence}`,
-    receiptHandle: `bench-${sequence}`,
-    body: JSON.stringify(envelope),
-    attributes: {
-      ApproximateReceiveCount: '1',
-      SentTimestamp: now,
-      SenderId: 'bench',
-      ApproximateFirstReceiveTimestamp: now,
-      SequenceNumber: String(sequence).padStart(20, '0'),
-      MessageGroupId: messageGroupIdFor(envelope.entityType, envelope.entityId),
-      MessageDeduplicationId: deduplicationIdFor(envelope.commandId),
-    },
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:commands.fifo',
-    awsRegion: 'us-east-1',
-  };
-}
 
 /** Every command is accepted, so each is one version: experience (with level-ups on the way) and energy. */
 function step(playerId: string, n: number, rnd: () => number): CommandEnvelope {
@@ -114,7 +70,6 @@ const until = async (check: () => Promise<boolean>, timeoutMs: number, what: str
     if (Date.now() - started > timeoutMs) throw new Error(`${what} after ${timeoutMs} ms`);
 };
 const q = (xs: number[], p: number) => Number(percentile(xs, p).toFixed(2));
-const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 async function main(): Promise<void> {
   console.log('Starting DynamoDB Local (with its stream), the SQS emulator and redis-server…');

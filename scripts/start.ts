@@ -2,7 +2,8 @@
  * `npm start`: a long-lived local Gamekeep. DynamoDB Local keeps its data in .gamekeep/dynamodb across restarts;
  * the SQS emulator keeps nothing, so Ctrl-C first drains the queue (no accepted command is lost), lets the
  * projection catch up, then stops every child process. The HTTP API listens on GAMEKEEP_API_PORT (3000), the
- * projector follows the table's stream into Redis (a redis-server on a free port, or REDIS_URL), and the daily
+ * projector follows the table's stream into Redis (a redis-server on a free port, or REDIS_URL), the event
+ * archiver follows it into the backup bucket (s3rver over .gamekeep/s3, kept across restarts), and the daily
  * reward runs on schedule.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,9 @@ import { eventStore } from '../shared/gamekeep.js';
 import { createRewardSchedulerHandler } from '../functions/reward-scheduler/handler.js';
 import { createPaymentReconcilerHandler } from '../functions/payment-reconciler/handler.js';
 import { lambdaContext } from '../local/lambdaContext.js';
+import { startLocalS3 } from '../local/s3.js';
+import { startArchivePipeline } from '../local/archivePipeline.js';
+import { startOidcProvider } from '../local/oidcProvider.js';
 import { gamekeepHome, localSecrets, secretsFile, stackFile } from './localSecrets.js';
 
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
@@ -33,6 +37,15 @@ async function main(): Promise<void> {
   // The redis-server keeps nothing: views refill on read and the projector writes every new version; boards of
   // earlier runs come back with `npm run rebuild -- leaderboards`.
   const redis = env.redisUrl ? undefined : await startRedis();
+  // Backups and the event archive: s3rver keeps its objects on disk, so they outlive the stack (and DynamoDB's data).
+  const s3 = await startLocalS3({ directory: join(gamekeepHome, 's3') });
+  // Operators sign in here (authorization code + PKCE); a fixed port keeps the issuer, and so tokens, across restarts.
+  const oidc = await startOidcProvider({
+    dir: gamekeepHome,
+    config: stack.config,
+    redirectUris: [`http://127.0.0.1:${env.apiPort}/console/callback`],
+    port: env.oidcPort ?? 3001,
+  });
   const config: Config = {
     ...stack.config,
     ...secrets,
@@ -41,6 +54,11 @@ async function main(): Promise<void> {
     ...(env.dailyRewardHour !== undefined ? { dailyRewardHour: env.dailyRewardHour } : {}),
     ...(env.viewTtlSeconds !== undefined ? { viewTtlSeconds: env.viewTtlSeconds } : {}),
     ...(env.leaderboardRetentionDays !== undefined ? { leaderboardRetentionDays: env.leaderboardRetentionDays } : {}),
+    backupBucket: s3.bucket,
+    s3Endpoint: s3.endpoint,
+    backupKeyFile: join(gamekeepHome, 'backup.key'),
+    operatorIssuer: oidc.issuer,
+    ...(env.supportAdjustmentLimit !== undefined ? { supportAdjustmentLimit: env.supportAdjustmentLimit } : {}),
   };
   const pipeline = startCommandPipeline(stack, { concurrency: 2, onError: (e) => console.error('[poller]', e) });
   const projection = await startProjectionPipeline(config, { onError: (e) => console.error('[projector]', e) }).catch(
@@ -51,6 +69,7 @@ async function main(): Promise<void> {
       );
     },
   );
+  const archive = await startArchivePipeline(config, { onError: (e) => console.error('[archiver]', e) });
   const reads = readSide(config, {
     store: eventStore(config),
     log: { warn: (message, details) => console.warn(`[read side] ${message}`, details ?? {}) },
@@ -61,6 +80,7 @@ async function main(): Promise<void> {
     serviceToken: secrets.serviceToken,
     adminToken: secrets.adminToken,
     port: config.apiPort,
+    operatorIssuer: oidc.issuer,
   });
   // Locally the scheduler loop continues a run itself, so the function's own re-invocation is not needed.
   const rewards = createRewardSchedulerHandler(config, { continueRun: async () => undefined });
@@ -98,6 +118,9 @@ async function main(): Promise<void> {
     `  Redis            ${config.redisUrl}  (${redis ? 'redis-server, nothing persisted' : 'REDIS_URL'}; player views and leaderboards, fed by the table stream)`,
   );
   console.log(
+    `  Backups          ${s3.endpoint}  (s3rver, bucket ${s3.bucket}, objects in .gamekeep/s3, key .gamekeep/backup.key); the event archive follows the stream; gamekeep backup | backups | verify | drill`,
+  );
+  console.log(
     '  Payments         reconciled every 10 s (queued credits settled or re-sent, unmatched credited once the player exists)',
   );
   console.log(
@@ -107,6 +130,11 @@ async function main(): Promise<void> {
   console.log(`    game service   Authorization: Bearer ${secrets.serviceToken}`);
   console.log(`    operator (GM)  Authorization: Bearer ${secrets.adminToken}`);
   console.log('    player token   npm run token -- <playerId>   (HS256 JWT, sub = the player)');
+  console.log(
+    `  Operator sign-in ${oidc.issuer}  (OpenID Connect, client ${oidc.clientId}; accounts in .gamekeep/operators.json)`,
+  );
+  for (const a of oidc.createdAccounts)
+    console.log(`    ${a.username.padEnd(14)} password ${a.password}  (roles ${a.roles.join(', ')}; shown this once)`);
   for (const [provider, list] of Object.entries(secrets.webhookSecrets))
     console.log(`    webhook ${provider.padEnd(7)} ${list.join(', ')}`);
   console.log(`  Try: curl -s ${gateway.url}/v1/health`);
@@ -120,6 +148,7 @@ async function main(): Promise<void> {
     scheduler.stop();
     clearInterval(reconciliation);
     await gateway.stop();
+    await oidc.stop();
     try {
       await pipeline.drained(60_000);
     } catch (error) {
@@ -134,6 +163,13 @@ async function main(): Promise<void> {
       );
     }
     await projection.stop();
+    try {
+      await archive.poller.caughtUp(10_000);
+    } catch (error) {
+      console.error(`the event archive did not catch up: ${String(error)}; the next increment has a gap up to it`);
+    }
+    await archive.stop();
+    await s3.stop();
     await reads.close();
     await redis?.stop();
     await stack.stop();

@@ -36,6 +36,10 @@ const Env = z.object({
   GAMEKEEP_BACKUP_KEY_FILE: z.string().min(1).optional(),
   GAMEKEEP_BACKUP_FUNCTION: z.string().min(1).max(140).optional(),
   GAMEKEEP_S3_ENDPOINT: endpoint('https?').optional(),
+  GAMEKEEP_OPERATOR_ISSUER: endpoint('https?').optional(),
+  GAMEKEEP_OPERATOR_AUDIENCE: z.string().min(1).optional(),
+  GAMEKEEP_SUPPORT_ADJUSTMENT_LIMIT: z.coerce.number().int().min(0).optional(),
+  GAMEKEEP_OIDC_PORT: z.coerce.number().int().min(0).max(65535).optional(),
 });
 
 /** `GAMEKEEP_WEBHOOK_SECRET_<PROVIDER>`: comma-separated secrets per payment provider (several during rotation). */
@@ -92,6 +96,14 @@ export interface Config {
   /** The backup worker's function, which the admin API starts backups, verifications and drills in. */
   readonly backupFunctionName?: string;
   readonly s3Endpoint?: string;
+  /** The OpenID Connect issuer of operators' tokens (Cognito on AWS, the local provider of `npm start`). */
+  readonly operatorIssuer?: string;
+  /** Audiences (or Cognito app client ids) an operator token must be for; `gamekeep-admin` when absent. */
+  readonly operatorAudiences?: readonly string[];
+  /** The largest balance adjustment a support operator may make in one action (1,000 when absent). */
+  readonly supportAdjustmentLimit?: number;
+  /** Local only: the port of the operators' OpenID provider (3001), fixed so tokens outlive a restart. */
+  readonly oidcPort?: number;
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -137,6 +149,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ...(e.GAMEKEEP_BACKUP_KEY_FILE ? { backupKeyFile: e.GAMEKEEP_BACKUP_KEY_FILE } : {}),
     ...(e.GAMEKEEP_BACKUP_FUNCTION ? { backupFunctionName: e.GAMEKEEP_BACKUP_FUNCTION } : {}),
     ...(e.GAMEKEEP_S3_ENDPOINT ? { s3Endpoint: e.GAMEKEEP_S3_ENDPOINT } : {}),
+    ...(e.GAMEKEEP_OPERATOR_ISSUER ? { operatorIssuer: e.GAMEKEEP_OPERATOR_ISSUER } : {}),
+    ...(e.GAMEKEEP_OPERATOR_AUDIENCE ? { operatorAudiences: list(e.GAMEKEEP_OPERATOR_AUDIENCE) } : {}),
+    ...(e.GAMEKEEP_SUPPORT_ADJUSTMENT_LIMIT !== undefined
+      ? { supportAdjustmentLimit: e.GAMEKEEP_SUPPORT_ADJUSTMENT_LIMIT }
+      : {}),
+    ...(e.GAMEKEEP_OIDC_PORT !== undefined ? { oidcPort: e.GAMEKEEP_OIDC_PORT } : {}),
   };
 }
 
@@ -181,5 +199,9 @@ export function configEnvironment(c: Config): Record<string, string> {
   if (c.backupKeyFile) env.GAMEKEEP_BACKUP_KEY_FILE = c.backupKeyFile;
   if (c.backupFunctionName) env.GAMEKEEP_BACKUP_FUNCTION = c.backupFunctionName;
   if (c.s3Endpoint) env.GAMEKEEP_S3_ENDPOINT = c.s3Endpoint;
+  if (c.operatorIssuer) env.GAMEKEEP_OPERATOR_ISSUER = c.operatorIssuer;
+  if (c.operatorAudiences) env.GAMEKEEP_OPERATOR_AUDIENCE = c.operatorAudiences.join(',');
+  if (c.supportAdjustmentLimit !== undefined) env.GAMEKEEP_SUPPORT_ADJUSTMENT_LIMIT = String(c.supportAdjustmentLimit);
+  if (c.oidcPort !== undefined) env.GAMEKEEP_OIDC_PORT = String(c.oidcPort);
   return env;
 }

@@ -1,6 +1,12 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { parseBody, parseJson, parseQuery, parseWith, pathParameters, rawBody } from './input.js';
-import { requireCaller, type Caller } from './caller.js';
+import type { Caller } from './caller.js';
+import {
+  DEFAULT_OPERATOR_LIMITS,
+  requireAdjustmentWithinLimit,
+  requirePermission,
+  type OperatorLimits,
+} from './operatorRoles.js';
 import type { CommandChannel } from './commandSubmission.js';
 import { optionalIdempotencyKey, submitAndAnswer } from './playerApi.js';
 import {
@@ -27,13 +33,19 @@ type Result = Promise<APIGatewayProxyStructuredResultV2>;
 /**
  * POST /v1/admin/players/{playerId}/adjustments: an AdjustBalance whose events name the operator, the reason and
  * the ticket. Its identity is the operator, the player and the Idempotency-Key (the ticket when absent), so a
- * retried request is one adjustment.
+ * retried request is one adjustment. Support operators adjust up to their limit per action, gm without one.
  */
-export async function adjustBalance(channel: CommandChannel, event: APIGatewayProxyEventV2, caller: Caller): Result {
-  const operator = requireCaller(caller, 'operator');
+export async function adjustBalance(
+  channel: CommandChannel,
+  event: APIGatewayProxyEventV2,
+  caller: Caller,
+  limits: OperatorLimits = DEFAULT_OPERATOR_LIMITS,
+): Result {
+  const operator = requirePermission(caller, 'balances.adjust');
   const playerId = parseWith(playerIdSchema, pathParameters(event).playerId, 'path.playerId');
   parseQuery(event, noQuery);
   const body = parseBody(event, adjustmentBody);
+  requireAdjustmentWithinLimit(operator, body.delta, limits);
   const key = optionalIdempotencyKey(event) ?? `ticket:${body.ticket}`;
   const command = parseWith(
     playerCommandSchema,
@@ -54,7 +66,7 @@ export async function listOpenPayments(
   event: APIGatewayProxyEventV2,
   caller: Caller,
 ): Result {
-  requireCaller(caller, 'operator');
+  requirePermission(caller, 'payments.read');
   const { limit = 50, after } = parseQuery(event, unmatchedQuery);
   const page = await listPayments(deps, status, limit, after);
   // Queued credits are settled from their outcome first, so the page never shows a credited payment as queued.
@@ -64,7 +76,7 @@ export async function listOpenPayments(
 
 /** GET /v1/admin/payments/{provider}/{orderId}: one payment with its status and history. */
 export async function getPayment(deps: PaymentDeps, event: APIGatewayProxyEventV2, caller: Caller): Result {
-  requireCaller(caller, 'operator');
+  requirePermission(caller, 'payments.read');
   parseQuery(event, noQuery);
   const { provider, orderId } = paymentPath(event);
   const record = await paymentRecord(deps, provider, orderId);
@@ -74,7 +86,7 @@ export async function getPayment(deps: PaymentDeps, event: APIGatewayProxyEventV
 
 /** POST /v1/admin/payments/{provider}/{orderId}/credit: credit a disputed or unmatched payment, with reason and ticket. */
 export async function creditPayment(deps: PaymentDeps, event: APIGatewayProxyEventV2, caller: Caller): Result {
-  const operator = requireCaller(caller, 'operator');
+  const operator = requirePermission(caller, 'payments.resolve');
   parseQuery(event, noQuery);
   const { provider, orderId } = paymentPath(event);
   const body = parseBody(event, paymentCreditBody);
@@ -83,7 +95,7 @@ export async function creditPayment(deps: PaymentDeps, event: APIGatewayProxyEve
 
 /** POST /v1/admin/payments/{provider}/{orderId}/dismiss: close a disputed or unmatched payment without crediting it. */
 export async function dismissPayment(deps: PaymentDeps, event: APIGatewayProxyEventV2, caller: Caller): Result {
-  const operator = requireCaller(caller, 'operator');
+  const operator = requirePermission(caller, 'payments.resolve');
   parseQuery(event, noQuery);
   const { provider, orderId } = paymentPath(event);
   const body = parseBody(event, paymentDismissalBody);
@@ -96,7 +108,7 @@ export async function reconcilePayments(
   event: APIGatewayProxyEventV2,
   caller: Caller,
 ): Result {
-  requireCaller(caller, 'operator');
+  requirePermission(caller, 'payments.reconcile');
   parseQuery(event, noQuery);
   if (rawBody(event).length > 0) parseWith(noQuery, parseJson(rawBody(event)), 'body');
   return json(200, await run());
@@ -130,7 +142,7 @@ export async function triggerRewardRun(
   caller: Caller,
   today: () => Date,
 ): Result {
-  requireCaller(caller, 'operator');
+  requirePermission(caller, 'rewards.run');
   parseQuery(event, noQuery);
   const body = rawBody(event).length === 0 ? {} : parseWith(rewardRunBody, parseJson(rawBody(event)), 'body');
   const result = await run(body.date ?? today().toISOString().slice(0, 10));

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { parseBody, parseQuery, pathParameters } from './input.js';
-import { requireCaller, type Caller } from './caller.js';
+import type { Caller } from './caller.js';
+import { requirePermission } from './operatorRoles.js';
 import { checkBody, noQuery, rebuildBody } from './schemas.js';
 import { HttpError, json, notFound } from './errors.js';
 import { checkReport, isCheckId, openCheck, type CheckDeps } from '../checker/checkRun.js';
@@ -14,7 +15,7 @@ export async function startConsistencyCheck(
   event: APIGatewayProxyEventV2,
   caller: Caller,
 ): Result {
-  requireCaller(caller, 'operator');
+  requirePermission(caller, 'checks.run');
   parseQuery(event, noQuery);
   const body = event.body ? parseBody(event, checkBody) : {};
   const opened = await openCheck(deps, body);
@@ -28,7 +29,7 @@ export async function startConsistencyCheck(
 
 /** GET /v1/admin/checks/{checkId}: the report so far (`status: running`) or in full (`done`). */
 export async function consistencyCheck(deps: CheckDeps, event: APIGatewayProxyEventV2, caller: Caller): Result {
-  requireCaller(caller, 'operator');
+  requirePermission(caller, 'checks.read');
   parseQuery(event, noQuery);
   const checkId = pathParameters(event).checkId ?? '';
   if (!isCheckId(checkId)) throw notFound('CHECK_NOT_FOUND', 'no such check');
@@ -46,7 +47,7 @@ export async function startReadSideRebuild(
   event: APIGatewayProxyEventV2,
   caller: Caller,
 ): Result {
-  requireCaller(caller, 'operator');
+  requirePermission(caller, 'readSide.rebuild');
   parseQuery(event, noQuery);
   const body = event.body ? parseBody(event, rebuildBody) : {};
   if (!start) throw new HttpError(503, 'REBUILD_UNAVAILABLE', 'no rebuild function is configured here');

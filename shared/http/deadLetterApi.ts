@@ -7,7 +7,8 @@ import { commandStatus, entityEvents, entityState } from '../engine/queries.js';
 import type { CommandQueue } from '../messaging/commandQueue.js';
 import type { DeadLetter, DeadLetters, HeldDeadLetter } from '../messaging/deadLetters.js';
 import type { EventStore } from '../persistence/eventStore.js';
-import { requireCaller, type Caller } from './caller.js';
+import type { Caller } from './caller.js';
+import { requirePermission } from './operatorRoles.js';
 import { HttpError, json, notFound } from './errors.js';
 import { parseBody, parseJson, parseQuery, parseWith, pathParameters, rawBody } from './input.js';
 import {
@@ -53,7 +54,7 @@ type DeadLetterView = z.infer<typeof deadLetterAnswer>;
 
 /** GET /v1/admin/dead-letters?limit=N: what the DLQ holds (nothing is consumed), with each entity's progress since. */
 export async function listDeadLetters(desk: DeadLetterDesk, event: APIGatewayProxyEventV2, caller: Caller): Result {
-  requireCaller(caller, 'operator');
+  requirePermission(caller, 'deadLetters.read');
   const { limit = 20 } = parseQuery(event, deadLetterListQuery);
   const listing = await dlq(desk).list(limit);
   const items: DeadLetterView[] = [];
@@ -70,7 +71,7 @@ export async function listDeadLetters(desk: DeadLetterDesk, event: APIGatewayPro
  * forced with a reason and a ticket. The replay is recorded (`DLQ#<messageId>` / `REPLAYED`) before it is sent.
  */
 export async function replayDeadLetter(desk: DeadLetterDesk, event: APIGatewayProxyEventV2, caller: Caller): Result {
-  const operator = requireCaller(caller, 'operator');
+  const operator = requirePermission(caller, 'deadLetters.resolve');
   const messageId = deadLetterIdOf(event);
   parseQuery(event, noQuery);
   const body = rawBody(event).length === 0 ? {} : parseWith(deadLetterReplayBody, parseJson(rawBody(event)), 'body');
@@ -124,7 +125,7 @@ export async function replayDeadLetter(desk: DeadLetterDesk, event: APIGatewayPr
 
 /** POST /v1/admin/dead-letters/{messageId}/discard {reason, ticket}: deletes it, after recording it with its body. */
 export async function discardDeadLetter(desk: DeadLetterDesk, event: APIGatewayProxyEventV2, caller: Caller): Result {
-  const operator = requireCaller(caller, 'operator');
+  const operator = requirePermission(caller, 'deadLetters.resolve');
   const messageId = deadLetterIdOf(event);
   parseQuery(event, noQuery);
   const body = parseBody(event, deadLetterDiscardBody);

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { parseBody, parseQuery, parseWith, pathParameters } from './input.js';
-import { requireCaller, type Caller } from './caller.js';
+import type { Caller } from './caller.js';
+import { requirePermission } from './operatorRoles.js';
 import type { CommandChannel } from './commandSubmission.js';
 import { optionalIdempotencyKey, submitAndAnswer } from './playerApi.js';
 import {
@@ -50,7 +51,7 @@ export async function playerStateInHistory(
   event: APIGatewayProxyEventV2,
   caller: Caller,
 ): Result {
-  requireCaller(caller, 'operator');
+  requirePermission(caller, 'players.read');
   const query = parseQuery(event, historyQuery);
   const { playerId, history, current } = await playerHistory(channel, event);
   const version = query.atVersion ?? (await history.versionAt(playerId, new Date(query.atTime!)));
@@ -61,7 +62,7 @@ export async function playerStateInHistory(
 
 /** GET /v1/admin/players/{playerId}/diff?from=N&to=M: every field that changed, before and after. */
 export async function playerDiff(channel: CommandChannel, event: APIGatewayProxyEventV2, caller: Caller): Result {
-  requireCaller(caller, 'operator');
+  requirePermission(caller, 'players.read');
   const { from, to } = parseQuery(event, diffQuery);
   const { playerId, history, current } = await playerHistory(channel, event);
   for (const v of [from, to]) if (v > current) throw beyond(v, current);
@@ -75,7 +76,7 @@ export async function playerDiff(channel: CommandChannel, event: APIGatewayProxy
  * commands touched players it leaves alone, unless `includeRelated` or `acknowledgeImbalance`.
  */
 export async function rollBackPlayer(channel: CommandChannel, event: APIGatewayProxyEventV2, caller: Caller): Result {
-  const operator = requireCaller(caller, 'operator');
+  const operator = requirePermission(caller, 'players.rollback');
   parseQuery(event, noQuery);
   const body = parseBody(event, rollbackBody);
   const { playerId, history, current } = await playerHistory(channel, event);
@@ -112,7 +113,7 @@ export async function rollBackPlayer(channel: CommandChannel, event: APIGatewayP
 /** POST /v1/admin/players/{playerId}/quarantine and …/release: audited commands through the player's queue group. */
 export function isolation(kind: 'Quarantine' | 'Release') {
   return async (channel: CommandChannel, event: APIGatewayProxyEventV2, caller: Caller): Result => {
-    const operator = requireCaller(caller, 'operator');
+    const operator = requirePermission(caller, 'players.quarantine');
     parseQuery(event, noQuery);
     const body = parseBody(event, quarantineBody);
     const { playerId, current } = await playerHistory(channel, event);
@@ -134,7 +135,7 @@ export function isolation(kind: 'Quarantine' | 'Release') {
  * player moved past `expectedVersion` or already equals its fold.
  */
 export async function repairPlayer(channel: CommandChannel, event: APIGatewayProxyEventV2, caller: Caller): Result {
-  const operator = requireCaller(caller, 'operator');
+  const operator = requirePermission(caller, 'players.repair');
   parseQuery(event, noQuery);
   const body = parseBody(event, repairBody);
   const { playerId } = await playerHistory(channel, event);

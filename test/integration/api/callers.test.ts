@@ -40,10 +40,40 @@ describe('caller classes from the authorizer context', () => {
     expect(callerOf(iam('arn:aws:sts::123456789012:assumed-role/gm-team/alice@example.com'), config)).toEqual({
       kind: 'operator',
       id: 'alice-example.com',
+      roles: ['viewer', 'support', 'gm', 'ops'],
     });
     expect(callerOf(iam('arn:aws:iam::123456789012:role/game-servers'), config)).toEqual({
       kind: 'service',
       id: 'game-servers',
+    });
+  });
+
+  it('takes an operator from an operator JWT, its roles from groups or cognito:groups as API Gateway renders them', () => {
+    const jwt = (claims: Record<string, string>) => withAuthorizer({ jwt: { claims, scopes: null } });
+    const issuer = 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_pool';
+    const cognito = { ...config, operatorIssuer: issuer, operatorAudiences: ['console-client-id'] };
+    expect(
+      callerOf(
+        jwt({ iss: issuer, sub: 'u-1', username: 'ana', 'cognito:groups': '[support ops]', client_id: 'x' }),
+        cognito,
+      ),
+    ).toEqual({ kind: 'operator', id: 'ana', roles: ['support', 'ops'] });
+    // Without the issuer configured, the console's audience or client id tells an operator's token.
+    expect(
+      callerOf(
+        jwt({ iss: 'i', sub: 'u-2', email: 'bo@example.com', groups: '["gm","other"]', aud: 'gamekeep-admin' }),
+        config,
+      ),
+    ).toEqual({ kind: 'operator', id: 'bo-example.com', roles: ['gm'] });
+    expect(
+      callerOf(jwt({ iss: 'i', sub: 'u-3', 'cognito:groups': 'viewer', client_id: 'console-client-id' }), cognito),
+    ).toEqual({ kind: 'operator', id: 'u-3', roles: ['viewer'] });
+    // An operator token without a known role is refused, never taken for a player's; a player's stays a player's.
+    expect(refusal(() => callerOf(jwt({ iss: issuer, sub: 'u-4', 'cognito:groups': '[admins]' }), cognito))).toBe(403);
+    expect(refusal(() => callerOf(jwt({ iss: 'i', sub: 'u-5', aud: 'gamekeep-admin' }), config))).toBe(403);
+    expect(callerOf(jwt({ iss: 'gamekeep-local', sub: 'hero-1', aud: 'gamekeep', groups: '[gm]' }), cognito)).toEqual({
+      kind: 'player',
+      id: 'hero-1',
     });
   });
 

@@ -11,8 +11,8 @@ import { startCommandPipeline } from '../local/commandPipeline.js';
 import { startProjectionPipeline } from '../local/projectionPipeline.js';
 import { random } from '../local/workload.js';
 import { commandQueue } from '../shared/gamekeep.js';
-import { commandEnvelope, type CommandEnvelope } from '../shared/engine/envelope.js';
-import type { PlayerCommand } from '../shared/domain/player/index.js';
+import type { CommandEnvelope } from '../shared/engine/envelope.js';
+import { command } from './bench/processorFeed.js';
 import { percentile, progressBar, table } from './console.js';
 import { MARKER_KEY } from '../shared/readside/heal.js';
 import { parseScriptArgs, wholeNumber } from './commandLine.js';
@@ -55,17 +55,6 @@ function zipf(n: number, s: number, rnd: () => number): () => number {
     return lo;
   };
 }
-
-let tick = Date.parse('2026-11-24T00:00:00Z');
-const command = (playerId: string, body: PlayerCommand, key: string): CommandEnvelope =>
-  commandEnvelope({
-    entityType: 'player',
-    entityId: playerId,
-    command: body as PlayerCommand & Record<string, unknown>,
-    source: { kind: 'service', actor: 'bench' },
-    identity: ['service', 'bench', playerId, key],
-    issuedAt: new Date(tick++),
-  });
 
 async function main(): Promise<void> {
   console.log('Starting DynamoDB Local (with its stream), the SQS emulator and redis-server…');

@@ -14,7 +14,7 @@ import type { BackupBucket } from './backupBucket.js';
 import { consistentCut, type CutChange, type PreservedEntity, type RepairedEntity } from './consistentCut.js';
 import type { BackupKey } from './encryption.js';
 import { RestoreRefused } from './errors.js';
-import { applyRecords, archiveKeys, arrivalOf, readArchiveObject, type ArchiveRecord } from './eventArchive.js';
+import { applyRecords, archiveKeys, readArchiveObject, type ArchiveRecord } from './eventArchive.js';
 import { itemJson, itemKey, itemKind, manifestKey, noItems, type BackupManifest, type KindCounts } from './manifest.js';
 import { readManifest, verifyBackup } from './verifyBackup.js';
 

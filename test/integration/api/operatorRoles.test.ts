@@ -1,10 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localHttpHandlers, startGateway, type LocalGateway } from '../../../local/gateway.js';
-import { CONSOLE_CLIENT_ID, startOidcProvider, type LocalOidcProvider } from '../../../local/oidcProvider.js';
+import { startOidcProvider, type LocalOidcProvider } from '../../../local/oidcProvider.js';
+import { REDIRECT_URI, signIn } from '../../support/operatorSignIn.js';
 import { startApiHarness, type Answer, type ApiHarness, type CallOptions } from './harness.js';
 
 /**
@@ -12,7 +12,6 @@ import { startApiHarness, type Answer, type ApiHarness, type CallOptions } from 
  * admin routes through a gateway that verifies their JWTs, each refused action is a 403 that writes nothing, and
  * IAM automation (the admin token) keeps every right.
  */
-const REDIRECT_URI = 'http://127.0.0.1:3000/console/callback';
 type Who = 'viewer' | 'support' | 'gm' | 'ops' | 'admin' | 'service' | 'player';
 
 let h: ApiHarness;
@@ -37,8 +36,9 @@ beforeAll(async () => {
   });
   for (const { username, password } of op.createdAccounts) {
     const signedIn = await signIn(op.issuer, username, password);
-    tokens[username as Who] = signedIn.access_token;
-    idToken = signedIn.id_token;
+    expect(signedIn.status).toBe('signed-in');
+    tokens[username as Who] = signedIn.tokens!.access_token;
+    idToken = signedIn.tokens!.id_token;
   }
   tokens.admin = h.admin;
   tokens.service = h.service;
@@ -244,71 +244,4 @@ async function fetchAnswer(url: string, method: string, o: CallOptions): Promise
   const res = await fetch(url, { method, headers, ...(body !== undefined ? { body } : {}) });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
-}
-
-/** The authorization code flow with PKCE, redirects followed by hand and cookies kept. */
-async function signIn(
-  issuer: string,
-  username: string,
-  password: string,
-): Promise<{ access_token: string; id_token: string }> {
-  const cookies = new Map<string, string>();
-  const send = async (url: string, init: RequestInit = {}) => {
-    const cookie = [...cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-    const res = await fetch(url, {
-      ...init,
-      redirect: 'manual',
-      headers: { ...(init.headers as Record<string, string>), ...(cookie ? { cookie } : {}) },
-    });
-    for (const set of res.headers.getSetCookie()) {
-      const [name, value] = set.split(';')[0]!.split(/=(.*)/s);
-      if (value) cookies.set(name!, value);
-      else cookies.delete(name!);
-    }
-    return res;
-  };
-  const follow = async (from: string, res: Response) => {
-    let at = from;
-    let answer = res;
-    while (answer.status >= 300 && answer.status < 400) {
-      at = new URL(answer.headers.get('location')!, at).href;
-      if (at.startsWith(REDIRECT_URI)) break;
-      answer = await send(at);
-    }
-    return { at, answer };
-  };
-  const verifier = randomBytes(32).toString('base64url');
-  const authorize = new URL(`${issuer}/auth`);
-  authorize.search = new URLSearchParams({
-    client_id: CONSOLE_CLIENT_ID,
-    response_type: 'code',
-    redirect_uri: REDIRECT_URI,
-    scope: 'openid profile admin',
-    state: randomBytes(8).toString('hex'),
-    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-    code_challenge_method: 'S256',
-  }).toString();
-  const page = await follow(authorize.href, await send(authorize.href));
-  const action = /<form method="post" action="([^"]+)"/.exec(await page.answer.text())![1]!;
-  const posted = await send(new URL(action, page.at).href, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ username, password }).toString(),
-  });
-  expect(posted.status).toBe(303);
-  const { at } = await follow(page.at, posted);
-  const code = new URL(at).searchParams.get('code')!;
-  const token = await fetch(`${issuer}/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: REDIRECT_URI,
-      client_id: CONSOLE_CLIENT_ID,
-      code_verifier: verifier,
-    }),
-  });
-  expect(token.status).toBe(200);
-  return (await token.json()) as { access_token: string; id_token: string };
 }

@@ -1,10 +1,13 @@
 /**
  * `gamekeep`: the operators' command line. It talks only to Gamekeep's HTTP API (STYLE.md §8): the local stack
  * `npm start` runs (its .gamekeep/stack.json), or a deployed stage's internal API with SigV4 (`--stage`,
- * `--api-url`, `--region`). Exit codes: 0 ok, 1 failure, 2 usage. `--json` prints machine-readable answers.
+ * `--api-url`, `--region`). `restore` and `prune` alone have no route: they run the backup library with the operator's
+ * own credentials, as the backup scripts do (cli/verbs/backups.ts; `npm run restore` and `npm run prune` are these verbs). Exit codes: 0 ok, 1 failure, 2 usage. `--json`
+ * prints machine-readable answers.
  */
 import { Command, CommanderError, Option } from 'commander';
 import { CliFailure, EXIT, output, type Io, processIo } from './output.js';
+import { backupVerbs } from './verbs/backups.js';
 import { checkVerbs } from './verbs/checks.js';
 import { deadLetterVerbs } from './verbs/deadLetters.js';
 import { playerVerbs } from './verbs/players.js';
@@ -15,7 +18,7 @@ import { rewardVerbs } from './verbs/rewards.js';
 export function program(): Command {
   const cli = new Command('gamekeep')
     .description(
-      "Gamekeep's operators' tool: dead letters, rewards, players, commands, recovery and checks (docs/operations.md, docs/recovery.md)",
+      "Gamekeep's operators' tool: dead letters, rewards, players, commands, recovery, checks, backups and drills (docs/operations.md, docs/recovery.md)",
     )
     .exitOverride()
     .showHelpAfterError('(gamekeep --help for usage)')
@@ -29,6 +32,7 @@ export function program(): Command {
   recoveryVerbs(cli);
   checkVerbs(cli);
   rebuildVerbs(cli);
+  backupVerbs(cli);
   return cli;
 }
 

@@ -8,6 +8,7 @@ import { dynamoDbClient, sqsClient } from '../../shared/clients.js';
 import { commandQueue, eventStore, type Clients } from '../../shared/gamekeep.js';
 import { CommandQueue } from '../../shared/messaging/commandQueue.js';
 import { callerOf } from '../../shared/http/caller.js';
+import { DEFAULT_OPERATOR_LIMITS } from '../../shared/http/operatorRoles.js';
 import { noRoute } from '../../shared/http/errors.js';
 import { routeHandlers, type RouteHandler, type RouteKeyOf } from '../../shared/http/routes.js';
 import httpRouterHandler from '@middy/http-router';
@@ -37,11 +38,21 @@ import { checkerDeps, continueCheck } from '../../shared/checker/index.js';
 import { invokeAsync } from '../../shared/selfInvocation.js';
 import type { ReadSide } from '../../shared/readside/index.js';
 import { runDailyRewards, type RunOptions } from '../../shared/rewards/dailyRewards.js';
+import { backupStore, type BackupStore } from '../../shared/backup/backupStore.js';
+import { runBackupJob, type BackupJob } from '../../shared/backup/jobs.js';
+import {
+  getDrillReport,
+  listBackupPage,
+  startBackup,
+  startDrill,
+  startVerification,
+  type BackupApiDeps,
+} from '../../shared/http/backupApi.js';
 
 /** Longest a manual reward run works inside one request: below API Gateway's 30 s integration timeout. */
 const REQUEST_BUDGET_MS = 25_000;
 
-/** The operators' function (internal API, IAM): balance adjustments, open payments and their resolution, manual reward runs. */
+/** The operators' function (internal API, IAM): balance adjustments, open payments and their resolution, manual reward runs, backups and drills. */
 export interface AdminApiClients extends Clients, RunOptions {
   /** The read side a check compares and repairs (locally; on AWS the checker function has its own). */
   readonly readSide?: ReadSide;
@@ -49,6 +60,10 @@ export interface AdminApiClients extends Clients, RunOptions {
   readonly runCheck?: (checkId: string) => Promise<void>;
   /** Starts a read-side rebuild: by default the rebuild function, invoked asynchronously (the local runtime gives its own). */
   readonly startRebuild?: (input: { resume?: boolean }) => Promise<void>;
+  /** The backup bucket and key: by default from the config (none: the backup routes answer 503). */
+  readonly backupStore?: BackupStore;
+  /** Starts a backup job: by default the backup worker, invoked asynchronously; without one, in this process. */
+  readonly runBackupJob?: (job: BackupJob) => Promise<void>;
 }
 
 export function createAdminApiHandler(config: Config, clients: AdminApiClients = {}) {
@@ -100,9 +115,33 @@ export function createAdminApiHandler(config: Config, clients: AdminApiClients =
             logger.error('consistency check failed', { checkId, error: String(error) }),
           );
         });
+  // Made on first use: a stack without a bucket (or with one but no key) answers 503 on the backup routes alone.
+  let bucketAndKey: BackupStore | undefined = clients.backupStore;
+  const backups: BackupApiDeps = {
+    tableName: config.tableName,
+    store: () => {
+      bucketAndKey ??= backupStore(config);
+      return bucketAndKey;
+    },
+    run:
+      clients.runBackupJob ??
+      (config.backupFunctionName
+        ? (job: BackupJob) => invokeAsync(config.backupFunctionName!, job)
+        : async (job: BackupJob) => {
+            // No backup worker (the local runtime): the job runs in this process, after the answer.
+            const deps = { config, db, registry: entityRegistry(), ...backups.store()! };
+            void runBackupJob(deps, job).catch((error: unknown) =>
+              logger.error('backup job failed', { job, error: String(error) }),
+            );
+          }),
+    now: () => new Date(),
+  };
   const release = isolation('Release');
   const route: Record<RouteKeyOf<'admin-api'>, RouteHandler> = {
-    'POST /v1/admin/players/{playerId}/adjustments': (event) => adjustBalance(channel, event, caller(event)),
+    'POST /v1/admin/players/{playerId}/adjustments': (event) =>
+      adjustBalance(channel, event, caller(event), {
+        supportAdjustmentLimit: config.supportAdjustmentLimit ?? DEFAULT_OPERATOR_LIMITS.supportAdjustmentLimit,
+      }),
     'GET /v1/admin/payments/unmatched': (event) => listOpenPayments(payments, 'unmatched', event, caller(event)),
     'GET /v1/admin/payments/disputed': (event) => listOpenPayments(payments, 'disputed', event, caller(event)),
     'GET /v1/admin/payments/queued': (event) => listOpenPayments(payments, 'queued', event, caller(event)),
@@ -128,6 +167,11 @@ export function createAdminApiHandler(config: Config, clients: AdminApiClients =
     'POST /v1/admin/checks': (event) => startConsistencyCheck(checks, runCheck, event, caller(event)),
     'GET /v1/admin/checks/{checkId}': (event) => consistencyCheck(checks, event, caller(event)),
     'POST /v1/admin/rebuilds': (event) => startReadSideRebuild(startRebuild, event, caller(event)),
+    'POST /v1/admin/backups': (event) => startBackup(backups, event, caller(event)),
+    'GET /v1/admin/backups': (event) => listBackupPage(backups, event, caller(event)),
+    'POST /v1/admin/backups/{backupId}/verifications': (event) => startVerification(backups, event, caller(event)),
+    'POST /v1/admin/drills': (event) => startDrill(backups, event, caller(event)),
+    'GET /v1/admin/drills/{drillId}': (event) => getDrillReport(backups, event, caller(event)),
     // The run resumes at its checkpoint, so a 202 means "call again (or let the schedule finish it)".
     'POST /v1/admin/rewards/runs': (event, context) => {
       const remaining = budgetOf(context);

@@ -83,7 +83,7 @@ export interface DrillReport {
   readonly failure?: string;
 }
 
-const DRILL_ID = /^d\d{8}T\d{9}Z-[0-9a-f]{6}$/;
+export const DRILL_ID = /^d\d{8}T\d{9}Z-[0-9a-f]{6}$/;
 export const isDrillId = (id: string): boolean => DRILL_ID.test(id);
 export const newDrillId = (at: Date): string => `d${compactTime(at)}-${randomBytes(3).toString('hex')}`;
 export const drillReportKey = (drillId: string): string => `drills/${drillId}.json`;

@@ -58,8 +58,8 @@ export { recordConfigVersion, type ConfigVersion } from './configVersions.js';
 export {
   isVerificationId,
   lastVerification,
-  openVerification,
   runBackupJob,
+  runningVerification,
   verificationOf,
   type BackupJob,
   type BackupJobDeps,

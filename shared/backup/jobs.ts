@@ -14,8 +14,8 @@ import { readManifest, verifyBackup } from './verifyBackup.js';
 
 /** One unit of backup work: what the schedules and the admin API hand the backup worker. */
 export type BackupJob =
-  | { readonly job: 'full'; readonly tier?: 'daily' | 'weekly' }
-  | { readonly job: 'incremental'; readonly archiveLagMs?: number }
+  | { readonly job: 'full'; readonly tier?: 'daily' | 'weekly'; readonly backupId?: string }
+  | { readonly job: 'incremental'; readonly archiveLagMs?: number; readonly backupId?: string }
   | { readonly job: 'verify'; readonly backupId: string; readonly verificationId: string }
   | { readonly job: 'drill'; readonly drillId?: string; readonly archiveLagMs?: number };
 
@@ -58,7 +58,10 @@ export async function runBackupJob(deps: BackupJobDeps, job: BackupJob): Promise
   const tableName = deps.config.tableName;
   switch (job.job) {
     case 'full': {
-      const manifest = await takeBackup({ ...deps, tableName }, { tier: job.tier ?? 'daily' });
+      const manifest = await takeBackup(
+        { ...deps, tableName },
+        { tier: job.tier ?? 'daily', ...(job.backupId ? { backupId: job.backupId } : {}) },
+      );
       await recordConfigVersion(deps.bucket, deps.config, deps.registry, deps.now?.());
       return { job: 'full', manifest };
     }
@@ -67,7 +70,10 @@ export async function runBackupJob(deps: BackupJobDeps, job: BackupJob): Promise
         job: 'incremental',
         manifest: await takeIncrement(
           { ...deps, tableName },
-          job.archiveLagMs !== undefined ? { archiveLagMs: job.archiveLagMs } : {},
+          {
+            ...(job.archiveLagMs !== undefined ? { archiveLagMs: job.archiveLagMs } : {}),
+            ...(job.backupId ? { backupId: job.backupId } : {}),
+          },
         ),
       };
     case 'verify':
@@ -83,30 +89,16 @@ export async function runBackupJob(deps: BackupJobDeps, job: BackupJob): Promise
   }
 }
 
-/**
- * Opens a verification: its `running` record, written before the work is handed on, so a caller polling for it
- * finds it at once. Refuses an unknown backup.
- */
-export async function openVerification(
-  deps: Pick<BackupJobDeps, 'bucket' | 'now'>,
-  backupId: string,
-): Promise<Verification> {
-  await readManifest(deps.bucket, backupId);
-  const at = (deps.now ?? (() => new Date()))();
-  const verification: Verification = {
-    verificationId: newVerificationId(at),
-    backupId,
-    status: 'running',
-    ok: false,
-    startedAt: at.toISOString(),
-  };
-  await keep(deps.bucket, verification);
-  return verification;
+/** A verification as it starts: what the API answers, and what the worker records until it finishes. */
+export function runningVerification(backupId: string, at: Date): Verification {
+  return { verificationId: newVerificationId(at), backupId, status: 'running', ok: false, startedAt: at.toISOString() };
 }
 
 async function verifyAndRecord(deps: BackupJobDeps, backupId: string, verificationId: string): Promise<Verification> {
   const now = deps.now ?? (() => new Date());
-  const startedAt = (await verificationOf(deps.bucket, backupId, verificationId))?.startedAt ?? now().toISOString();
+  const startedAt = now().toISOString();
+  // Listed as running while the worker reads the backup.
+  await keep(deps.bucket, { verificationId, backupId, status: 'running', ok: false, startedAt });
   let verification: Verification;
   try {
     const report = await verifyBackup(deps, backupId, undefined, now());

@@ -77,7 +77,7 @@ export const manifestKey = (backupId: string): string => `${backupPrefix(backupI
 export const sealKey = (backupId: string): string => `${backupPrefix(backupId)}manifest.seal`;
 export const chunkKey = (backupId: string, n: number): string => `${backupPrefix(backupId)}chunks/${n}`;
 
-const BACKUP_ID = /^b\d{8}T\d{9}Z-[0-9a-f]{8}$/;
+export const BACKUP_ID = /^b\d{8}T\d{9}Z-[0-9a-f]{8}$/;
 export const isBackupId = (id: string): boolean => BACKUP_ID.test(id);
 
 /** `20261202T061502123Z`: sorts as time does. */

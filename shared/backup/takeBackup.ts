@@ -14,7 +14,7 @@ import {
   type BackupManifest,
   type BackupTier,
 } from './manifest.js';
-import { latestManifest } from './verifyBackup.js';
+import { existingBackup, latestManifest } from './verifyBackup.js';
 
 export interface BackupDeps {
   readonly db: DynamoDBDocumentClient;
@@ -36,6 +36,11 @@ export interface BackupOptions {
   readonly pageSize?: number;
   /** Called after every Scan page is read, before the next one (tests commit between pages with it). */
   readonly afterPage?: (items: readonly Record<string, unknown>[]) => Promise<void>;
+  /**
+   * The backup's id, chosen by whoever asked for it (the admin API answers with it before the worker starts). A
+   * job retried after its manifest was written finds its backup done and takes no other.
+   */
+  readonly backupId?: string;
 }
 
 /** How far before a full backup's start its successor's archive begins: clocks of two Lambdas differ a little. */
@@ -52,8 +57,10 @@ export async function takeBackup(deps: BackupDeps, options: BackupOptions = {}):
   const segments = options.segments ?? 4;
   const tier = options.tier ?? 'daily';
   if (!Number.isInteger(segments) || segments < 1 || segments > 16) throw new RangeError('segments must be 1-16');
+  const done = options.backupId !== undefined ? await existingBackup(deps.bucket, options.backupId) : undefined;
+  if (done) return done;
   const startedAt = now();
-  const backupId = newBackupId(startedAt, randomBytes(4).toString('hex'));
+  const backupId = options.backupId ?? newBackupId(startedAt, randomBytes(4).toString('hex'));
   const previous = await latestManifest(deps.bucket, deps.tableName);
 
   const counts = noItems();

@@ -7,7 +7,7 @@ import type { BackupKey } from './encryption.js';
 import { RestoreRefused } from './errors.js';
 import { archiveKeys, arrivalOf, readArchiveObject } from './eventArchive.js';
 import { BACKUP_FORMAT_VERSION, itemKind, newBackupId, noItems, type BackupManifest } from './manifest.js';
-import { latestManifest } from './verifyBackup.js';
+import { existingBackup, latestManifest } from './verifyBackup.js';
 
 export interface IncrementDeps {
   readonly tableName: string;
@@ -30,6 +30,8 @@ export interface IncrementOptions {
    */
   readonly settleMs?: number;
   readonly chunkItems?: number;
+  /** The increment's id, chosen by whoever asked for it; as for a full backup, a retried job takes no other. */
+  readonly backupId?: string;
 }
 
 /**
@@ -44,17 +46,20 @@ export async function takeIncrement(deps: IncrementDeps, options: IncrementOptio
   const lagMs = options.archiveLagMs ?? 60_000;
   const settleMs = options.settleMs ?? 5_000;
   if (settleMs > lagMs) throw new RangeError('settleMs must not exceed archiveLagMs');
+  const done = options.backupId !== undefined ? await existingBackup(deps.bucket, options.backupId) : undefined;
+  if (done) return done;
   const previous = await latestManifest(deps.bucket, deps.tableName);
   if (!previous)
     throw new RestoreRefused(
       'INCREMENT_WITHOUT_BASE',
       `table ${deps.tableName} has no backup yet: take a full one first`,
     );
-  const wait = Date.parse(previous.manifest.finishedAt) + lagMs - now().getTime();
-  if (wait > 0) await sleep(wait);
+  // A timer may fire a millisecond before the wall clock says: wait again until the cut is past the predecessor.
+  const readyAt = Date.parse(previous.manifest.finishedAt) + lagMs;
+  while (now().getTime() < readyAt) await sleep(readyAt - now().getTime());
 
   const startedAt = now();
-  const backupId = newBackupId(startedAt, randomBytes(4).toString('hex'));
+  const backupId = options.backupId ?? newBackupId(startedAt, randomBytes(4).toString('hex'));
   const settled = startedAt.getTime() - settleMs;
   const keys = (await archiveKeys(deps.bucket, deps.tableName, previous.manifest.archive.upTo)).filter(
     (k) => arrivalOf(k).getTime() <= settled,

@@ -213,3 +213,9 @@ export async function listBackups(bucket: BackupBucket): Promise<BackupManifest[
   }
   return out;
 }
+
+/** The backup `backupId` when it is already whole (a retried job finds its backup done and takes no other). */
+export async function existingBackup(bucket: BackupBucket, backupId: string): Promise<BackupManifest | undefined> {
+  if (!isBackupId(backupId)) throw new RangeError(`${backupId} is not a backup id`);
+  return (await bucket.get(manifestKey(backupId))) ? (await readManifest(bucket, backupId)).manifest : undefined;
+}

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { routes, type Route } from './routes.js';
 import * as s from './schemas.js';
+import * as b from './backupApi.js';
 
 /** JSON Schema of a zod schema as the caller sends it (the input side of transforms). */
 const schema = (t: z.ZodType): Record<string, unknown> => {
@@ -392,6 +393,73 @@ const operations: Record<string, Record<string, unknown>> = {
     responses: { '200': ok('the report (status running or done)'), '404': error('no such check'), ...refusals },
   },
   'POST /v1/admin/players/{playerId}/release': operatorCommand('Release a quarantined player', s.quarantineBody),
+  'POST /v1/admin/backups': {
+    summary:
+      'Take a backup in the backup worker: full (every item, the default; tier daily or weekly) or incremental (what the event archive received since the last backup). The answer names the backup; GET /v1/admin/backups?backupId= lists it once its manifest is written',
+    security: [{ iam: [] }],
+    requestBody: { required: false, content: { 'application/json': { schema: schema(b.backupStartBody) } } },
+    responses: {
+      '202': {
+        ...ok('started', b.backupStartedAnswer),
+        headers: { Location: { description: 'the listing of this backup', schema: { type: 'string' } } },
+      },
+      '409': error('an increment without a backup to start from (INCREMENT_WITHOUT_BASE)'),
+      '503': error('this stack keeps no backups (BACKUPS_UNAVAILABLE): no backup bucket, or no key for it'),
+      ...refusals,
+    },
+  },
+  'GET /v1/admin/backups': {
+    summary:
+      'Every whole backup, newest first, with its counts, chunks, bytes, chain link and last verification; and the last drill',
+    security: [{ iam: [] }],
+    parameters: queryParams(b.backupListQuery),
+    responses: {
+      '200': ok('a page of backups (limit default 20, at most 100) and next (null at the end)', b.backupPageAnswer),
+      '503': error('this stack keeps no backups (BACKUPS_UNAVAILABLE)'),
+      ...refusals,
+    },
+  },
+  'POST /v1/admin/backups/{backupId}/verifications': {
+    summary:
+      "Verify a backup in the backup worker: re-read every chunk (size, SHA-256, decryption, content), the manifest's seal and the chain. The result becomes the backup's lastVerification: passed, or failed with the damage code (CHUNK_HASH_MISMATCH, CHUNK_TRUNCATED, CHUNK_MISSING, WRONG_KEY, CHAIN_BROKEN, …)",
+    security: [{ iam: [] }],
+    parameters: [pathParam('backupId', b.backupIdSchema)],
+    requestBody: { required: false, content: { 'application/json': { schema: schema(b.emptyBody) } } },
+    responses: {
+      '202': {
+        ...ok('started: the verification as it starts (status running)', b.verificationAnswer),
+        headers: { Location: { description: 'the listing of its backup', schema: { type: 'string' } } },
+      },
+      '404': error('no such backup (BACKUP_NOT_FOUND)'),
+      '503': error('this stack keeps no backups (BACKUPS_UNAVAILABLE)'),
+      ...refusals,
+    },
+  },
+  'POST /v1/admin/drills': {
+    summary:
+      'Run a restore drill in the backup worker: a full backup and an increment, restored into a scratch table, verified, compared with the source and checked, then the scratch table removed; the report is the RTO/RPO table, measured',
+    security: [{ iam: [] }],
+    requestBody: { required: false, content: { 'application/json': { schema: schema(b.emptyBody) } } },
+    responses: {
+      '202': {
+        ...ok('started', b.drillStartedAnswer),
+        headers: { Location: { description: 'its report', schema: { type: 'string' } } },
+      },
+      '503': error('this stack keeps no backups (BACKUPS_UNAVAILABLE)'),
+      ...refusals,
+    },
+  },
+  'GET /v1/admin/drills/{drillId}': {
+    summary: "A drill's report: running, then passed or failed with its RTO and RPO figures",
+    security: [{ iam: [] }],
+    parameters: [pathParam('drillId', b.drillIdSchema)],
+    responses: {
+      '200': ok('the report', b.drillReportAnswer),
+      '404': error('no such drill, or not started by the worker yet (DRILL_NOT_FOUND)'),
+      '503': error('this stack keeps no backups (BACKUPS_UNAVAILABLE)'),
+      ...refusals,
+    },
+  },
 };
 
 /** Routes of the table with no operation described here. */

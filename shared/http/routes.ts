@@ -130,6 +130,18 @@ export const routes = [
   { method: 'POST', path: '/v1/admin/checks', fn: 'admin-api', authorized: true, audience: 'internal' },
   { method: 'POST', path: '/v1/admin/rebuilds', fn: 'admin-api', authorized: true, audience: 'internal' },
   { method: 'GET', path: '/v1/admin/checks/{checkId}', fn: 'admin-api', authorized: true, audience: 'internal' },
+  // Backups and drills (docs/recovery.md): the work runs in the backup worker, the admin API only reads the bucket.
+  { method: 'POST', path: '/v1/admin/backups', fn: 'admin-api', authorized: true, audience: 'internal' },
+  { method: 'GET', path: '/v1/admin/backups', fn: 'admin-api', authorized: true, audience: 'internal' },
+  {
+    method: 'POST',
+    path: '/v1/admin/backups/{backupId}/verifications',
+    fn: 'admin-api',
+    authorized: true,
+    audience: 'internal',
+  },
+  { method: 'POST', path: '/v1/admin/drills', fn: 'admin-api', authorized: true, audience: 'internal' },
+  { method: 'GET', path: '/v1/admin/drills/{drillId}', fn: 'admin-api', authorized: true, audience: 'internal' },
   // Served by the API function: the counters are those of the processes that serve player reads (and reach Redis).
   { method: 'GET', path: '/v1/admin/stats', fn: 'api', authorized: true, audience: 'internal' },
 ] as const satisfies readonly Route[];

@@ -52,6 +52,8 @@ export interface ApiHarnessOptions {
   readonly redisUrl?: string;
   /** Clients the HTTP functions use instead of their own (a real client wrapped with fault injection). */
   readonly clients?: Clients;
+  /** Settings laid over the stack's config (the backup bucket and its key, say). */
+  readonly config?: Partial<Config>;
 }
 
 /** The real gateway on a free port over a fresh table and queue, with the command pipeline running. */
@@ -65,6 +67,7 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
     adminToken: secret(),
     webhookSecrets: options.webhookSecrets ?? { acme: ['acme-secret-1'], stripe: ['whsec_test_secret_1'] },
     redisUrl: options.redisUrl,
+    ...options.config,
   };
   // Made here rather than by the API function, so that stop() can close its connection.
   const side = config.redisUrl ? readSide(config, { store: eventStore(config) }) : undefined;

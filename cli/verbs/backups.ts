@@ -1,7 +1,16 @@
 import { type Command, Option } from 'commander';
 import type { z } from 'zod';
-import { BackupDamaged, pruneBackups, RestoreRefused, restoreBackup } from '../../shared/backup/index.js';
-import type { PruneReport, RestoreReport } from '../../shared/backup/index.js';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import {
+  BackupDamaged,
+  inspectRestoredTable,
+  pruneBackups,
+  RestoreRefused,
+  restoreBackup,
+} from '../../shared/backup/index.js';
+import type { PruneReport, RestoredTableReport, RestoreReport } from '../../shared/backup/index.js';
+import { dynamoDbClient } from '../../shared/clients.js';
+import { checkerDeps, runCheck } from '../../shared/checker/index.js';
 import { checkExitCode, checkSummary } from '../../shared/checker/summary.js';
 import { entityRegistry } from '../../shared/entities.js';
 import type {
@@ -246,6 +255,58 @@ export function backupVerbs(program: Command): void {
     );
 
   program
+    .command('restore-check')
+    .description(
+      `check a restored table against what the live one has (its indexes, stream, TTL, PITR, deletion protection, tags, stream consumers): which phase of docs/operations.md's runbook it is in and what is next; ${OPERATOR_SIDE}`,
+    )
+    .requiredOption('--table <name>', 'the restored table')
+    .option('--source <name>', "the table it replaces, for its tags, protection and consumers (default: the stack's)")
+    .option(
+      '--check',
+      'also run the consistency checker on it (for a PITR or AWS Backup restore, which nothing verified yet)',
+    )
+    .addHelpText(
+      'after',
+      '\nReads only (--check leaves its run record CHECK#… in the table). Exit 0 when nothing is missing (the table is attached) and the check, if asked, is clean; 1 otherwise, with what to do next.',
+    )
+    .action(
+      verb(async (ctx, o: { table: string; source?: string; check?: boolean }) => {
+        if (!/^[a-zA-Z0-9_.-]{3,255}$/.test(o.table)) throw usage(`--table '${o.table}' is not a table name`);
+        const { config, local } = targetStack();
+        const source = o.source ?? config.tableName;
+        if (o.check && o.table === source) throw usage('--check runs on the restored table, not the live one');
+        const db = dynamoDbClient(config);
+        // Against AWS the stream's consumers are event source mappings; locally the stack polls the stream itself.
+        const lambda = local ? undefined : new LambdaClient({ region: config.region });
+        try {
+          const setup = await inspectRestoredTable({ db, ...(lambda ? { lambda } : {}) }, o.table, source);
+          const check =
+            o.check && setup.phase !== 'unusable'
+              ? await runCheck(checkerDeps({ ...config, tableName: o.table }, db), { segments: 4 })
+              : undefined;
+          const report = { ...setup, ...(check ? { check } : {}) };
+          const lines = () => [...restoreCheckLines(setup), ...(check ? [`  check: ${checkSummary(check)}`] : [])];
+          const missing = setup.checks.filter((c) => c.status === 'missing').map((c) => c.name);
+          if (setup.phase === 'attached' && (!check || checkExitCode(check) === 0))
+            return ctx.out.result(report, lines);
+          ctx.out.partial(lines);
+          throw new CliFailure(
+            missing.length > 0
+              ? `the table ${o.table} is ${setup.phase}: ${missing.join(', ')} missing`
+              : `the table ${o.table} has findings: ${JSON.stringify(check?.counts)}`,
+            1,
+            missing.length > 0 ? 'RESTORE_INCOMPLETE' : 'FINDINGS',
+            undefined,
+            report,
+          );
+        } finally {
+          db.destroy();
+          lambda?.destroy();
+        }
+      }),
+    );
+
+  program
     .command('prune')
     .description(
       `delete the backups, archive objects and drill reports past their retention tier (on AWS the bucket's lifecycle rules do it too); ${OPERATOR_SIDE}`,
@@ -420,6 +481,14 @@ function drillLines(r: DrillReport): string[] {
       );
   }
   return lines;
+}
+
+function restoreCheckLines(r: RestoredTableReport): string[] {
+  const mark = { ok: 'ok', missing: 'MISSING', unchecked: '-' } as const;
+  return [
+    `table ${r.table}${r.source ? ` (replacing ${r.source})` : ''}: ${r.phase}`,
+    ...columns(r.checks.map((c) => [`  ${c.name}`, mark[c.status], c.detail, c.next ? `→ ${c.next}` : ''])),
+  ];
 }
 
 function restoreLines(r: RestoreReport): string[] {

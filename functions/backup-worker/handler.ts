@@ -9,6 +9,11 @@ import { dynamoDbClient } from '../../shared/clients.js';
 import { entityRegistry } from '../../shared/entities.js';
 import { backupStore, type BackupStore } from '../../shared/backup/backupStore.js';
 import { runBackupJob, type BackupJob, type BackupJobResult } from '../../shared/backup/jobs.js';
+import { pruneBackups, type PruneReport } from '../../shared/backup/prune.js';
+
+/** The jobs of shared/backup/jobs.ts and the daily `prune` (shared/backup/prune.ts) of this stack's table. */
+export type BackupWorkerJob = BackupJob | { readonly job: 'prune'; readonly dryRun?: boolean };
+export type BackupWorkerResult = BackupJobResult | { readonly job: 'prune'; readonly report: PruneReport };
 
 export interface BackupWorkerClients {
   readonly db?: DynamoDBDocumentClient;
@@ -27,10 +32,18 @@ export function createBackupWorkerHandler(config: Config, clients: BackupWorkerC
   if (!store) throw new Error('the backup worker needs the backup bucket (GAMEKEEP_BACKUP_BUCKET)');
   const db = clients.db ?? dynamoDbClient(config);
   const deps = { config, db, registry: entityRegistry(), ...store };
-  return middy(async (job: BackupJob): Promise<BackupJobResult> => {
+  return middy(async (job: BackupWorkerJob): Promise<BackupWorkerResult> => {
     try {
+      if (job.job === 'prune') {
+        const report = await pruneBackups(store.bucket, { table: config.tableName, dryRun: job.dryRun ?? false });
+        metrics.addMetric('BackupObjectsPruned', MetricUnit.Count, report.objectsDeleted);
+        logger.info('backup job done', { job, result: { ...report, backups: report.backups.length } });
+        return { job: 'prune', report };
+      }
       const result = await runBackupJob(deps, job);
       if (result.job === 'full' || result.job === 'incremental') metrics.addMetric('BackupTaken', MetricUnit.Count, 1);
+      // The missing-daily-backup alarm counts full backups alone (increments are taken every hour).
+      if (result.job === 'full') metrics.addMetric('FullBackupTaken', MetricUnit.Count, 1);
       if (result.job === 'verify' && !result.verification.ok) metrics.addMetric('BackupFailed', MetricUnit.Count, 1);
       if (result.job === 'drill') {
         const { report } = result;

@@ -96,6 +96,54 @@ export class PipelineMonitoring extends Construct {
       settings.maxProjectionLag.toMilliseconds(),
       `The projector is ${settings.maxProjectionLag.toSeconds()} s or more behind the table stream.`,
     );
+    // Logical backups (docs/operations.md, Backups on AWS): the archive's lag, what losing the table would cost.
+    alarm(
+      'ArchiveLag',
+      functions.eventArchiver.metric('IteratorAge', { period: Duration.minutes(1), statistic: 'Maximum' }),
+      settings.maxArchiveLag.toMilliseconds(),
+      `The event archive is ${settings.maxArchiveLag.toSeconds()} s or more behind the table stream.`,
+    );
+    const backupMetric = (service: string, name: string, period = Duration.hours(1)): cloudwatch.Metric =>
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: name,
+        dimensionsMap: { service },
+        statistic: 'Sum',
+        period,
+      });
+    alarm(
+      'BackupFailed',
+      backupMetric('backup-worker', 'BackupFailed'),
+      1,
+      'A backup job failed or a verification found damage.',
+    );
+    alarm(
+      'DrillFailed',
+      backupMetric('backup-worker', 'DrillFailed'),
+      1,
+      'A restore drill of the logical backups failed.',
+    );
+    alarm(
+      'RestoreValidationFailed',
+      backupMetric('restore-validator', 'RestoreValidationFailed'),
+      1,
+      'The consistency check of an AWS Backup restore test found damage.',
+    );
+    // No full backup for 26 hours: every one of the last 26 hours without one (an hour without data breaches).
+    const missing = new cloudwatch.Alarm(this, 'DailyBackupMissing', {
+      alarmName: `gamekeep-${settings.stage}-DailyBackupMissing`,
+      alarmDescription:
+        'No full logical backup was taken in 26 hours. Runbook: docs/operations.md, Alarms, DailyBackupMissing.',
+      metric: backupMetric('backup-worker', 'FullBackupTaken'),
+      threshold: 1,
+      evaluationPeriods: 26,
+      datapointsToAlarm: 26,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+    missing.addAlarmAction(new actions.SnsAction(this.topic));
+    missing.addOkAction(new actions.SnsAction(this.topic));
+    this.alarms.push(missing);
     for (const [name, fn] of Object.entries(functions)) {
       const id = name.charAt(0).toUpperCase() + name.slice(1);
       alarm(

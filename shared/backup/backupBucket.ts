@@ -8,6 +8,9 @@ import {
 } from '@aws-sdk/client-s3';
 import type { RetentionTier } from './retention.js';
 
+/** The object tag that carries an object's retention tier; the bucket's lifecycle rules match on it. */
+export const TIER_TAG = 'gamekeep:tier';
+
 /** Where backups and the event archive live: one S3 bucket (s3rver locally), the same calls in both places. */
 export class BackupBucket {
   constructor(
@@ -30,7 +33,7 @@ export class BackupBucket {
         Key: key,
         Body: body,
         ContentType: options.contentType ?? 'application/octet-stream',
-        ...(options.tier ? { Tagging: `gamekeep%3Atier=${options.tier}` } : {}),
+        ...(options.tier ? { Tagging: `${encodeURIComponent(TIER_TAG)}=${options.tier}` } : {}),
       }),
     );
   }

@@ -50,6 +50,12 @@ export {
 } from './manifest.js';
 export { pruneBackups, type PruneReport } from './prune.js';
 export { restoreBackup, type RestoreDeps, type RestoreOptions, type RestoreReport } from './restoreBackup.js';
+export {
+  inspectRestoredTable,
+  type RestorePhase,
+  type RestoredTableReport,
+  type SetupCheck,
+} from './restoredTable.js';
 export { expiresAt, RETENTION_DAYS, type RetentionTier } from './retention.js';
 export { takeBackup, type BackupDeps, type BackupOptions } from './takeBackup.js';
 export { takeIncrement, type IncrementDeps, type IncrementOptions } from './takeIncrement.js';

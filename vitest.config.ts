@@ -5,7 +5,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/globalSetup.ts'],
     testTimeout: 120_000,
-    hookTimeout: 120_000,
+    // Set-ups start the stand-ins or synthesize whole stages with real bundling (test/infra): minutes on 2 cores.
+    hookTimeout: 600_000,
     maxWorkers: 2,
     reporters: ['default', './test/support/summaryReporter.ts'],
     env: {

@@ -1,6 +1,10 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
+import { RETENTION_DAYS } from '../shared/backup/retention.js';
+
+/** Object Lock's default retention: no backup object may go before the shortest tier lets it (the archive's 7 days). */
+const SHORTEST_RETENTION_DAYS = Math.min(...Object.values(RETENTION_DAYS).filter((d) => d !== null));
 
 /**
  * Everything that differs between stages, resolved once from the CDK context (`-c stage=prod`, cdk.json).
@@ -31,6 +35,18 @@ export interface StageSettings {
   readonly api5xxThreshold: number;
   /** Projector stream iterator age that raises the alarm. */
   readonly maxProjectionLag: Duration;
+  /** Event archiver stream iterator age that raises the alarm: the archive's lag, what losing the table would cost. */
+  readonly maxArchiveLag: Duration;
+  /**
+   * Object Lock of the logical-backup bucket: its mode (GOVERNANCE lets a privileged operator shorten it in dev,
+   * COMPLIANCE lets nobody in prod) and its default retention, the shortest tier (shared/backup/retention.ts).
+   */
+  readonly backupObjectLock: { readonly mode: 'GOVERNANCE' | 'COMPLIANCE'; readonly days: number };
+  /**
+   * Optional replication of the logical-backup bucket to a bucket in a second region (context
+   * `backupReplicaBucketArn` and `backupReplicaKmsKeyArn`, the replica's key there).
+   */
+  readonly backupReplica?: { readonly bucketArn: string; readonly kmsKeyArn: string };
   /**
    * Set only while a point-in-time restore is swapped in (docs/operations.md): the restored table's name and the
    * phase. `detach` leaves the old table out of the stack (the functions use the restored one by name); `import`
@@ -38,6 +54,10 @@ export interface StageSettings {
    * afterwards re-attaches stream, TTL, PITR, deletion protection, tags and the projector.
    */
   readonly tableRestore: { readonly tableName: string; readonly phase: 'detach' | 'import' } | undefined;
+  /** The operators' Cognito hosted UI domain prefix; `gamekeep-<stage>-<account id>` when absent. */
+  readonly operatorDomainPrefix?: string;
+  /** The console's own domain and its ACM certificate (us-east-1); CloudFront's default domain when absent. */
+  readonly consoleDomain?: { readonly name: string; readonly certificateArn: string };
 }
 
 interface StageDefaults {
@@ -45,6 +65,11 @@ interface StageDefaults {
   readonly jwtAudience?: string | string[];
   readonly alarmEmail?: string;
   readonly backupCopyVaultArn?: string;
+  readonly operatorDomainPrefix?: string;
+  readonly consoleDomainName?: string;
+  readonly consoleCertificateArn?: string;
+  readonly backupReplicaBucketArn?: string;
+  readonly backupReplicaKmsKeyArn?: string;
 }
 
 const RESTORE_PHASES = ['detach', 'import'] as const;
@@ -99,16 +124,69 @@ export function stageSettings(node: Node): StageSettings {
     jwt: { issuer, audience: audiences },
     alarmEmail: read('alarmEmail') || undefined,
     backupCopyVaultArn: read('backupCopyVaultArn') || undefined,
+    ...operatorDomainPrefixOf(read('operatorDomainPrefix')),
+    ...consoleDomainOf(read('consoleDomainName'), read('consoleCertificateArn')),
+    ...backupReplicaOf(read('backupReplicaBucketArn'), read('backupReplicaKmsKeyArn')),
     tableRestore: restoreTableName
       ? { tableName: restoreTableName as string, phase: restorePhase as 'detach' | 'import' }
       : undefined,
   });
 }
 
+/** A Cognito domain prefix: lowercase letters, digits and dashes, without the words Cognito reserves. */
+function operatorDomainPrefixOf(prefix: string | undefined): Pick<StageSettings, 'operatorDomainPrefix'> {
+  if (!prefix) return {};
+  if (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(prefix) || /aws|amazon|cognito/.test(prefix)) {
+    throw new Error(
+      `operatorDomainPrefix ${JSON.stringify(prefix)} is not a Cognito domain prefix (a-z 0-9 -, no aws, amazon or cognito)`,
+    );
+  }
+  return { operatorDomainPrefix: prefix };
+}
+
+/** The console's domain name and certificate go together; the certificate is CloudFront's, so in us-east-1. */
+function consoleDomainOf(
+  name: string | undefined,
+  certificateArn: string | undefined,
+): Pick<StageSettings, 'consoleDomain'> {
+  if (!name && !certificateArn) return {};
+  if (!name || !certificateArn) throw new Error('consoleDomainName and consoleCertificateArn go together');
+  if (!/^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/[\w-]+$/.test(certificateArn)) {
+    throw new Error(
+      `consoleCertificateArn ${JSON.stringify(certificateArn)} is not an ACM certificate ARN in us-east-1`,
+    );
+  }
+  return { consoleDomain: { name, certificateArn } };
+}
+
+/** The replica bucket (second region) of the logical backups and its key there: both or neither. */
+function backupReplicaOf(
+  bucketArn: string | undefined,
+  kmsKeyArn: string | undefined,
+): Pick<StageSettings, 'backupReplica'> {
+  if (!bucketArn && !kmsKeyArn) return {};
+  if (!bucketArn || !kmsKeyArn)
+    throw new Error('backupReplicaBucketArn and backupReplicaKmsKeyArn go together (the replica bucket and its key)');
+  if (!/^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucketArn))
+    throw new Error(`backupReplicaBucketArn ${JSON.stringify(bucketArn)} is not an S3 bucket ARN`);
+  if (!/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/.test(kmsKeyArn))
+    throw new Error(`backupReplicaKmsKeyArn ${JSON.stringify(kmsKeyArn)} is not a KMS key ARN`);
+  return { backupReplica: { bucketArn, kmsKeyArn } };
+}
+
 /** Sizes and retention per stage: prod keeps data and logs longer and allows more concurrency. */
 export function settingsFor(
   stage: string,
-  external: Pick<StageSettings, 'jwt' | 'alarmEmail' | 'backupCopyVaultArn' | 'tableRestore'>,
+  external: Pick<
+    StageSettings,
+    | 'jwt'
+    | 'alarmEmail'
+    | 'backupCopyVaultArn'
+    | 'tableRestore'
+    | 'operatorDomainPrefix'
+    | 'consoleDomain'
+    | 'backupReplica'
+  >,
 ): StageSettings {
   const isProd = stage === 'prod';
   return {
@@ -123,6 +201,8 @@ export function settingsFor(
     cacheSnapshotRetentionDays: isProd ? 7 : 1,
     api5xxThreshold: isProd ? 5 : 20,
     maxProjectionLag: Duration.seconds(isProd ? 60 : 300),
+    maxArchiveLag: Duration.minutes(isProd ? 3 : 5),
+    backupObjectLock: { mode: isProd ? 'COMPLIANCE' : 'GOVERNANCE', days: SHORTEST_RETENTION_DAYS },
     ...external,
   };
 }

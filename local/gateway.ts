@@ -5,8 +5,9 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { createRemoteJWKSet, decodeJwt, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { LOCAL_OPERATOR_ARN, LOCAL_SERVICE_ARN } from '../shared/http/caller.js';
-import { matchRoute, routeKey, type FunctionName } from '../shared/http/routes.js';
+import { matchRoute, routeKey, servesOperators, type FunctionName } from '../shared/http/routes.js';
 import { lambdaContext } from './lambdaContext.js';
+import type { ConsoleAssets } from './consoleAssets.js';
 import type { Config } from '../shared/config.js';
 import { createApiHandler, type ApiDependencies } from '../functions/api/handler.js';
 import { createPaymentWebhookHandler } from '../functions/payment-webhook/handler.js';
@@ -29,6 +30,8 @@ export interface GatewayOptions {
   readonly operatorIssuer?: string;
   /** The audience of operator access tokens: the admin API's resource at the provider. */
   readonly operatorAudience?: string;
+  /** The web console's files under /console (local/consoleAssets.ts); without it, /console is no route. */
+  readonly console?: ConsoleAssets;
   readonly port?: number;
   readonly host?: string;
 }
@@ -68,6 +71,7 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://gateway');
     const method = (req.method ?? 'GET').toUpperCase();
+    if (options.console?.(req, res, url.pathname)) return;
     const body = await readBody(req);
     if (body === 'too-large') return send(res, errorResult(413, 'PAYLOAD_TOO_LARGE', 'request body too large'));
     const match = matchRoute(method, url.pathname);
@@ -84,8 +88,8 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
       if (sameSecret(token, options.serviceToken)) authorizer = iam(LOCAL_SERVICE_ARN);
       else if (sameSecret(token, options.adminToken)) authorizer = iam(LOCAL_OPERATOR_ARN);
       else if (operatorKeys && issuerOf(token) === options.operatorIssuer) {
-        // Only the admin routes have the operators' authorizer: elsewhere the players' refuses the issuer.
-        if (route.audience !== 'internal') return send(res, errorResult(401, 'UNAUTHORIZED', 'invalid token'));
+        // Only the operator API's routes have the operators' authorizer: elsewhere the players' refuses the issuer.
+        if (!servesOperators(route)) return send(res, errorResult(401, 'UNAUTHORIZED', 'invalid token'));
         try {
           const { payload } = await jwtVerify(token, await operatorKeys(), {
             algorithms: ['RS256', 'ES256'],

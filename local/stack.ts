@@ -3,8 +3,10 @@ import {
   DescribeTableCommand,
   DynamoDBClient,
   ResourceNotFoundException,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
+import { auditIndexAttributes, auditIndexDefinitions } from '../shared/persistence/auditLog.js';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { startFauxqs } from 'fauxqs';
 import type { Config } from '../shared/config.js';
@@ -151,7 +153,17 @@ async function ensureTable(config: Config, stream: boolean): Promise<void> {
   });
   try {
     try {
-      await client.send(new DescribeTableCommand({ TableName: config.tableName }));
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: config.tableName }));
+      // A table kept from before the audit indexes (.gamekeep/dynamodb) gets them, one per update as DynamoDB asks.
+      const present = new Set((Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
+      for (const index of auditIndexDefinitions.filter((i) => !present.has(i.IndexName)))
+        await client.send(
+          new UpdateTableCommand({
+            TableName: config.tableName,
+            AttributeDefinitions: auditIndexAttributes,
+            GlobalSecondaryIndexUpdates: [{ Create: index }],
+          }),
+        );
       return;
     } catch (error) {
       if (!(error instanceof ResourceNotFoundException)) throw error;

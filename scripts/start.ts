@@ -23,6 +23,7 @@ import { lambdaContext } from '../local/lambdaContext.js';
 import { startLocalS3 } from '../local/s3.js';
 import { startArchivePipeline } from '../local/archivePipeline.js';
 import { startOidcProvider } from '../local/oidcProvider.js';
+import { consoleAssets, ensureConsoleBuilt } from '../local/consoleAssets.js';
 import { gamekeepHome, localSecrets, secretsFile, stackFile } from './localSecrets.js';
 
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
@@ -74,7 +75,10 @@ async function main(): Promise<void> {
     store: eventStore(config),
     log: { warn: (message, details) => console.warn(`[read side] ${message}`, details ?? {}) },
   });
+  // The web console at /console: built when its sources changed since the last build.
+  await ensureConsoleBuilt((line) => console.log(`[console] ${line}`));
   const gateway = await startGateway({
+    console: consoleAssets({ issuer: oidc.issuer, clientId: oidc.clientId, apiBase: '' }),
     handlers: localHttpHandlers(config, { readSide: reads }),
     jwtSecret: secrets.jwtSecret,
     serviceToken: secrets.serviceToken,
@@ -130,6 +134,7 @@ async function main(): Promise<void> {
   console.log(`    game service   Authorization: Bearer ${secrets.serviceToken}`);
   console.log(`    operator (GM)  Authorization: Bearer ${secrets.adminToken}`);
   console.log('    player token   npm run token -- <playerId>   (HS256 JWT, sub = the player)');
+  console.log(`  Web console      ${gateway.url}/console  (sign in with an operator account below)`);
   console.log(
     `  Operator sign-in ${oidc.issuer}  (OpenID Connect, client ${oidc.clientId}; accounts in .gamekeep/operators.json)`,
   );

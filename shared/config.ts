@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SourceKind } from './engine/envelope.js';
 
 /**
  * The one place that reads the environment. On AWS the CDK sets these variables; locally the runtime and the
@@ -39,7 +40,25 @@ const Env = z.object({
   GAMEKEEP_OPERATOR_ISSUER: endpoint('https?').optional(),
   GAMEKEEP_OPERATOR_AUDIENCE: z.string().min(1).optional(),
   GAMEKEEP_SUPPORT_ADJUSTMENT_LIMIT: z.coerce.number().int().min(0).optional(),
+  GAMEKEEP_SUPPORT_DAILY_LIMIT: z.coerce.number().int().min(0).optional(),
+  GAMEKEEP_APPROVAL_THRESHOLDS: z
+    .string()
+    .regex(/^(gold|spiritStones|items)=\d+(,(gold|spiritStones|items)=\d+)*$/, 'must be like gold=100000,items=500')
+    .optional(),
+  GAMEKEEP_APPROVAL_TTL_HOURS: z.coerce.number().int().min(1).max(8760).optional(),
+  /** Set by Lambda itself: the process runs on AWS (long work continues by invoking its own function). */
+  AWS_LAMBDA_FUNCTION_NAME: z.string().min(1).optional(),
   GAMEKEEP_OIDC_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** `operator=3650,client=30`: days the audit keeps each source kind's entries (docs/console.md). */
+  GAMEKEEP_AUDIT_RETENTION_DAYS: z
+    .string()
+    .regex(
+      new RegExp(
+        `^(?:(?:${SourceKind.options.join('|')})=\\d{1,5})(?:,(?:${SourceKind.options.join('|')})=\\d{1,5})*$`,
+      ),
+      `must be kind=days pairs, comma-separated (kinds: ${SourceKind.options.join(', ')})`,
+    )
+    .optional(),
 });
 
 /** `GAMEKEEP_WEBHOOK_SECRET_<PROVIDER>`: comma-separated secrets per payment provider (several during rotation). */
@@ -102,8 +121,21 @@ export interface Config {
   readonly operatorAudiences?: readonly string[];
   /** The largest balance adjustment a support operator may make in one action (1,000 when absent). */
   readonly supportAdjustmentLimit?: number;
+  /** What a support operator may adjust per UTC day, per currency, as a sum of absolute amounts (5,000 when absent). */
+  readonly supportDailyLimit?: number;
+  /**
+   * Above these (absolute amount per currency, item quantity) an adjustment or a bulk grant's total needs a second
+   * operator's approval; absent entries take the defaults of shared/approvals/policy.ts.
+   */
+  readonly approvalThresholds?: Readonly<Partial<Record<'gold' | 'spiritStones' | 'items', number>>>;
+  /** How long an approval request stays pending before it expires (72 hours when absent). */
+  readonly approvalTtlHours?: number;
+  /** On AWS, the function this process serves (Lambda sets it); absent locally. */
+  readonly lambdaFunctionName?: string;
   /** Local only: the port of the operators' OpenID provider (3001), fixed so tokens outlive a restart. */
   readonly oidcPort?: number;
+  /** Days the audit keeps entries, per source kind; unset kinds keep the defaults of shared/persistence/auditLog.ts. */
+  readonly auditRetentionDays?: Partial<Record<SourceKind, number>>;
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -155,6 +187,29 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ? { supportAdjustmentLimit: e.GAMEKEEP_SUPPORT_ADJUSTMENT_LIMIT }
       : {}),
     ...(e.GAMEKEEP_OIDC_PORT !== undefined ? { oidcPort: e.GAMEKEEP_OIDC_PORT } : {}),
+    ...(e.GAMEKEEP_SUPPORT_DAILY_LIMIT !== undefined ? { supportDailyLimit: e.GAMEKEEP_SUPPORT_DAILY_LIMIT } : {}),
+    ...(e.GAMEKEEP_APPROVAL_THRESHOLDS
+      ? {
+          approvalThresholds: Object.fromEntries(
+            list(e.GAMEKEEP_APPROVAL_THRESHOLDS).map((pair) => {
+              const [name, value] = pair.split('=');
+              return [name!, Number(value)];
+            }),
+          ),
+        }
+      : {}),
+    ...(e.GAMEKEEP_APPROVAL_TTL_HOURS !== undefined ? { approvalTtlHours: e.GAMEKEEP_APPROVAL_TTL_HOURS } : {}),
+    ...(e.AWS_LAMBDA_FUNCTION_NAME ? { lambdaFunctionName: e.AWS_LAMBDA_FUNCTION_NAME } : {}),
+    ...(e.GAMEKEEP_AUDIT_RETENTION_DAYS
+      ? {
+          auditRetentionDays: Object.fromEntries(
+            list(e.GAMEKEEP_AUDIT_RETENTION_DAYS).map((pair) => {
+              const [kind, days] = pair.split('=');
+              return [kind!, Number(days)];
+            }),
+          ) as Partial<Record<SourceKind, number>>,
+        }
+      : {}),
   };
 }
 
@@ -203,5 +258,15 @@ export function configEnvironment(c: Config): Record<string, string> {
   if (c.operatorAudiences) env.GAMEKEEP_OPERATOR_AUDIENCE = c.operatorAudiences.join(',');
   if (c.supportAdjustmentLimit !== undefined) env.GAMEKEEP_SUPPORT_ADJUSTMENT_LIMIT = String(c.supportAdjustmentLimit);
   if (c.oidcPort !== undefined) env.GAMEKEEP_OIDC_PORT = String(c.oidcPort);
+  if (c.supportDailyLimit !== undefined) env.GAMEKEEP_SUPPORT_DAILY_LIMIT = String(c.supportDailyLimit);
+  if (c.approvalThresholds)
+    env.GAMEKEEP_APPROVAL_THRESHOLDS = Object.entries(c.approvalThresholds)
+      .map(([name, value]) => `${name}=${value}`)
+      .join(',');
+  if (c.approvalTtlHours !== undefined) env.GAMEKEEP_APPROVAL_TTL_HOURS = String(c.approvalTtlHours);
+  if (c.auditRetentionDays)
+    env.GAMEKEEP_AUDIT_RETENTION_DAYS = Object.entries(c.auditRetentionDays)
+      .map(([kind, days]) => `${kind}=${days}`)
+      .join(',');
   return env;
 }

@@ -32,6 +32,7 @@ export function commandProcessor(config: Config, log: ProcessorLog, clients: Cli
       ? { deadLetters: new DeadLetters(clients.sqs ?? sqsClient(config), config.deadLetterQueueUrl) }
       : {}),
     commandRecordDays: config.commandRecordDays,
+    ...(config.auditRetentionDays ? { auditRetentionDays: config.auditRetentionDays } : {}),
     maxCommitAttempts: config.maxCommitAttempts,
   });
 }

@@ -8,13 +8,30 @@ import { dynamoDbClient, sqsClient } from '../../shared/clients.js';
 import { commandQueue, eventStore, type Clients } from '../../shared/gamekeep.js';
 import { CommandQueue } from '../../shared/messaging/commandQueue.js';
 import { callerOf } from '../../shared/http/caller.js';
-import { DEFAULT_OPERATOR_LIMITS } from '../../shared/http/operatorRoles.js';
+import { operatorPolicy } from '../../shared/approvals/policy.js';
+import {
+  adjustBalance,
+  approveRequest,
+  declineRequest,
+  getApprovalRequest,
+  listApprovalRequests,
+  type OperatorWriteDeps,
+} from '../../shared/http/approvalApi.js';
+import { changeItems } from '../../shared/http/itemGrantApi.js';
+import {
+  getBulkGrant,
+  listBulkGrantPage,
+  startBulkGrant,
+  type BulkGrantApiDeps,
+} from '../../shared/http/bulkGrantApi.js';
+import { settleApproval } from '../../shared/bulk/bulkGrants.js';
+import { bulkGrantStarter, continueBulkGrant, isBulkGrantContinuation } from '../../shared/bulk/bulkGrantRunner.js';
+import type { FanOutOptions } from '../../shared/fanout/fanOut.js';
 import { noRoute } from '../../shared/http/errors.js';
 import { routeHandlers, type RouteHandler, type RouteKeyOf } from '../../shared/http/routes.js';
 import httpRouterHandler from '@middy/http-router';
 import { httpErrors } from '../../shared/http/middleware.js';
 import {
-  adjustBalance,
   creditPayment,
   dismissPayment,
   getPayment,
@@ -25,6 +42,9 @@ import {
 import { reconcileOpenPayments } from '../../shared/payments/reconciler.js';
 import { discardDeadLetter, listDeadLetters, replayDeadLetter } from '../../shared/http/deadLetterApi.js';
 import { DeadLetters } from '../../shared/messaging/deadLetters.js';
+import { findPlayers, getPlayerForOperators } from '../../shared/http/playerLookupApi.js';
+import { banPlayer, unbanPlayer } from '../../shared/http/banApi.js';
+import { getAudit } from '../../shared/http/auditApi.js';
 import { entityRegistry } from '../../shared/entities.js';
 import {
   isolation,
@@ -64,6 +84,10 @@ export interface AdminApiClients extends Clients, RunOptions {
   readonly backupStore?: BackupStore;
   /** Starts a backup job: by default the backup worker, invoked asynchronously; without one, in this process. */
   readonly runBackupJob?: (job: BackupJob) => Promise<void>;
+  /** Starts a running bulk grant: by default this function invoking itself on AWS, a loop in this process locally. */
+  readonly startBulkGrant?: (bulkGrantId: string) => Promise<void>;
+  /** How bulk grants page and lease (tests make pages small). */
+  readonly bulkGrants?: FanOutOptions;
 }
 
 export function createAdminApiHandler(config: Config, clients: AdminApiClients = {}) {
@@ -137,11 +161,36 @@ export function createAdminApiHandler(config: Config, clients: AdminApiClients =
     now: () => new Date(),
   };
   const release = isolation('Release');
+  const bulkDeps = { db, tableName: config.tableName, queue: rewards.queue, now: () => new Date() };
+  const startBulk =
+    clients.startBulkGrant ??
+    bulkGrantStarter(bulkDeps, {
+      ...clients.bulkGrants,
+      ...(config.lambdaFunctionName ? { functionName: config.lambdaFunctionName } : {}),
+      onError: (bulkGrantId, error) => logger.error('bulk grant failed', { bulkGrantId, error: String(error) }),
+    });
+  const operatorWrites: OperatorWriteDeps = {
+    channel,
+    db,
+    tableName: config.tableName,
+    policy: operatorPolicy(config),
+    approveBulkGrant: async (bulkGrantId, approval) => {
+      await settleApproval(bulkDeps, bulkGrantId, { status: 'running', approval });
+      await startBulk(bulkGrantId);
+    },
+    declineBulkGrant: async (bulkGrantId) => void (await settleApproval(bulkDeps, bulkGrantId, { status: 'declined' })),
+  };
+  const bulkGrants: BulkGrantApiDeps = { ...operatorWrites, startBulkGrant: startBulk };
   const route: Record<RouteKeyOf<'admin-api'>, RouteHandler> = {
-    'POST /v1/admin/players/{playerId}/adjustments': (event) =>
-      adjustBalance(channel, event, caller(event), {
-        supportAdjustmentLimit: config.supportAdjustmentLimit ?? DEFAULT_OPERATOR_LIMITS.supportAdjustmentLimit,
-      }),
+    'POST /v1/admin/players/{playerId}/adjustments': (event) => adjustBalance(operatorWrites, event, caller(event)),
+    'POST /v1/admin/players/{playerId}/items': (event) => changeItems(channel, event, caller(event)),
+    'GET /v1/admin/approvals': (event) => listApprovalRequests(operatorWrites, event, caller(event)),
+    'GET /v1/admin/approvals/{approvalId}': (event) => getApprovalRequest(operatorWrites, event, caller(event)),
+    'POST /v1/admin/approvals/{approvalId}/approve': (event) => approveRequest(operatorWrites, event, caller(event)),
+    'POST /v1/admin/approvals/{approvalId}/decline': (event) => declineRequest(operatorWrites, event, caller(event)),
+    'POST /v1/admin/bulk-grants': (event) => startBulkGrant(bulkGrants, event, caller(event)),
+    'GET /v1/admin/bulk-grants': (event) => listBulkGrantPage(bulkGrants, event, caller(event)),
+    'GET /v1/admin/bulk-grants/{bulkGrantId}': (event) => getBulkGrant(bulkGrants, event, caller(event)),
     'GET /v1/admin/payments/unmatched': (event) => listOpenPayments(payments, 'unmatched', event, caller(event)),
     'GET /v1/admin/payments/disputed': (event) => listOpenPayments(payments, 'disputed', event, caller(event)),
     'GET /v1/admin/payments/queued': (event) => listOpenPayments(payments, 'queued', event, caller(event)),
@@ -172,6 +221,12 @@ export function createAdminApiHandler(config: Config, clients: AdminApiClients =
     'POST /v1/admin/backups/{backupId}/verifications': (event) => startVerification(backups, event, caller(event)),
     'POST /v1/admin/drills': (event) => startDrill(backups, event, caller(event)),
     'GET /v1/admin/drills/{drillId}': (event) => getDrillReport(backups, event, caller(event)),
+    'GET /v1/admin/players': (event) => findPlayers(channel, event, caller(event)),
+    'GET /v1/admin/players/{playerId}': (event) => getPlayerForOperators(channel, event, caller(event)),
+    'POST /v1/admin/players/{playerId}/ban': (event) => banPlayer(channel, event, caller(event)),
+    'POST /v1/admin/players/{playerId}/unban': (event) => unbanPlayer(channel, event, caller(event)),
+    'GET /v1/admin/audit': (event) =>
+      getAudit({ db, store, tableName: config.tableName, now: () => new Date() }, event, caller(event)),
     // The run resumes at its checkpoint, so a 202 means "call again (or let the schedule finish it)".
     'POST /v1/admin/rewards/runs': (event, context) => {
       const remaining = budgetOf(context);
@@ -184,10 +239,17 @@ export function createAdminApiHandler(config: Config, clients: AdminApiClients =
     },
   };
 
-  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(
+  const http = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(
     httpRouterHandler({ routes: routeHandlers('admin-api', route), notFoundResponse: noRoute }),
   )
     .use(httpHeaderNormalizer())
     .use(injectLambdaContext(logger))
     .use(httpErrors(logger));
+  // On AWS a bulk grant goes on in invocations of this function by itself ({continueBulkGrant}), not through HTTP.
+  return async (event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
+    if (!isBulkGrantContinuation(event)) return http(event, context);
+    const step = await continueBulkGrant(bulkDeps, event, context, clients.bulkGrants);
+    logger.info('bulk grant', { ...step });
+    return { statusCode: 200, body: JSON.stringify(step) };
+  };
 }

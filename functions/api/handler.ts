@@ -19,6 +19,8 @@ import { json, noRoute } from '../../shared/http/errors.js';
 import { routeHandlers, type RouteHandler, type RouteKeyOf } from '../../shared/http/routes.js';
 import httpRouterHandler from '@middy/http-router';
 import { httpErrors, invocationMetrics } from '../../shared/http/middleware.js';
+import { refuseBannedPlayers } from '../../shared/http/banApi.js';
+import { dynamoDbClient } from '../../shared/clients.js';
 import { openApiDocument } from '../../shared/http/openapi.js';
 import { createPlayer, getCommand, getPlayerEvents, submitCommand } from '../../shared/http/playerApi.js';
 import { getLeaderboard, getPlayer, getStats, tablePlayerViews } from '../../shared/http/readApi.js';
@@ -58,7 +60,9 @@ export function createApiHandler(config: Config, deps: ApiDependencies = {}) {
     httpRouterHandler({ routes: routeHandlers('api', route), notFoundResponse: noRoute }),
   )
     .use(httpHeaderNormalizer())
-    .use(injectLambdaContext(logger));
+    .use(injectLambdaContext(logger))
+    // A banned player's own calls stop here, before any route reads or writes (shared/http/banApi.ts).
+    .use(refuseBannedPlayers(deps.db ?? dynamoDbClient(config), config));
   // Cache hits, misses and fallbacks of each invocation, flushed as CloudWatch metrics (EMF) by logMetrics.
   if (side) {
     handler.use(logMetrics(metrics)).use(

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Duration } from 'aws-cdk-lib';
+import { type CfnElement, Duration, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -10,6 +10,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { archivePrefix } from '../../shared/backup/eventArchive.js';
+import { RESTORE_TEST_TABLE_PREFIX } from '../../shared/backup/restoreValidation.js';
+import type { BackupVault } from './backupVault.js';
 import type { CommandQueues } from './commandQueues.js';
 import { TABLE_COMMIT, TABLE_READ, type GameTable } from './gameTable.js';
 import type { PlayerCache, PrivateNetwork } from './playerCache.js';
@@ -107,6 +110,31 @@ export const FUNCTIONS = {
     memorySize: 1024,
     inVpc: true,
   },
+  eventArchiver: {
+    dir: 'event-archiver',
+    description:
+      "The table stream's second consumer: every batch becomes one encrypted object of the event archive (backups bucket)",
+    timeout: Duration.seconds(60),
+    memorySize: 512,
+    inVpc: false,
+  },
+  backupWorker: {
+    dir: 'backup-worker',
+    description:
+      'Logical backups: full and incremental backups, verifications, restore drills into scratch tables, prune (schedules and the admin API)',
+    timeout: Duration.minutes(15),
+    // A full backup streams the table through gzip and the Encryption SDK; a drill holds the restored items to compare.
+    memorySize: 3008,
+    inVpc: false,
+  },
+  restoreValidator: {
+    dir: 'restore-validator',
+    description:
+      "AWS Backup restore testing's validation: the consistency check of the restored table, reported to AWS Backup; continues itself",
+    timeout: Duration.minutes(15),
+    memorySize: 1024,
+    inVpc: false,
+  },
 } as const satisfies Record<string, FunctionSpec>;
 
 export type FunctionName = keyof typeof FUNCTIONS;
@@ -124,6 +152,14 @@ export const PAYMENT_ITEMS = ['PAYIN#*', 'PAYMENTS#*'] as const;
 /** What the payment functions' transactions do to its own items (shared/payments/paymentRecords.ts). */
 export const PAYMENT_WRITES = ['dynamodb:PutItem', 'dynamodb:DeleteItem'] as const;
 export const REWARD_RUN_ITEMS = ['REWARDRUN#*'] as const;
+/** Approval requests and their status lists, support's per-day counters, bulk grants (shared/approvals, shared/bulk). */
+export const OPERATOR_WORK_ITEMS = ['APPROVAL#*', 'APPROVALS#*', 'OPDAY#*', 'BULK#*'] as const;
+export const OPERATOR_WORK_WRITES = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:BatchWriteItem',
+] as const;
 /** A consistency check's record (shared/checker/checkRun.ts). */
 export const CHECK_ITEMS = ['CHECK#*'] as const;
 /** The attributes of a snapshot item (shared/persistence/tableLayout.ts `SnapshotItem`), all the checker may write there. */
@@ -141,6 +177,35 @@ export const SNAPSHOT_ATTRIBUTES = [
 /** Operators' records of replayed and discarded dead letters (shared/http/deadLetterApi.ts): `DLQ#<messageId>`. */
 export const DEAD_LETTER_AUDIT_ITEMS = ['DLQ#*'] as const;
 
+/**
+ * The event archiver's stream settings: one batch at a time per shard (parallelizationFactor 1), so archive objects
+ * of one shard arrive in stream order; a failing batch is bisected, retried a bounded number of times, then its
+ * metadata goes to the on-failure queue (alarmed: those writes are missing from the archive until re-archived).
+ */
+export const ARCHIVER_STREAM = {
+  batchSize: 1000,
+  maxBatchingWindow: Duration.seconds(5),
+  retryAttempts: 10,
+  maxRecordAge: Duration.days(1),
+  parallelizationFactor: 1,
+} as const;
+
+/** AWS Backup restore testing restores the table as `awsbackup-restore-test-<random>`: the validator reaches those only. */
+export const RESTORE_TEST_TABLES = `${RESTORE_TEST_TABLE_PREFIX}*`;
+/** What a drill does to its scratch table `<table>-drill-<id>` (shared/backup/drill.ts, restoreBackup.ts, the checker). */
+export const DRILL_TABLE_ACTIONS = [
+  'dynamodb:CreateTable',
+  'dynamodb:DescribeTable',
+  'dynamodb:UpdateTimeToLive',
+  'dynamodb:DeleteTable',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:GetItem',
+  'dynamodb:Query',
+  'dynamodb:Scan',
+] as const;
+
 /** Stream consumer settings the projection guarantees (G4) rely on. */
 export const PROJECTOR_STREAM = {
   batchSize: 100,
@@ -155,6 +220,8 @@ export interface GameFunctionsProps {
   readonly queues: CommandQueues;
   readonly network: PrivateNetwork;
   readonly cache: PlayerCache;
+  /** The logical backups' bucket and key (the archiver, the backup worker, the admin API). */
+  readonly backupVault: BackupVault;
 }
 
 /** The Lambdas with least-privilege roles, their environment (read by shared/config.ts) and event sources. */
@@ -164,10 +231,12 @@ export class GameFunctions extends Construct {
   readonly webhookSecrets: secretsmanager.Secret;
   /** Where the stream event source reports batches it gave up on (metadata: shard and sequence numbers). */
   readonly projectorFailures: sqs.Queue;
+  /** The event archiver's on-failure destination: batches that never reached the archive. */
+  readonly archiverFailures: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: GameFunctionsProps) {
     super(scope, id);
-    const { settings, table, queues, network, cache } = props;
+    const { settings, table, queues, network, cache, backupVault } = props;
 
     const missing = missingEntries();
     if (missing.length > 0) {
@@ -319,7 +388,17 @@ export class GameFunctions extends Construct {
 
     // Admin API: adjustments (sent as commands), open payments and their resolution, manual reward runs.
     rewardRunner(fns.adminApi);
+    // Two-person approvals, support's daily counters and bulk grants (issue 13): its own items only. A bulk grant
+    // continues by invoking the function itself, as the reward scheduler does.
+    table.grantItems(fns.adminApi, OPERATOR_WORK_WRITES, OPERATOR_WORK_ITEMS);
+    new iam.Policy(this, 'AdminApiContinuation', {
+      roles: [fns.adminApi.role!],
+      statements: [
+        new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fns.adminApi.functionArn] }),
+      ],
+    });
     table.grantItems(fns.adminApi, [...PAYMENT_WRITES], PAYMENT_ITEMS);
+    table.grantAuditRead(fns.adminApi);
     // The command DLQ (shared/messaging/deadLetters.ts): looked at by receiving and releasing (receive, change
     // visibility), replayed into the command queue (sent as `producer` allows), discarded (delete); each replay
     // and discard leaves its audit item (PutItem, conditional, on DLQ#* only). It never sends to the DLQ.
@@ -403,6 +482,118 @@ export class GameFunctions extends Construct {
       );
     }
 
+    // Logical backups (shared/backup/*): the archive, the worker, the admin API's routes and the restore validator.
+    const backupStore = (fn: NodejsFunction): void => {
+      fn.addEnvironment('GAMEKEEP_BACKUP_BUCKET', backupVault.bucket.bucketName);
+      fn.addEnvironment('GAMEKEEP_BACKUP_KMS_KEY', backupVault.key.keyArn);
+    };
+    const tableArnOf = (name: string): string =>
+      Stack.of(this).formatArn({ service: 'dynamodb', resource: 'table', resourceName: name });
+
+    // Event archiver: the stream's second consumer; writes its table's archive prefix only.
+    this.archiverFailures = new sqs.Queue(this, 'ArchiverFailures', {
+      retentionPeriod: Duration.days(14),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    acknowledge(this.archiverFailures, {
+      'AwsSolutions-SQS3':
+        "This queue is itself the on-failure destination of the archiver's stream event source; its depth is alarmed.",
+    });
+    const archiver = fns.eventArchiver;
+    backupStore(archiver);
+    backupVault.grantArchiveWrite(archiver, table.table.tableName);
+    acknowledge(archiver, {
+      [`AwsSolutions-IAM5[Resource::<${nagBucket(backupVault)}.Arn>/${archivePrefix(nagTableName(table))}*]`]:
+        "Archive objects are named by arrival time when written; the wildcard is this table's archive prefix only.",
+    });
+    table.grantStreamDecrypt(archiver);
+    if (table.hasStream) {
+      archiver.addEventSource(
+        new DynamoEventSource(table.table, {
+          startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+          batchSize: ARCHIVER_STREAM.batchSize,
+          maxBatchingWindow: ARCHIVER_STREAM.maxBatchingWindow,
+          bisectBatchOnError: true,
+          reportBatchItemFailures: true,
+          retryAttempts: ARCHIVER_STREAM.retryAttempts,
+          maxRecordAge: ARCHIVER_STREAM.maxRecordAge,
+          parallelizationFactor: ARCHIVER_STREAM.parallelizationFactor,
+          onFailure: new SqsDlq(this.archiverFailures),
+        }),
+      );
+    }
+
+    // Backup worker: reads the live table (a full backup is a parallel Scan), never writes it; creates, fills, checks
+    // and deletes its drills' scratch tables `<table>-drill-*` and nothing else; reads and writes the bucket.
+    const worker = fns.backupWorker;
+    backupStore(worker);
+    table.grantItems(worker, TABLE_READ);
+    worker.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:Scan', 'dynamodb:DescribeTable'],
+        resources: [table.table.tableArn],
+      }),
+    );
+    const drillTables = `${table.table.tableName}-drill-*`;
+    worker.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: [...DRILL_TABLE_ACTIONS],
+        resources: [tableArnOf(drillTables), tableArnOf(`${drillTables}/index/*`)],
+      }),
+    );
+    backupVault.grantWorker(worker);
+    acknowledge(worker, {
+      [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:dynamodb:<AWS::Region>:<AWS::AccountId>:table/${nagTableName(table)}-drill-*]`]:
+        "A drill's scratch table is named <table>-drill-<drill id> when the drill starts; the wildcard reaches those tables only, never the live one.",
+      [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:dynamodb:<AWS::Region>:<AWS::AccountId>:table/${nagTableName(table)}-drill-*/index/*]`]:
+        "The indexes of the drill's scratch tables (the checker lists entities through them); scratch tables only.",
+      ...bucketAcknowledgements(backupVault, ['backups/', 'config/', 'drills/', 'archive/']),
+    });
+
+    // Admin API: starts jobs in the worker (asynchronously) and reads what the bucket lists: backups, verifications,
+    // drill reports.
+    backupStore(fns.adminApi);
+    fns.adminApi.addEnvironment('GAMEKEEP_BACKUP_FUNCTION', worker.functionName);
+    backupVault.grantRead(fns.adminApi);
+    acknowledge(fns.adminApi, bucketAcknowledgements(backupVault, ['backups/', 'drills/']));
+    new iam.Policy(this, 'AdminApiStartsBackups', {
+      roles: [fns.adminApi.role!],
+      statements: [new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [worker.functionArn] })],
+    });
+
+    // Restore validator: checks the tables AWS Backup restore testing restored (reads them, keeps its check run on
+    // CHECK#<id> there), reports to AWS Backup, and continues a long check by invoking itself.
+    const validator = fns.restoreValidator;
+    validator.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:DescribeTable', 'dynamodb:Scan', ...TABLE_READ],
+        resources: [tableArnOf(RESTORE_TEST_TABLES), tableArnOf(`${RESTORE_TEST_TABLES}/index/*`)],
+      }),
+    );
+    validator.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        resources: [tableArnOf(RESTORE_TEST_TABLES)],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...CHECK_ITEMS] } },
+      }),
+    );
+    validator.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['backup:PutRestoreValidationResult'], resources: ['*'] }),
+    );
+    new iam.Policy(this, 'RestoreValidatorContinuation', {
+      roles: [validator.role!],
+      statements: [new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [validator.functionArn] })],
+    });
+    acknowledge(validator, {
+      'AwsSolutions-IAM5[Resource::*]':
+        "X-Ray's PutTraceSegments/PutTelemetryRecords, and backup:PutRestoreValidationResult: the restore job it reports on exists only once AWS Backup starts the test, so no ARN can be named at deploy time.",
+      [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:dynamodb:<AWS::Region>:<AWS::AccountId>:table/${RESTORE_TEST_TABLES}]`]:
+        'AWS Backup restore testing names each restored table awsbackup-restore-test-<random>; the wildcard reaches those tables only.',
+      [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:dynamodb:<AWS::Region>:<AWS::AccountId>:table/${RESTORE_TEST_TABLES}/index/*]`]:
+        'The indexes of the restore-test tables (the checker lists entities through them); restore-test tables only.',
+    });
+
     // Read-side rebuild: lists players through the entity index, reads their states and recent events, writes the
     // cache (its checkpoint too), and continues itself asynchronously when its time runs low.
     const rebuild = fns.leaderboardRebuild;
@@ -436,3 +627,22 @@ export class GameFunctions extends Construct {
 }
 
 const capitalize = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
+
+/** How cdk-nag writes the table's name in a finding: `<LogicalId>` for its Ref, the name itself during a restore. */
+function nagTableName(table: GameTable): string {
+  const name: unknown = Stack.of(table).resolve(table.table.tableName);
+  return typeof name === 'string' ? name : `<${(name as { Ref: string }).Ref}>`;
+}
+
+const nagBucket = (vault: BackupVault): string =>
+  Stack.of(vault).resolve((vault.bucket.node.defaultChild as CfnElement).logicalId) as string;
+
+/** The object wildcards of the backup bucket, acknowledged per prefix: each one a kind of backup object. */
+function bucketAcknowledgements(vault: BackupVault, prefixes: readonly string[]): Record<string, string> {
+  return Object.fromEntries(
+    prefixes.map((prefix) => [
+      `AwsSolutions-IAM5[Resource::<${nagBucket(vault)}.Arn>/${prefix}*]`,
+      `Objects under ${prefix} of the backup bucket are named by backup, drill or archive id when written; the wildcard is that prefix only.`,
+    ]),
+  );
+}

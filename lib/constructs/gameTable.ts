@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { ENTITY_INDEX, TABLE_KEY } from '../../shared/persistence/tableDefinition.js';
+import { AUDIT_INDEXES, AUDIT_PROJECTED, AUDIT_SORT_KEY } from '../../shared/persistence/auditLog.js';
 import { acknowledge } from '../nag.js';
 import type { StageSettings } from '../stage.js';
 
@@ -12,6 +13,14 @@ export const TABLE_READ = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamod
 /** Listing the entities of a type: a Query of the sparse entity index (shared/engine/queries.ts `listEntityIds`). */
 export const ENTITY_LISTING = ['dynamodb:Query'] as const;
 export const TABLE_COMMIT = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'] as const;
+/** Reading the audit: Query on its three indexes (shared/persistence/auditLog.ts), never on the table itself. */
+export const AUDIT_READ = ['dynamodb:Query'] as const;
+
+/**
+ * CloudFormation adds at most one global secondary index to a table per deployment. A stack deployed before the
+ * audit indexes gets them in three deployments: `-c gamekeep:auditIndexes=1`, then `=2`, then without it (all).
+ */
+export const AUDIT_INDEXES_CONTEXT = 'gamekeep:auditIndexes';
 
 /** Key use a table reader/writer needs, as TableV2 grants would give with a customer-managed key. */
 const KEY_DECRYPT = ['kms:Decrypt', 'kms:DescribeKey'];
@@ -62,6 +71,16 @@ export class GameTable extends Construct {
           sortKey: { name: ENTITY_INDEX.sortKey, type: dynamodb.AttributeType.STRING },
           projectionType: dynamodb.ProjectionType.KEYS_ONLY,
         },
+        // The audit: sparse (only command records carry the keys), with the listing fields, one write unit each.
+        ...Object.values(AUDIT_INDEXES)
+          .slice(0, auditIndexCount(this))
+          .map((index) => ({
+            indexName: index.name,
+            partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
+            sortKey: { name: AUDIT_SORT_KEY, type: dynamodb.AttributeType.STRING },
+            projectionType: dynamodb.ProjectionType.INCLUDE,
+            nonKeyAttributes: [...AUDIT_PROJECTED],
+          })),
       ],
       ...(asRestored
         ? {}
@@ -133,8 +152,25 @@ export class GameTable extends Construct {
     );
   }
 
+  /** Reading the audit: Query on the audit indexes only. */
+  grantAuditRead(grantee: iam.IGrantable): void {
+    for (const index of Object.values(AUDIT_INDEXES))
+      this.grant(grantee, AUDIT_READ, `${this.table.tableArn}/index/${index.name}`);
+  }
+
   /** Stream records are decrypted with the table key by the stream consumer itself (no kms:ViaService). */
   grantStreamDecrypt(grantee: iam.IGrantable): void {
     this.key.grant(grantee, ...KEY_DECRYPT);
   }
+}
+
+/** How many of the audit indexes the table declares: all, unless a stack is being brought to them one by one. */
+function auditIndexCount(scope: Construct): number {
+  const all = Object.keys(AUDIT_INDEXES).length;
+  const asked = scope.node.tryGetContext(AUDIT_INDEXES_CONTEXT) as string | number | undefined;
+  if (asked === undefined) return all;
+  const count = Number(asked);
+  if (!Number.isInteger(count) || count < 0 || count > all)
+    throw new Error(`${AUDIT_INDEXES_CONTEXT} must be an integer from 0 to ${all}, got ${String(asked)}`);
+  return count;
 }

@@ -1,8 +1,11 @@
 import { CfnOutput, Stack, Tags, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { BackupSchedule } from '../constructs/backupSchedule.js';
+import { BackupVault } from '../constructs/backupVault.js';
 import { CommandQueues } from '../constructs/commandQueues.js';
 import { GameApis } from '../constructs/gameApis.js';
 import { GameTable } from '../constructs/gameTable.js';
+import { OperatorAccess } from '../constructs/operatorAccess.js';
 import { PipelineMonitoring } from '../constructs/pipelineMonitoring.js';
 import { PlayerCache, PrivateNetwork } from '../constructs/playerCache.js';
 import { PaymentReconciliation } from '../constructs/paymentReconciliation.js';
@@ -32,7 +35,10 @@ export class GamekeepStack extends Stack {
   readonly paymentReconciliation: PaymentReconciliation;
   readonly checks: ConsistencyChecks;
   readonly backup: TableBackup;
+  readonly backupVault: BackupVault;
+  readonly backupSchedule: BackupSchedule;
   readonly monitoring: PipelineMonitoring;
+  readonly operators: OperatorAccess;
 
   constructor(scope: Construct, id: string, props: GamekeepStackProps) {
     super(scope, id, { terminationProtection: props.settings.isProd, ...props });
@@ -51,22 +57,34 @@ export class GamekeepStack extends Stack {
     this.queues = new CommandQueues(this, 'Messaging', { consumerTimeout: FUNCTIONS.commandProcessor.timeout });
     const network = new PrivateNetwork(this, 'Network', settings);
     const cache = new PlayerCache(this, 'Cache', { settings, network });
+    this.backupVault = new BackupVault(this, 'Backups', { settings });
     this.functions = new GameFunctions(this, 'Functions', {
       settings,
       table: this.table,
       queues: this.queues,
       network,
       cache,
+      backupVault: this.backupVault,
     });
     const fns = this.functions.functions;
+    // Operators sign in with Cognito (the console on S3 + CloudFront); the operator API takes their tokens.
+    this.operators = new OperatorAccess(this, 'Operators', { settings });
+    const operatorSignIn = {
+      issuer: this.operators.issuer,
+      audiences: [this.operators.consoleClient.userPoolClientId],
+      consoleOrigin: this.operators.console.origin,
+    };
     this.apis = new GameApis(this, 'Api', {
       settings,
       handlers: { api: fns.api, 'payment-webhook': fns.paymentWebhook, 'admin-api': fns.adminApi },
+      operators: operatorSignIn,
     });
     // shared/http/caller.ts tells game services from operators by the role a SigV4 caller assumed.
     for (const fn of [fns.api, fns.adminApi]) {
       fn.addEnvironment('GAMEKEEP_SERVICE_ROLES', this.apis.gameServiceRole.roleName);
       fn.addEnvironment('GAMEKEEP_OPERATOR_ROLES', this.apis.operatorRole.roleName);
+      fn.addEnvironment('GAMEKEEP_OPERATOR_ISSUER', operatorSignIn.issuer);
+      fn.addEnvironment('GAMEKEEP_OPERATOR_AUDIENCE', operatorSignIn.audiences.join(','));
     }
     this.schedule = new RewardSchedule(this, 'Schedules', {
       rewardScheduler: fns.rewardScheduler,
@@ -75,7 +93,8 @@ export class GamekeepStack extends Stack {
     this.paymentReconciliation = new PaymentReconciliation(this, 'PaymentReconciliation', {
       reconciler: fns.paymentReconciler,
     });
-    this.backup = new TableBackup(this, 'Backup', { settings, table: this.table });
+    this.backup = new TableBackup(this, 'Backup', { settings, table: this.table, validator: fns.restoreValidator });
+    this.backupSchedule = new BackupSchedule(this, 'BackupSchedule', { worker: fns.backupWorker });
     this.monitoring = new PipelineMonitoring(this, 'Monitoring', {
       settings,
       functions: fns,
@@ -83,9 +102,10 @@ export class GamekeepStack extends Stack {
       deadLetterQueues: {
         CommandDeadLetterQueue: this.queues.deadLetterQueue,
         ProjectorFailures: this.functions.projectorFailures,
+        ArchiverFailures: this.functions.archiverFailures,
         RewardScheduleDeadLetterQueue: this.schedule.deadLetterQueue,
       },
-      apis: { PublicApi: this.apis.publicApi, InternalApi: this.apis.internalApi },
+      apis: { PublicApi: this.apis.publicApi, InternalApi: this.apis.internalApi, OperatorApi: this.apis.operatorApi },
       cacheName: cache.cache.ref,
     });
 
@@ -125,5 +145,15 @@ export class GamekeepStack extends Stack {
     );
     output('AlarmTopicArn', this.monitoring.topic.topicArn, 'Subscribe on-call here');
     output('BackupVaultName', this.backup.vault.backupVaultName, 'AWS Backup vault of the table');
+    output('BackupBucketName', this.backupVault.bucket.bucketName, 'Logical backups and the event archive (S3)');
+    output(
+      'BackupWorkerFunction',
+      fns.backupWorker.functionName,
+      'Invoke with a job to back up, verify, drill or prune by hand',
+    );
+    this.operators.deployConsole(this.apis.operatorApi.apiEndpoint);
+    output('ConsoleUrl', `${this.operators.console.origin}/console/`, 'The operator console (Cognito sign-in)');
+    output('OperatorUserPoolId', this.operators.userPool.userPoolId, 'Operator accounts: docs/console.md');
+    output('OperatorApiUrl', this.apis.operatorApi.apiEndpoint, 'Operators in the console (Cognito JWT)');
   }
 }

@@ -10,6 +10,7 @@ import type { EntityRegistry } from './registry.js';
 import { CommitConflict, MAX_TRANSACTION_ITEMS, type EventStore } from '../persistence/eventStore.js';
 import { backoffMs, sleep } from '../backoff.js';
 import type { DeadLetters } from '../messaging/deadLetters.js';
+import type { AuditRetention } from '../persistence/auditLog.js';
 
 export type OutcomeKind = Outcome['kind'] | 'malformed' | 'failed';
 export type OutcomeCounts = Record<OutcomeKind, number>;
@@ -40,6 +41,8 @@ export interface CommandProcessorOptions {
   /** Without it, malformed messages are reported as failures and reach the DLQ through the redrive policy. */
   readonly deadLetters?: DeadLetters;
   readonly commandRecordDays: number;
+  /** The audit's retention per source kind (defaults in shared/persistence/auditLog.ts). */
+  readonly auditRetentionDays?: AuditRetention;
   readonly maxCommitAttempts: number;
   readonly clock?: () => Date;
 }
@@ -232,6 +235,7 @@ export class CommandProcessor {
       tableName: this.options.store.tableName,
       now: this.clock(),
       commandRecordDays: this.options.commandRecordDays,
+      ...(this.options.auditRetentionDays ? { auditRetentionDays: this.options.auditRetentionDays } : {}),
     });
     if (items.length > MAX_TRANSACTION_ITEMS) throw new TooLarge(items.length);
     if (items.length > 0) usage.writeRequests++;

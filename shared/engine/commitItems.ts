@@ -10,6 +10,7 @@ import { stateHash } from './recovery.js';
 import type { Claim } from './entityType.js';
 import type { TransactItem } from '../persistence/eventStore.js';
 import { entityShardOf } from '../persistence/tableDefinition.js';
+import { auditAttributes, type AuditRetention } from '../persistence/auditLog.js';
 import {
   COMMAND_SK,
   STATE_SK,
@@ -28,6 +29,8 @@ export interface CommitOptions {
   readonly tableName: string;
   readonly now: Date;
   readonly commandRecordDays: number;
+  /** Days the audit keeps a record, by source kind (shared/persistence/auditLog.ts has the defaults). */
+  readonly auditRetentionDays?: AuditRetention;
 }
 
 const IS_NEW = { ConditionExpression: 'attribute_not_exists(pk)' };
@@ -53,7 +56,9 @@ export function commitItems(changes: BatchChanges, options: CommitOptions): Tran
     ...changes.claims.map(({ claim, command }) => put(claimItem(claim, command, at))),
     ...changes.records.map((r) =>
       // A reuse recorded twice writes the same item: unconditional.
-      r.status === 'reused' ? put(commandRecord(r, at.iso, recordTtl), {}) : put(commandRecord(r, at.iso, recordTtl)),
+      r.status === 'reused'
+        ? put(commandRecord(r, at.iso, recordTtl), {})
+        : put(audited(commandRecord(r, at.iso, recordTtl), at.epochSeconds, options.auditRetentionDays)),
     ),
     ...changes.entities.flatMap((e) => stateItem(e, tableName, at.iso)),
   ];
@@ -102,6 +107,17 @@ function claimItem(claim: Claim, command: IncomingCommand, at: { iso: string; ep
     entityId: command.envelope.entityId,
     claimedAt: at.iso,
     ...(claim.retentionDays !== undefined ? { ttl: at.epochSeconds + claim.retentionDays * 86_400 } : {}),
+  };
+}
+
+/**
+ * A decided command's record is also its audit entry: the audit indexes' keys, and a TTL that keeps it as long as
+ * its source kind's audit retention asks (never less than the idempotency horizon). No item is added.
+ */
+function audited(record: CommandRecord | ReuseRecord, decidedAtSeconds: number, days: AuditRetention | undefined) {
+  return {
+    ...record,
+    ...auditAttributes(record, { recordTtl: record.ttl, decidedAtSeconds, ...(days ? { days } : {}) }),
   };
 }
 

@@ -1,21 +1,12 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { parseBody, parseJson, parseQuery, parseWith, pathParameters, rawBody } from './input.js';
 import type { Caller } from './caller.js';
+import { requirePermission } from './operatorRoles.js';
 import {
-  DEFAULT_OPERATOR_LIMITS,
-  requireAdjustmentWithinLimit,
-  requirePermission,
-  type OperatorLimits,
-} from './operatorRoles.js';
-import type { CommandChannel } from './commandSubmission.js';
-import { optionalIdempotencyKey, submitAndAnswer } from './playerApi.js';
-import {
-  adjustmentBody,
   noQuery,
   opaqueIdSchema,
   paymentCreditBody,
   paymentDismissalBody,
-  playerIdSchema,
   providerSchema,
   rewardRunBody,
   unmatchedQuery,
@@ -26,35 +17,8 @@ import type { ReconciliationReport } from '../payments/reconciler.js';
 import { creditByOperator, dismissByOperator, type ResolutionResult } from '../payments/resolutions.js';
 import { HttpError, json, notFound } from './errors.js';
 import type { RunResult } from '../rewards/dailyRewards.js';
-import { playerCommandSchema } from '../domain/player/index.js';
 
 type Result = Promise<APIGatewayProxyStructuredResultV2>;
-
-/**
- * POST /v1/admin/players/{playerId}/adjustments: an AdjustBalance whose events name the operator, the reason and
- * the ticket. Its identity is the operator, the player and the Idempotency-Key (the ticket when absent), so a
- * retried request is one adjustment. Support operators adjust up to their limit per action, gm without one.
- */
-export async function adjustBalance(
-  channel: CommandChannel,
-  event: APIGatewayProxyEventV2,
-  caller: Caller,
-  limits: OperatorLimits = DEFAULT_OPERATOR_LIMITS,
-): Result {
-  const operator = requirePermission(caller, 'balances.adjust');
-  const playerId = parseWith(playerIdSchema, pathParameters(event).playerId, 'path.playerId');
-  parseQuery(event, noQuery);
-  const body = parseBody(event, adjustmentBody);
-  requireAdjustmentWithinLimit(operator, body.delta, limits);
-  const key = optionalIdempotencyKey(event) ?? `ticket:${body.ticket}`;
-  const command = parseWith(
-    playerCommandSchema,
-    { type: 'AdjustBalance', ...body, operator: operator.id },
-    'body',
-    'INVALID_COMMAND',
-  );
-  return submitAndAnswer(channel, event, operator, playerId, command, key);
-}
 
 /**
  * GET /v1/admin/payments/{unmatched|disputed|queued}: the open payments of one status, by provider and order, with

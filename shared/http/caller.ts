@@ -81,6 +81,10 @@ function operatorOf(claims: Claims, config: OperatorTokenSettings): Caller | und
   const issued = config.operatorIssuer !== undefined && claims.iss === config.operatorIssuer;
   const forConsole = [...claimList(claims.aud), ...claimList(claims.client_id)].some((a) => audiences.includes(a));
   if (!issued && !forConsole) return undefined;
+  // API Gateway's JWT authorizer accepts a Cognito ID token too (its aud is the client id); it names the operator
+  // by e-mail where the access token names them by user name, so one person would be two actors in the audit.
+  if (claims.token_use !== undefined && claims.token_use !== 'access')
+    throw forbidden('operator API calls take the access token, not the ID token');
   const groups = claimList(claims.groups ?? claims['cognito:groups']);
   const roles = OPERATOR_ROLES.filter((r) => groups.includes(r));
   if (roles.length === 0) throw forbidden(`the operator token carries no role (groups ${OPERATOR_ROLES.join(', ')})`);

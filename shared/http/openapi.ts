@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { routes, type Route } from './routes.js';
 import * as s from './schemas.js';
 import * as b from './backupApi.js';
+import * as ap from './approvalApi.js';
+import * as bg from './bulkGrantApi.js';
+import * as it from './itemGrantApi.js';
 
 /** JSON Schema of a zod schema as the caller sends it (the input side of transforms). */
 const schema = (t: z.ZodType): Record<string, unknown> => {
@@ -47,7 +50,9 @@ const jsonBody = (t: z.ZodType) => ({ required: true, content: { 'application/js
 const refusals = {
   '400': error('invalid input'),
   '401': error('missing or invalid credentials'),
-  '403': error('the caller may not do this'),
+  '403': error(
+    'the caller may not do this (FORBIDDEN); a banned player calling for themself, while the ban lasts, tokens issued before it included (PLAYER_BANNED)',
+  ),
   '413': error('body over 64 KB'),
 };
 
@@ -170,14 +175,98 @@ const operations: Record<string, Record<string, unknown>> = {
     },
   },
   'POST /v1/admin/players/{playerId}/adjustments': {
-    summary: 'Operator balance adjustment (AdjustBalance); never below zero',
+    summary:
+      'Operator balance adjustment (AdjustBalance, balances.adjust); never below zero. Support: at most the per-action limit (OVER_ADJUSTMENT_LIMIT) and the per-day limit per currency (OVER_DAILY_LIMIT). Above the approval threshold: a request a second operator approves (202 pending-approval)',
     security: [{ iam: [] }],
     parameters: [pathParam('playerId', s.playerIdSchema), idempotencyKey(false), prefer],
     requestBody: jsonBody(s.adjustmentBody),
     responses: {
-      '202': ok('queued', s.acceptedAnswer),
+      '202': ok(
+        'queued ({commandId, status}), or stored for approval ({status: pending-approval, approvalId})',
+        z.union([s.acceptedAnswer, ap.pendingApprovalAnswer]),
+      ),
       '200': ok('decided (Prefer: wait)', s.commandStatusAnswer),
       '409': error('ticket / key reused'),
+      ...refusals,
+    },
+  },
+  'POST /v1/admin/players/{playerId}/items': operatorCommand(
+    'Grant or revoke an item (AdjustInventory, items.grant); a revocation of more than the player holds is rejected INSUFFICIENT_ITEMS, an unknown item UNKNOWN_ITEM, past the stack limit STACK_LIMIT_EXCEEDED',
+    it.itemChangeBody,
+  ),
+  'GET /v1/admin/approvals': {
+    summary: 'Two-person approval requests of one status (pending by default), newest first (approvals.read)',
+    security: [{ iam: [] }],
+    parameters: queryParams(ap.approvalListQuery),
+    responses: { '200': ok('a page of requests and next (null at the end)', ap.approvalPageAnswer), ...refusals },
+  },
+  'GET /v1/admin/approvals/{approvalId}': {
+    summary: 'One approval request: what, who asked, why, the ticket, when, until when, and the decision',
+    security: [{ iam: [] }],
+    parameters: [pathParam('approvalId', ap.approvalIdSchema)],
+    responses: {
+      '200': ok('the request', ap.approvalAnswer),
+      '404': error('no such request (APPROVAL_NOT_FOUND)'),
+      ...refusals,
+    },
+  },
+  'POST /v1/admin/approvals/{approvalId}/approve': {
+    summary:
+      "Approve a request: another operator than the requester (SELF_APPROVAL), holding the action's permission and limit. The action is then submitted once, its events naming requestedBy and approvedBy",
+    security: [{ iam: [] }],
+    parameters: [pathParam('approvalId', ap.approvalIdSchema), prefer],
+    requestBody: { required: false, content: { 'application/json': { schema: schema(ap.approveBody) } } },
+    responses: {
+      '200': ok('approved: the request and the command (or the bulk grant) it started', ap.approvedAnswer),
+      '404': error('no such request (APPROVAL_NOT_FOUND)'),
+      '409': error('decided already (APPROVAL_NOT_PENDING) or expired (APPROVAL_EXPIRED)'),
+      ...refusals,
+    },
+  },
+  'POST /v1/admin/approvals/{approvalId}/decline': {
+    summary: 'Decline a request with a reason: another operator than the requester, holding its permission',
+    security: [{ iam: [] }],
+    parameters: [pathParam('approvalId', ap.approvalIdSchema)],
+    requestBody: jsonBody(ap.declineBody),
+    responses: {
+      '200': ok('declined', ap.approvalAnswer),
+      '404': error('no such request (APPROVAL_NOT_FOUND)'),
+      '409': error('decided already (APPROVAL_NOT_PENDING) or expired (APPROVAL_EXPIRED)'),
+      ...refusals,
+    },
+  },
+  'POST /v1/admin/bulk-grants': {
+    summary:
+      'Grant one thing to listed players (deduplicated) or to every player active on a day (bulkGrants.run), in the background, once per player. Above the approval threshold (grant × players; every activeOn grant) it waits for a second operator',
+    security: [{ iam: [] }],
+    parameters: [idempotencyKey(false)],
+    requestBody: jsonBody(bg.bulkGrantBody),
+    responses: {
+      '202': {
+        ...ok(
+          'running ({bulkGrantId, status}), or waiting for approval ({status: pending-approval, approvalId, bulkGrantId})',
+          z.union([bg.bulkGrantStartedAnswer, ap.pendingApprovalAnswer.extend({ bulkGrantId: bg.bulkGrantIdSchema })]),
+        ),
+        headers: { Location: { description: 'its progress, or the approval request', schema: { type: 'string' } } },
+      },
+      '409': error('ticket / key reused with another payload'),
+      ...refusals,
+    },
+  },
+  'GET /v1/admin/bulk-grants': {
+    summary: 'Bulk grants, newest first, each with its progress (bulkGrants.read)',
+    security: [{ iam: [] }],
+    parameters: queryParams(bg.bulkGrantListQuery),
+    responses: { '200': ok('a page of bulk grants and next (null at the end)', bg.bulkGrantPageAnswer), ...refusals },
+  },
+  'GET /v1/admin/bulk-grants/{bulkGrantId}': {
+    summary:
+      'A bulk grant: progress (total, sent, granted, skipped, failed) and, once done, the report of skipped (unknown players) and failed players with their rejection',
+    security: [{ iam: [] }],
+    parameters: [pathParam('bulkGrantId', bg.bulkGrantIdSchema)],
+    responses: {
+      '200': ok('the bulk grant', bg.bulkGrantAnswer),
+      '404': error('no such bulk grant (BULK_GRANT_NOT_FOUND)'),
       ...refusals,
     },
   },
@@ -457,6 +546,40 @@ const operations: Record<string, Record<string, unknown>> = {
       '200': ok('the report', b.drillReportAnswer),
       '404': error('no such drill, or not started by the worker yet (DRILL_NOT_FOUND)'),
       '503': error('this stack keeps no backups (BACKUPS_UNAVAILABLE)'),
+      ...refusals,
+    },
+  },
+  'GET /v1/admin/players': {
+    summary:
+      'Find a player by name: exact and case-insensitive (the name as CreatePlayer claimed it, normalized); items is empty when nobody holds it',
+    security: [{ iam: [] }],
+    parameters: queryParams(s.playerLookupQuery),
+    responses: { '200': ok('the player holding the name, if any', s.playerLookupAnswer), ...refusals },
+  },
+  'GET /v1/admin/players/{playerId}': {
+    summary:
+      "The console's player page: the whole state read strongly consistently, with its version, the lasting ban (banned) and the quarantine (quarantined), or null",
+    security: [{ iam: [] }],
+    parameters: [pathParam('playerId', s.playerIdSchema)],
+    responses: { '200': ok('the player', s.adminPlayerAnswer), '404': error('no such player'), ...refusals },
+  },
+  'POST /v1/admin/players/{playerId}/ban': operatorCommand(
+    "Ban a player (gm): a BanPlayer command whose PlayerBanned event names the operator, reason, ticket and until; while it lasts the player's own calls are refused 403 PLAYER_BANNED, until ends it by itself. Game services and operators still act on the player",
+    s.banBody,
+    'decided (Prefer: wait): applied, or BAN_ALREADY_OVER',
+  ),
+  'POST /v1/admin/players/{playerId}/unban': operatorCommand(
+    'Lift the lasting ban (gm): an UnbanPlayer command, its PlayerUnbanned event naming the operator, reason and ticket',
+    s.unbanBody,
+    'decided (Prefer: wait): applied, or NOT_BANNED',
+  ),
+  'GET /v1/admin/audit': {
+    summary:
+      'The audit: every decided command (applied or rejected) of every player, service, payment provider, schedule, operator and the system, newest first, filtered by actor, source kind, command type, player and time (from/to inclusive), with the events applied commands committed. Entries are kept per source kind (GAMEKEEP_AUDIT_RETENTION_DAYS); pass cursor for the next page',
+    security: [{ iam: [] }],
+    parameters: queryParams(s.auditQuery),
+    responses: {
+      '200': ok('a page (limit default 50, at most 100) and cursor (null at the end)', s.auditPageAnswer),
       ...refusals,
     },
   },

@@ -19,6 +19,14 @@ export interface Route {
   readonly audience: Audience;
 }
 
+/**
+ * The routes an operator reaches with their sign-in (the console's token: the operator API's JWT authorizer on AWS,
+ * the operators' provider locally): every admin route, and the players' leaderboards, which operators read too.
+ */
+export function servesOperators(route: Pick<Route, 'method' | 'path'>): boolean {
+  return route.path.startsWith('/v1/admin/') || (route.method === 'GET' && route.path === '/v1/leaderboards/{board}');
+}
+
 export const routes = [
   { method: 'GET', path: '/v1/health', fn: 'api', authorized: false, audience: 'both' },
   { method: 'GET', path: '/v1/openapi.json', fn: 'api', authorized: false, audience: 'both' },
@@ -38,6 +46,40 @@ export const routes = [
   {
     method: 'POST',
     path: '/v1/admin/players/{playerId}/adjustments',
+    fn: 'admin-api',
+    authorized: true,
+    audience: 'internal',
+  },
+  {
+    method: 'POST',
+    path: '/v1/admin/players/{playerId}/items',
+    fn: 'admin-api',
+    authorized: true,
+    audience: 'internal',
+  },
+  // Two-person approval (docs/console.md): requests above the threshold, approved or declined by a second operator.
+  { method: 'GET', path: '/v1/admin/approvals', fn: 'admin-api', authorized: true, audience: 'internal' },
+  { method: 'GET', path: '/v1/admin/approvals/{approvalId}', fn: 'admin-api', authorized: true, audience: 'internal' },
+  {
+    method: 'POST',
+    path: '/v1/admin/approvals/{approvalId}/approve',
+    fn: 'admin-api',
+    authorized: true,
+    audience: 'internal',
+  },
+  {
+    method: 'POST',
+    path: '/v1/admin/approvals/{approvalId}/decline',
+    fn: 'admin-api',
+    authorized: true,
+    audience: 'internal',
+  },
+  // Bulk grants: a resumable fan-out in the background, once per (bulk grant, player).
+  { method: 'POST', path: '/v1/admin/bulk-grants', fn: 'admin-api', authorized: true, audience: 'internal' },
+  { method: 'GET', path: '/v1/admin/bulk-grants', fn: 'admin-api', authorized: true, audience: 'internal' },
+  {
+    method: 'GET',
+    path: '/v1/admin/bulk-grants/{bulkGrantId}',
     fn: 'admin-api',
     authorized: true,
     audience: 'internal',
@@ -142,6 +184,18 @@ export const routes = [
   },
   { method: 'POST', path: '/v1/admin/drills', fn: 'admin-api', authorized: true, audience: 'internal' },
   { method: 'GET', path: '/v1/admin/drills/{drillId}', fn: 'admin-api', authorized: true, audience: 'internal' },
+  // The console's players and audit (docs/console.md): lookup by name or id, bans, the searchable audit.
+  { method: 'GET', path: '/v1/admin/players', fn: 'admin-api', authorized: true, audience: 'internal' },
+  { method: 'GET', path: '/v1/admin/players/{playerId}', fn: 'admin-api', authorized: true, audience: 'internal' },
+  { method: 'POST', path: '/v1/admin/players/{playerId}/ban', fn: 'admin-api', authorized: true, audience: 'internal' },
+  {
+    method: 'POST',
+    path: '/v1/admin/players/{playerId}/unban',
+    fn: 'admin-api',
+    authorized: true,
+    audience: 'internal',
+  },
+  { method: 'GET', path: '/v1/admin/audit', fn: 'admin-api', authorized: true, audience: 'internal' },
   // Served by the API function: the counters are those of the processes that serve player reads (and reach Redis).
   { method: 'GET', path: '/v1/admin/stats', fn: 'api', authorized: true, audience: 'internal' },
 ] as const satisfies readonly Route[];

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { COMMAND_ID_PATTERN } from '../engine/envelope.js';
+import { COMMAND_ID_PATTERN, SourceKind } from '../engine/envelope.js';
 import { maxAmount, playerCommandSchema, type PlayerCommandType } from '../domain/player/index.js';
 import {
   adjustBalanceSchema,
@@ -74,6 +74,9 @@ export const ALL_COMMAND_TYPES: readonly string[] = playerCommandSchema.options.
 
 export const commandBody = playerCommandSchema;
 
+/** `limit=` of a paged admin listing: 1 to 100. */
+export const pageLimitSchema = counter(100).pipe(z.int().min(1));
+
 /** Routes that take no query parameters refuse any, like unknown body fields. */
 export const noQuery = z.strictObject({});
 
@@ -108,7 +111,12 @@ export const paymentNoticeBody = z.strictObject({
 export type PaymentNotice = z.infer<typeof paymentNoticeBody> & { provider: string };
 
 /** The adjustment an operator sends: the AdjustBalance command without its type, and the operator taken from the caller. */
-export const adjustmentBody = adjustBalanceSchema.omit({ type: true, operator: true });
+export const adjustmentBody = adjustBalanceSchema.omit({
+  type: true,
+  operator: true,
+  approval: true,
+  bulkGrantId: true,
+});
 
 export const unmatchedQuery = z.strictObject({
   limit: counter(100).pipe(z.int().min(1)).optional(),
@@ -412,4 +420,72 @@ export const checkBody = z.strictObject({
 export const rebuildBody = z.strictObject({
   /** Resume the run an earlier rebuild left unfinished (its checkpoint in Redis) instead of starting a new one. */
   resume: z.boolean().optional(),
+});
+
+// The console's players and audit (docs/console.md): bans, the player lookup, the audit.
+
+/** A ban: why, under which ticket, and until when (absent: until an unban). */
+export const banBody = z.strictObject({ reason: operatorReason, ticket: opaqueIdSchema, until: isoInstant.optional() });
+export const unbanBody = z.strictObject({ reason: operatorReason, ticket: opaqueIdSchema });
+/** A name as players write it: matched exactly once normalized (case, width and spacing do not count). */
+export const playerLookupQuery = z.strictObject({ name: z.string().min(1).max(200) });
+const operatorNote = z.object({ since: z.string(), reason: z.string(), ticket: z.string(), by: z.string() });
+export const adminPlayerAnswer = playerViewAnswer.extend({
+  configVersion: z.int(),
+  /** The ban that lasts now, or null (an expired ban is null). */
+  banned: operatorNote.extend({ until: z.string().nullable() }).nullable(),
+  /** The quarantine that holds the player's commands, or null. */
+  quarantined: operatorNote.nullable(),
+  lastCommandId: z.string(),
+});
+export const playerLookupAnswer = z.object({
+  items: z.array(
+    z.object({
+      playerId: playerIdSchema,
+      name: z.string(),
+      version: z.int(),
+      banned: z.boolean(),
+      quarantined: z.boolean(),
+    }),
+  ),
+});
+/** The audit's cursor: where the previous page stopped (opaque to callers). */
+export const auditCursorSchema = z.string().regex(/^[A-Za-z0-9_-]{8,200}$/, 'is not an audit cursor');
+export const auditQuery = z.strictObject({
+  actor: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/,
+      'must be 1-128 of A-Z a-z 0-9 _ . : @ - and start with a letter or digit',
+    )
+    .optional(),
+  source: SourceKind.optional(),
+  type: z
+    .string()
+    .regex(/^[A-Za-z]{1,64}$/, 'must be a command type (letters only)')
+    .optional(),
+  playerId: playerIdSchema.optional(),
+  from: isoInstant.optional(),
+  to: isoInstant.optional(),
+  cursor: auditCursorSchema.optional(),
+  limit: counter(100).pipe(z.int().min(1)).optional(),
+});
+export const auditPageAnswer = z.object({
+  items: z.array(
+    z.object({
+      commandId: commandIdSchema,
+      commandType: z.string(),
+      status: z.enum(['applied', 'rejected']),
+      code: z.string().optional(),
+      entityType: z.string(),
+      entityId: z.string(),
+      version: z.int().optional(),
+      source: z.object({ kind: SourceKind, actor: z.string() }),
+      decidedAt: z.string(),
+      /** The events the command committed (applied commands): what changed, with the operator, reason and ticket. */
+      events: z.array(z.record(z.string(), z.unknown())).optional(),
+    }),
+  ),
+  /** Pass as `cursor` for the next (older) page; null at the end. */
+  cursor: z.string().nullable(),
 });

@@ -78,6 +78,11 @@ export const commandRecordSchema = z.strictObject({
   issuedAt: instant,
   decidedAt: instant,
   ttl: z.int(),
+  // The audit's index keys (shared/persistence/auditLog.ts), on every record decided since the audit exists.
+  auditActor: z.string().optional(),
+  auditSource: z.string().optional(),
+  auditEntity: z.string().optional(),
+  auditAt: z.string().optional(),
 });
 
 export const claimItemSchema = z.strictObject({

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CreateTableCommandInput, GlobalSecondaryIndex } from '@aws-sdk/client-dynamodb';
+import { auditIndexAttributes, auditIndexDefinitions } from './auditLog.js';
 
 /** The table's shape, shared by the local runtime and (by the same attribute names) the CDK stack. */
 export const TABLE_KEY = { partitionKey: 'pk', sortKey: 'sk', ttlAttribute: 'ttl' } as const;
@@ -49,12 +50,13 @@ export function createTableInput(tableName: string, withStream = true): CreateTa
       { AttributeName: TABLE_KEY.partitionKey, AttributeType: 'S' },
       { AttributeName: TABLE_KEY.sortKey, AttributeType: 'S' },
       ...entityIndexAttributes,
+      ...auditIndexAttributes,
     ],
     KeySchema: [
       { AttributeName: TABLE_KEY.partitionKey, KeyType: 'HASH' },
       { AttributeName: TABLE_KEY.sortKey, KeyType: 'RANGE' },
     ],
-    GlobalSecondaryIndexes: [entityIndexDefinition],
+    GlobalSecondaryIndexes: [entityIndexDefinition, ...auditIndexDefinitions],
     ...(withStream ? { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } } : {}),
   };
 }

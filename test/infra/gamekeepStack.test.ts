@@ -89,7 +89,8 @@ describe('GamekeepStack', () => {
           { AttributeName: 'entityShard', AttributeType: 'S' },
           { AttributeName: 'entityId', AttributeType: 'S' },
         ]),
-        GlobalSecondaryIndexes: [
+        // Beside it, the audit's indexes (issue 13; test/infra/gameTable.test.ts).
+        GlobalSecondaryIndexes: Match.arrayWith([
           {
             IndexName: 'entities',
             KeySchema: [
@@ -98,7 +99,7 @@ describe('GamekeepStack', () => {
             ],
             Projection: { ProjectionType: 'KEYS_ONLY' },
           },
-        ],
+        ]),
       });
     });
 
@@ -273,12 +274,17 @@ describe('GamekeepStack', () => {
       });
     });
 
-    it('the projector is the single stream consumer: bisect, ReportBatchItemFailures, bounded retries, on-failure queue', () => {
+    it('the projector and the event archiver (issue 12) are the stream consumers; the projector: bisect, ReportBatchItemFailures, bounded retries, on-failure queue', () => {
       const streamMappings = all(t, 'AWS::Lambda::EventSourceMapping', {
         EventSourceArn: { 'Fn::GetAtt': [ids.table, 'StreamArn'] },
       });
-      expect(streamMappings).toHaveLength(1);
-      expect(streamMappings[0]![1].Properties).toMatchObject({
+      expect(streamMappings.map(([, m]) => m.Properties.FunctionName).sort((a, b) => (a.Ref < b.Ref ? -1 : 1))).toEqual(
+        [{ Ref: fnId(dev, 'projector') }, { Ref: fnId(dev, 'eventArchiver') }].sort((a, b) => (a.Ref < b.Ref ? -1 : 1)),
+      );
+      const projectorMapping = streamMappings.find(
+        ([, m]) => m.Properties.FunctionName.Ref === fnId(dev, 'projector'),
+      )!;
+      expect(projectorMapping[1].Properties).toMatchObject({
         FunctionName: { Ref: fnId(dev, 'projector') },
         StartingPosition: 'TRIM_HORIZON',
         BisectBatchOnFunctionError: true,
@@ -330,8 +336,15 @@ describe('GamekeepStack', () => {
           case 'rewardScheduler': // the run's checkpoint only
             expect(leading).toEqual([['REWARDRUN#*']]);
             break;
-          case 'adminApi': // manual reward runs' checkpoints; payment resolutions; dead-letter audits; opened checks
-            expect(leading).toEqual([['REWARDRUN#*'], ['PAYIN#*', 'PAYMENTS#*'], ['DLQ#*'], ['CHECK#*']]);
+          case 'adminApi': // manual reward runs' checkpoints; approvals, support's daily counters and bulk grants;
+            // payment resolutions; dead-letter audits; opened checks
+            expect(leading).toEqual([
+              ['REWARDRUN#*'],
+              ['APPROVAL#*', 'APPROVALS#*', 'OPDAY#*', 'BULK#*'],
+              ['PAYIN#*', 'PAYMENTS#*'],
+              ['DLQ#*'],
+              ['CHECK#*'],
+            ]);
             break;
           case 'consistencyChecker': {
             // Its run record, and snapshots rewritten: under player partitions, a snapshot's attributes only.
@@ -374,7 +387,11 @@ describe('GamekeepStack', () => {
     it('no role but the consistency checker may Scan the table (its claims pass reads items in no index); players are listed by a Query of the entity index, by the reward runners, the rebuild, the projector (its heal) and the checker only', () => {
       const index = { 'Fn::Join': ['', [arnOf(ids.table), '/index/entities']] };
       for (const name of NAMES) {
-        if (name === 'consistencyChecker') expect(actionsOn(name, arnOf(ids.table))).toContain('dynamodb:Scan');
+        // The backup worker's full backup is a parallel Scan too (issue 12), read-only.
+        if (name === 'consistencyChecker' || name === 'backupWorker')
+          expect(actionsOn(name, arnOf(ids.table))).toContain('dynamodb:Scan');
+        // The restore validator scans AWS Backup's restore-test tables (issue 12), never the live one.
+        else if (name === 'restoreValidator') expect(actionsOn(name, arnOf(ids.table))).toEqual([]);
         else expect(statements(name).flatMap(actionsOf), name).not.toContain('dynamodb:Scan');
         const lists = ['rewardScheduler', 'adminApi', 'leaderboardRebuild', 'projector', 'consistencyChecker'].includes(
           name,
@@ -405,7 +422,7 @@ describe('GamekeepStack', () => {
       for (const name of NAMES) {
         for (const s of statements(name).filter((st) => covers(st, arnOf(ids.key)))) {
           if (s.Condition === undefined) {
-            expect(name).toBe('projector');
+            expect(['projector', 'eventArchiver']).toContain(name); // the stream consumers
             expect(actionsOf(s).sort()).toEqual(['kms:Decrypt', 'kms:DescribeKey']);
           } else {
             expect(JSON.stringify(s.Condition.StringEquals['kms:ViaService'])).toContain('dynamodb.');
@@ -414,18 +431,25 @@ describe('GamekeepStack', () => {
       }
     });
 
-    it('lambda:InvokeFunction only by the reward scheduler, the rebuild, the projector and the checker, each on itself (continuation of a long run, the heal), and by the admin API on the checker and the rebuild', () => {
+    it('lambda:InvokeFunction only by the reward scheduler, the rebuild, the projector, the checker and the restore validator, each on itself (continuation of a long run, the heal), and by the admin API on itself (bulk grants), the checker, the rebuild and the backup worker', () => {
       for (const name of NAMES) {
         const invokes = statements(name).filter((s) => actionsOf(s).includes('lambda:InvokeFunction'));
         expect(
           invokes.map((s) => s.Resource),
           name,
         ).toEqual(
-          ['rewardScheduler', 'leaderboardRebuild', 'projector', 'consistencyChecker'].includes(name)
+          ['rewardScheduler', 'leaderboardRebuild', 'projector', 'consistencyChecker', 'restoreValidator'].includes(
+            name,
+          )
             ? [arnOf(fnId(dev, name))]
-            : // The admin API starts a check in the checker (and only there).
+            : // The admin API continues a bulk grant in itself, starts a check in the checker, a rebuild, and
+              // backup jobs in the backup worker.
               name === 'adminApi'
-              ? [[arnOf(fnId(dev, 'consistencyChecker')), arnOf(fnId(dev, 'leaderboardRebuild'))]]
+              ? [
+                  arnOf(fnId(dev, 'adminApi')),
+                  [arnOf(fnId(dev, 'consistencyChecker')), arnOf(fnId(dev, 'leaderboardRebuild'))],
+                  arnOf(fnId(dev, 'backupWorker')),
+                ]
               : [],
         );
       }
@@ -531,9 +555,9 @@ describe('GamekeepStack', () => {
       ]);
     });
 
-    it('both stages are throttled per stage and write access logs', () => {
+    it('every stage (public, internal, operator) is throttled per stage and writes access logs', () => {
       const stages = all(t, 'AWS::ApiGatewayV2::Stage');
-      expect(stages).toHaveLength(2);
+      expect(stages).toHaveLength(3);
       for (const [, s] of stages) {
         expect(s.Properties).toMatchObject({
           StageName: '$default',
@@ -668,7 +692,7 @@ describe('GamekeepStack', () => {
 
     it('alarms when any dead-letter queue holds a message', () => {
       const dlqAlarms = alarms().filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible');
-      expect(dlqAlarms).toHaveLength(3);
+      expect(dlqAlarms).toHaveLength(4); // commands, projector failures, reward schedule, archiver failures (issue 12)
       for (const a of dlqAlarms)
         expect(a).toMatchObject({
           Threshold: 1,
@@ -679,7 +703,7 @@ describe('GamekeepStack', () => {
 
     it('alarms on the stream iterator age, errors and throttles of every function, and API 5xx', () => {
       const a = alarms();
-      expect(a.filter((x) => x.MetricName === 'IteratorAge')).toHaveLength(1);
+      expect(a.filter((x) => x.MetricName === 'IteratorAge')).toHaveLength(2); // projection lag, archive lag (issue 12)
       for (const metric of ['Errors', 'Throttles']) {
         const refs = a.filter((x) => x.MetricName === metric).map((x) => JSON.stringify(x.Dimensions));
         for (const name of NAMES)
@@ -688,7 +712,7 @@ describe('GamekeepStack', () => {
             `${metric} ${name}`,
           ).toBe(true);
       }
-      expect(a.filter((x) => x.MetricName === '5xx')).toHaveLength(2);
+      expect(a.filter((x) => x.MetricName === '5xx')).toHaveLength(3); // the public, internal and operator APIs
       for (const x of a) expect(x.AlarmActions).toHaveLength(1);
     });
 

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { all, synthStage, type Resource, type SynthesizedStage } from './synthStage.js';
 import { FUNCTIONS } from '../../lib/constructs/gameFunctions.js';
+import { AUDIT_INDEXES } from '../../shared/persistence/auditLog.js';
 
 /**
  * The point-in-time restore runbook (docs/operations.md): `detach` drops the old table from the stack,
@@ -53,9 +54,11 @@ describe('table restore phases', () => {
     expect(table.Properties.Replicas[0].SSESpecification).toEqual({
       KMSMasterKeyId: { 'Fn::GetAtt': ['TableKeyF581D96F', 'Arn'] },
     });
-    // PITR and AWS Backup restore the table's indexes: the entity index is part of the table as restored.
+    // PITR and AWS Backup restore the table's indexes: the entity index and the audit's are part of the table as
+    // restored.
     expect(table.Properties.GlobalSecondaryIndexes.map((i: { IndexName: string }) => i.IndexName)).toEqual([
       'entities',
+      ...Object.values(AUDIT_INDEXES).map((i) => i.name),
     ]);
     expect(table.DeletionPolicy).toBeDefined(); // CloudFormation imports only resources with a DeletionPolicy
   });

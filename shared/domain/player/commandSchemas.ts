@@ -113,6 +113,16 @@ const UseItem = z.strictObject({ type: z.literal('UseItem'), itemId: opaqueId, q
 /** A player buys items from the in-game market; the price comes from the game config, never from the caller. */
 const PurchaseItem = z.strictObject({ type: z.literal('PurchaseItem'), itemId: opaqueId, quantity });
 
+/**
+ * A change a second operator approved (two-person approval): `operator` asked, `approvedBy` approved. Set by the
+ * server from the stored approval request, never by the caller.
+ */
+const operatorApproval = z.strictObject({ approvalId: opaqueId, requestedBy: opaqueId, approvedBy: opaqueId });
+export type OperatorApproval = z.infer<typeof operatorApproval>;
+
+/** Set on the per-player commands of a bulk grant: its id makes the grant once per (operation, player). */
+const bulkGrantId = opaqueId;
+
 /** An operator's correction of a balance, recorded with who made it, why and under which ticket. */
 export const adjustBalanceSchema = z.strictObject({
   type: z.literal('AdjustBalance'),
@@ -122,6 +132,43 @@ export const adjustBalanceSchema = z.strictObject({
     .min(-maxAmount.currency)
     .max(maxAmount.currency)
     .refine((d) => d !== 0, 'must not be zero'),
+  operator: opaqueId,
+  reason: operatorReason,
+  ticket: opaqueId,
+  approval: operatorApproval.optional(),
+  bulkGrantId: bulkGrantId.optional(),
+});
+
+/** An operator's grant (delta > 0) or revocation (delta < 0) of an item, with who, why and the ticket. */
+export const adjustInventorySchema = z.strictObject({
+  type: z.literal('AdjustInventory'),
+  itemId: opaqueId,
+  delta: z
+    .int()
+    .min(-maxAmount.quantity)
+    .max(maxAmount.quantity)
+    .refine((d) => d !== 0, 'must not be zero'),
+  operator: opaqueId,
+  reason: operatorReason,
+  ticket: opaqueId,
+  approval: operatorApproval.optional(),
+  bulkGrantId: bulkGrantId.optional(),
+});
+
+/**
+ * An operator's ban: while it lasts the player's own API calls are refused (PLAYER_BANNED); `until` ends it by
+ * itself, absent means until an UnbanPlayer. Game services and operators still act on the player.
+ */
+export const banPlayerSchema = z.strictObject({
+  type: z.literal('BanPlayer'),
+  operator: opaqueId,
+  reason: operatorReason,
+  ticket: opaqueId,
+  until: z.iso.datetime({ offset: true }).optional(),
+});
+
+export const unbanPlayerSchema = z.strictObject({
+  type: z.literal('UnbanPlayer'),
   operator: opaqueId,
   reason: operatorReason,
   ticket: opaqueId,
@@ -174,9 +221,12 @@ export const playerCommandSchema = z.discriminatedUnion('type', [
   Trade,
   PurchaseItem,
   adjustBalanceSchema,
+  adjustInventorySchema,
   StartCultivation,
   CompleteCultivation,
   RecordCombatResult,
+  banPlayerSchema,
+  unbanPlayerSchema,
 ]);
 
 export type PlayerCommand = z.infer<typeof playerCommandSchema>;

@@ -11,7 +11,7 @@ import {
   technique,
   type GameConfig,
 } from './gameConfig.js';
-import { countOf, type PlayerState } from './state.js';
+import { banLasting, countOf, type PlayerState } from './state.js';
 
 type Context = DecideContext<PlayerState, GameConfig>;
 type PlayerDecision = Decision<PlayerEvent>;
@@ -50,12 +50,18 @@ export function decide(command: PlayerCommand, state: PlayerState, ctx: Context)
       return purchaseItem(command, state, config);
     case 'AdjustBalance':
       return adjustBalance(command, state, config);
+    case 'AdjustInventory':
+      return adjustInventory(command, state, config);
     case 'StartCultivation':
       return startCultivation(command, state, ctx);
     case 'CompleteCultivation':
       return completeCultivation(command, state, ctx);
     case 'RecordCombatResult':
       return recordCombatResult(command, state, ctx);
+    case 'BanPlayer':
+      return banPlayer(command, ctx);
+    case 'UnbanPlayer':
+      return unbanPlayer(command, state, ctx);
     default:
       return unhandled(command);
   }
@@ -198,8 +204,35 @@ function adjustBalance(
     );
   if (balance > config.limits.balance)
     return reject('BALANCE_LIMIT_EXCEEDED', `would hold ${balance} ${currency}, limit ${config.limits.balance}`);
-  const { operator, reason, ticket } = command;
-  return accept([{ type: 'BalanceAdjusted', currency, delta, operator, reason, ticket }]);
+  return accept([{ type: 'BalanceAdjusted', currency, delta, ...operatorTrail(command) }]);
+}
+
+/** A grant of a known item within its stack limit, or a revocation of at most what the player holds. */
+function adjustInventory(
+  command: PlayerCommandOf<'AdjustInventory'>,
+  state: PlayerState,
+  config: GameConfig,
+): PlayerDecision {
+  const { itemId, delta } = command;
+  const items = [{ itemId, quantity: Math.abs(delta) }];
+  const problem =
+    delta > 0
+      ? (unknownItemIn(items, config) ?? overflowOf(state, nothing, { ...nothing, items }, config))
+      : shortfallOf(state, { ...nothing, items });
+  if (problem) return problem;
+  return accept([{ type: 'InventoryAdjusted', itemId, delta, ...operatorTrail(command) }]);
+}
+
+/** Who changed a player by hand, why, under which ticket, who approved it and as part of which bulk grant. */
+function operatorTrail(command: PlayerCommandOf<'AdjustBalance' | 'AdjustInventory'>) {
+  const { operator, reason, ticket, approval, bulkGrantId } = command;
+  return {
+    operator,
+    reason,
+    ticket,
+    ...(approval ? { approval: { ...approval } } : {}),
+    ...(bulkGrantId !== undefined ? { bulkGrantId } : {}),
+  };
 }
 
 /** The initiator (this player) gives `give` and receives `receive`; both sides record the same trade. */
@@ -327,6 +360,29 @@ function recordCombatResult(
     recorded,
     ...experienceEvents(state, command.rewards.experience, `combat:${command.combatId}`, ctx.config),
   ]);
+}
+
+/** A ban starts at the command's issue time; a new ban over a lasting one replaces it (a longer or shorter term). */
+function banPlayer(command: PlayerCommandOf<'BanPlayer'>, ctx: Context): PlayerDecision {
+  const { operator, reason, ticket, until } = command;
+  if (until !== undefined && Date.parse(until) <= Date.parse(ctx.now))
+    return reject('BAN_ALREADY_OVER', `a ban until ${until} would end before it starts (${ctx.now})`);
+  return accept([
+    {
+      type: 'PlayerBanned',
+      since: ctx.now,
+      operator,
+      reason,
+      ticket,
+      ...(until !== undefined ? { until: new Date(until).toISOString() } : {}),
+    },
+  ]);
+}
+
+function unbanPlayer(command: PlayerCommandOf<'UnbanPlayer'>, state: PlayerState, ctx: Context): PlayerDecision {
+  if (!banLasting(state.ban, ctx.now)) return reject('NOT_BANNED', `player ${ctx.entityId} is not banned`);
+  const { operator, reason, ticket } = command;
+  return accept([{ type: 'PlayerUnbanned', operator, reason, ticket }]);
 }
 
 function goodsOf(bundle: TradeBundle): Goods {

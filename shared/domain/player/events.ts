@@ -125,6 +125,46 @@ export interface BalanceAdjusted {
   readonly operator: string;
   readonly reason: string;
   readonly ticket: string;
+  /** Present when a second operator approved it: who asked (`operator`) and who approved. */
+  readonly approval?: OperatorApprovalRecord;
+  /** Present when it is one player's part of a bulk grant. */
+  readonly bulkGrantId?: string;
+}
+
+/** Who asked for an operator change and who approved it (two-person approval). */
+export interface OperatorApprovalRecord {
+  readonly approvalId: string;
+  readonly requestedBy: string;
+  readonly approvedBy: string;
+}
+
+/** An operator's grant (delta > 0) or revocation (delta < 0) of an item; never below zero items. */
+export interface InventoryAdjusted {
+  readonly type: 'InventoryAdjusted';
+  readonly itemId: string;
+  readonly delta: number;
+  readonly operator: string;
+  readonly reason: string;
+  readonly ticket: string;
+  readonly approval?: OperatorApprovalRecord;
+  readonly bulkGrantId?: string;
+}
+
+/** An operator's ban from `since` (the command's issue time) to `until` (absent: until PlayerUnbanned). */
+export interface PlayerBanned {
+  readonly type: 'PlayerBanned';
+  readonly since: string;
+  readonly until?: string;
+  readonly operator: string;
+  readonly reason: string;
+  readonly ticket: string;
+}
+
+export interface PlayerUnbanned {
+  readonly type: 'PlayerUnbanned';
+  readonly operator: string;
+  readonly reason: string;
+  readonly ticket: string;
 }
 
 /** The session's energy cost follows as EnergyConsumed with reason `cultivation:<sessionId>`. */
@@ -171,6 +211,9 @@ export type PlayerEvent =
   | TradeCompleted
   | ItemPurchased
   | BalanceAdjusted
+  | InventoryAdjusted
+  | PlayerBanned
+  | PlayerUnbanned
   | CultivationStarted
   | CultivationCompleted
   | CombatRecorded;
@@ -232,6 +275,9 @@ export function currencyFlow(event: PlayerEvent | RecoveryEvent): CurrencyFlow {
     case 'EnergyRestored':
     case 'ItemGranted':
     case 'ItemUsed':
+    case 'InventoryAdjusted':
+    case 'PlayerBanned':
+    case 'PlayerUnbanned':
     case 'CultivationStarted':
     case 'CultivationCompleted':
       return { category: 'none', gold: 0, spiritStones: 0 };

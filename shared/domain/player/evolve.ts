@@ -92,6 +92,23 @@ export function evolve(state: PlayerState, event: PlayerEvent): PlayerState {
     }
     case 'BalanceAdjusted':
       return { ...state, [event.currency]: state[event.currency] + event.delta };
+    case 'PlayerBanned': {
+      const { type: _banned, ...ban } = event;
+      return { ...state, ban };
+    }
+    case 'PlayerUnbanned': {
+      const { ban: _lifted, ...rest } = state;
+      return rest;
+    }
+    case 'InventoryAdjusted':
+      return {
+        ...state,
+        inventory: withItems(
+          state.inventory,
+          [{ itemId: event.itemId, quantity: Math.abs(event.delta) }],
+          event.delta > 0 ? 1 : -1,
+        ),
+      };
   }
 }
 

@@ -1,5 +1,10 @@
 import { defineEntityType, type Claim } from '../../engine/entityType.js';
-import { normalizePlayerName, playerCommandSchema, type PlayerCommand } from './commandSchemas.js';
+import {
+  normalizePlayerName,
+  playerCommandSchema,
+  type PlayerCommand,
+  type PlayerCommandOf,
+} from './commandSchemas.js';
 import { decide } from './decide.js';
 import { currencyFlow, type PlayerEvent } from './events.js';
 import { evolve } from './evolve.js';
@@ -77,6 +82,11 @@ export function claims(command: PlayerCommand, playerId: string): readonly Claim
           },
         },
       ];
+    case 'AdjustBalance':
+    case 'AdjustInventory':
+      return operatorClaims(command, playerId);
+    case 'BanPlayer':
+    case 'UnbanPlayer':
     case 'SpendCurrency':
     case 'AddExperience':
     case 'ConsumeEnergy':
@@ -84,10 +94,38 @@ export function claims(command: PlayerCommand, playerId: string): readonly Claim
     case 'GrantItem':
     case 'UseItem':
     case 'PurchaseItem':
-    case 'AdjustBalance':
     case 'CompleteCultivation':
       return [];
   }
+}
+
+/**
+ * An approved change applies once per approval, and a bulk grant once per player, for longer than any command
+ * record lives (two approvals racing, a bulk grant resumed weeks later).
+ */
+function operatorClaims(command: PlayerCommandOf<'AdjustBalance' | 'AdjustInventory'>, playerId: string): Claim[] {
+  const claims: Claim[] = [];
+  if (command.approval)
+    claims.push({
+      key: `APPROVAL#${command.approval.approvalId}#${playerId}`,
+      kind: 'APPROVAL',
+      retentionDays: 400,
+      conflict: {
+        code: 'APPROVAL_ALREADY_APPLIED',
+        message: `approval ${command.approval.approvalId} was already applied`,
+      },
+    });
+  if (command.bulkGrantId !== undefined)
+    claims.push({
+      key: `BULK#${command.bulkGrantId}#${playerId}`,
+      kind: 'BULK',
+      retentionDays: 400,
+      conflict: {
+        code: 'BULK_GRANT_ALREADY_APPLIED',
+        message: `bulk grant ${command.bulkGrantId} was already applied to ${playerId}`,
+      },
+    });
+  return claims;
 }
 
 export const player = defineEntityType<PlayerState, PlayerCommand, PlayerEvent, GameConfig>({
@@ -120,6 +158,8 @@ export {
   PROFILE_FIELDS,
   type PlayerProfile,
   countOf,
+  banLasting,
+  type Ban,
   noStatistics,
   type PlayerState,
   type CultivationSession,

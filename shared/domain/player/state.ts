@@ -22,6 +22,21 @@ export interface PlayerState {
   readonly cultivating?: CultivationSession;
   /** Counters of seed 001's player statistics; absent until the first session or combat. */
   readonly statistics?: StatisticsCounters;
+  /** The last ban (PlayerBanned), until PlayerUnbanned; a ban whose `until` has passed is kept but no longer lasts. */
+  readonly ban?: Ban;
+}
+
+export interface Ban {
+  readonly since: string;
+  readonly until?: string;
+  readonly operator: string;
+  readonly reason: string;
+  readonly ticket: string;
+}
+
+/** Whether `ban` still holds at `now` (ISO): a ban with `until` ends by itself at that instant. */
+export function banLasting(ban: Ban | undefined, now: string): ban is Ban {
+  return ban !== undefined && (ban.until === undefined || Date.parse(ban.until) > Date.parse(now));
 }
 
 /** What a player is created with (the `PlayerCreated` event carries exactly these). */
@@ -103,6 +118,15 @@ export const playerStateSchema = z.strictObject({
     .strictObject({
       cultivation: z.strictObject({ sessions: count, seconds: count, experience: count }),
       combat: z.strictObject({ fought: count, wins: count, losses: count, draws: count }),
+    })
+    .optional(),
+  ban: z
+    .strictObject({
+      since: z.string(),
+      until: z.string().optional(),
+      operator: z.string(),
+      reason: z.string(),
+      ticket: z.string(),
     })
     .optional(),
 });

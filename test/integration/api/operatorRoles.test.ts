@@ -222,6 +222,13 @@ describe('operator tokens at the gateway', () => {
     }
   });
 
+  it('read the leaderboards (the console’s Leaderboards page), as the operator API serves them on AWS', async () => {
+    // This harness runs no Redis: past the gateway the read side answers that it has no boards (a refused token is
+    // 401 UNAUTHORIZED, as on the player routes above). The console's browser tests read the boards for real.
+    const r = await expectAnswer('viewer', 503, 'GET', '/v1/leaderboards/level');
+    expect(r.body.error.code).toBe('LEADERBOARDS_UNAVAILABLE');
+  });
+
   it('are refused by a gateway that knows no operator issuer, and when tampered with or meant for another audience', async () => {
     const r = await fetchAnswer(`${h.url}/v1/admin/players/hero/history?atVersion=1`, 'GET', { auth: tokens.gm });
     expect(r.status).toBe(401);

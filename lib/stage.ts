@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import { RETENTION_DAYS } from '../shared/backup/retention.js';
+import { loadConfig } from '../shared/config.js';
 
 /** Object Lock's default retention: no backup object may go before the shortest tier lets it (the archive's 7 days). */
 const SHORTEST_RETENTION_DAYS = Math.min(...Object.values(RETENTION_DAYS).filter((d) => d !== null));
@@ -54,6 +55,12 @@ export interface StageSettings {
    * afterwards re-attaches stream, TTL, PITR, deletion protection, tags and the projector.
    */
   readonly tableRestore: { readonly tableName: string; readonly phase: 'detach' | 'import' } | undefined;
+  /**
+   * Days the audit keeps each source kind's entries, `operator=3650,client=30` (context `auditRetentionDays`; the
+   * defaults of shared/persistence/auditLog.ts for the kinds it does not name). Set on the command processor, which
+   * writes the audit's TTL with each command record.
+   */
+  readonly auditRetention?: string;
   /** The operators' Cognito hosted UI domain prefix; `gamekeep-<stage>-<account id>` when absent. */
   readonly operatorDomainPrefix?: string;
   /** The console's own domain and its ACM certificate (us-east-1); CloudFront's default domain when absent. */
@@ -70,6 +77,7 @@ interface StageDefaults {
   readonly consoleCertificateArn?: string;
   readonly backupReplicaBucketArn?: string;
   readonly backupReplicaKmsKeyArn?: string;
+  readonly auditRetentionDays?: string;
 }
 
 const RESTORE_PHASES = ['detach', 'import'] as const;
@@ -127,6 +135,7 @@ export function stageSettings(node: Node): StageSettings {
     ...operatorDomainPrefixOf(read('operatorDomainPrefix')),
     ...consoleDomainOf(read('consoleDomainName'), read('consoleCertificateArn')),
     ...backupReplicaOf(read('backupReplicaBucketArn'), read('backupReplicaKmsKeyArn')),
+    ...auditRetentionOf(read('auditRetentionDays')),
     tableRestore: restoreTableName
       ? { tableName: restoreTableName as string, phase: restorePhase as 'detach' | 'import' }
       : undefined,
@@ -160,6 +169,17 @@ function consoleDomainOf(
 }
 
 /** The replica bucket (second region) of the logical backups and its key there: both or neither. */
+/** Checked as the functions will read it (shared/config.ts), so a bad value fails the synth, not the processor. */
+function auditRetentionOf(value: string | undefined): Pick<StageSettings, 'auditRetention'> {
+  if (!value) return {};
+  try {
+    loadConfig({ GAMEKEEP_AUDIT_RETENTION_DAYS: value });
+  } catch (error) {
+    throw new Error(`auditRetentionDays ${JSON.stringify(value)}: ${String(error)}`);
+  }
+  return { auditRetention: value };
+}
+
 function backupReplicaOf(
   bucketArn: string | undefined,
   kmsKeyArn: string | undefined,
@@ -186,6 +206,7 @@ export function settingsFor(
     | 'operatorDomainPrefix'
     | 'consoleDomain'
     | 'backupReplica'
+    | 'auditRetention'
   >,
 ): StageSettings {
   const isProd = stage === 'prod';

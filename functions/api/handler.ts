@@ -53,7 +53,7 @@ export function createApiHandler(config: Config, deps: ApiDependencies = {}) {
     'GET /v1/players/{playerId}': (event) => getPlayer(views, event, callerOf(event, config)),
     'GET /v1/players/{playerId}/events': (event) => getPlayerEvents(store, event, callerOf(event, config)),
     'GET /v1/leaderboards/{board}': (event) => getLeaderboard(side, event, callerOf(event, config), log),
-    'GET /v1/admin/stats': (event) => getStats(side, event, callerOf(event, config)),
+    'GET /v1/admin/stats': (event) => getStats(side, event, callerOf(event, config), channel.queue),
   };
 
   const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(

@@ -325,6 +325,8 @@ export class GameFunctions extends Construct {
 
     // Command processor: the only writer of state, events, command records and claims.
     const processor = fns.commandProcessor;
+    // The audit's retention per source kind, written as a TTL with each command record (docs/console.md).
+    if (settings.auditRetention) processor.addEnvironment('GAMEKEEP_AUDIT_RETENTION_DAYS', settings.auditRetention);
     processor.addEnvironment('GAMEKEEP_DLQ_URL', queues.deadLetterQueue.queueUrl);
     processor.addEnvironment('GAMEKEEP_COMMAND_RECORD_DAYS', String(settings.commandRecordDays));
     processor.addEnvironment('GAMEKEEP_MAX_COMMIT_ATTEMPTS', '8');

@@ -7,12 +7,14 @@ import {
   isBoardName,
   isPeriodFor,
   isPeriodic,
+  pipelineFigures,
   playerViewOf,
   redisReady,
   type CacheLog,
   type PlayerViewRead,
   type ReadSide,
 } from '../readside/index.js';
+import type { CommandQueue } from '../messaging/commandQueue.js';
 import { badRequest, json, notFound } from './errors.js';
 import { parseQuery, parseWith, pathParameters } from './input.js';
 import { requireAccessTo, requireCaller, type Caller } from './caller.js';
@@ -109,16 +111,27 @@ export async function getLeaderboard(
  * API instance, at most a second late per instance), or this instance's alone when Redis cannot be read
  * (`scope: instance`); `instance` is always this instance's. `cache` is null without a read side.
  */
-export async function getStats(side: ReadSide | undefined, event: APIGatewayProxyEventV2, caller: Caller): Result {
+export async function getStats(
+  side: ReadSide | undefined,
+  event: APIGatewayProxyEventV2,
+  caller: Caller,
+  queue?: Pick<CommandQueue, 'depth'>,
+): Result {
   requireCaller(caller, 'operator');
   parseQuery(event, noQuery);
-  if (!side) return json(200, { cache: null, scope: 'system', instance: null });
+  // The pipeline's figures for the console's live charts: the queue from SQS, the rest from what the projector keeps.
+  const depth = queue ? await queue.depth().catch(() => null) : null;
+  if (!side)
+    return json(200, { cache: null, scope: 'system', instance: null, queue: depth, commands: null, projection: null });
   // The system's figures are what every API instance flushed to Redis; without Redis, only this instance's are known.
-  const totals = await cacheTotals(side.redis);
+  const [totals, figures] = await Promise.all([cacheTotals(side.redis), pipelineFigures(side.redis)]);
   return json(200, {
     cache: totals ?? side.cacheStats(),
     scope: totals ? 'system' : 'instance',
     instance: side.cacheStats(),
+    queue: depth,
+    commands: figures?.commands ?? null,
+    projection: figures?.projection ?? null,
   });
 }
 

@@ -260,6 +260,12 @@ export const statsAnswer = z.object({
   cache: cacheCounters.nullable(),
   scope: z.enum(['system', 'instance']),
   instance: cacheCounters.nullable(),
+  /** The command queue now (SQS's approximate counts), null when it cannot be read. */
+  queue: z.object({ depth: z.int(), inFlight: z.int() }).nullable().optional(),
+  /** Commands decided since the read side's data began, counted from the stream (a rate: compare two readings). */
+  commands: z.object({ applied: z.int(), rejected: z.int() }).nullable().optional(),
+  /** The last projected batch's commit-to-projection lag, and when it was measured. */
+  projection: z.object({ lagMs: z.int().nullable(), measuredAt: z.string().nullable() }).nullable().optional(),
 });
 
 export const commandStatusAnswer = z.object({

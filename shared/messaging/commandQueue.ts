@@ -1,4 +1,4 @@
-import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { deduplicationIdFor, messageGroupIdFor, payloadHashOf, type CommandEnvelope } from '../engine/envelope.js';
 import { backoffMs, sleep } from '../backoff.js';
 
@@ -23,6 +23,20 @@ export class CommandQueue {
    * `replay` marks a deliberate re-send after SQS's 5-minute deduplication window (a DLQ replay, a webhook
    * redelivered days later): it gets a fresh deduplication id and the engine's command record dedups it.
    */
+  /** SQS's approximate counts: commands waiting, and those received by a processor and not yet deleted. */
+  async depth(): Promise<{ depth: number; inFlight: number }> {
+    const { Attributes: a = {} } = await this.sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: this.queueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    return {
+      depth: Number(a.ApproximateNumberOfMessages ?? 0),
+      inFlight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0),
+    };
+  }
+
   async send(envelopes: readonly CommandEnvelope[], options: { replay?: string } = {}): Promise<void> {
     const byGroup = new Map<string, CommandEnvelope[]>();
     for (const e of envelopes) {

@@ -63,7 +63,7 @@ export function readSide(config: Config, clients: ReadSideClients): ReadSide {
     redis,
     cache,
     leaderboards,
-    projector: new Projector(cache, leaderboards, marker),
+    projector: new Projector(cache, leaderboards, marker, redis),
     marker,
     readPlayerView: (playerId, options) => cache.read(playerId, options),
     async leaderboardPage(board, request) {
@@ -106,3 +106,4 @@ function credentialsFromSecret(arn: string): () => Promise<RedisCredentials> {
 }
 export { cacheMetricsRecorder } from './cacheMetrics.js';
 export { cacheTotals, cacheTotalsFlusher } from './cacheTotals.js';
+export { pipelineFigures, type PipelineFigures } from './pipelineFigures.js';

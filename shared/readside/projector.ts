@@ -7,6 +7,8 @@ import { playerViewOf } from './playerView.js';
 import { fromStreamImage } from './streamImage.js';
 import type { RecoveryEvent } from '../engine/recovery.js';
 import type { DatasetMarker, Epoch } from './heal.js';
+import type { Redis } from 'ioredis';
+import { decidedIn, recordPipelineFigures } from './pipelineFigures.js';
 
 const PLAYER_PK_PREFIX = `${player.keyPrefix}#`;
 
@@ -43,6 +45,8 @@ export class Projector {
     private readonly cache: PlayerCache,
     private readonly leaderboards: Leaderboards,
     private readonly marker: DatasetMarker,
+    /** Where the pipeline's live figures go (shared/readside/pipelineFigures.ts); none, none kept. */
+    private readonly figures?: Redis,
   ) {}
 
   async project(records: readonly DynamoDBRecord[]): Promise<ProjectionReport> {
@@ -91,6 +95,13 @@ export class Projector {
       errors.push(error);
       firstFailed = Math.min(firstFailed, ...unverified.values());
     }
+    const decided = decidedIn(records);
+    if (this.figures && (decided.applied > 0 || decided.rejected > 0 || lagMs.length > 0))
+      // The operators' chart: a batch never fails, nor is retried, for it.
+      await recordPipelineFigures(this.figures, {
+        ...decided,
+        ...(lagMs.length > 0 ? { lagMs: Math.max(...lagMs) } : {}),
+      }).catch(() => undefined);
     const failed = Number.isFinite(firstFailed) ? records[firstFailed]?.dynamodb?.SequenceNumber : undefined;
     return {
       batchItemFailures: failed ? [{ itemIdentifier: failed }] : [],

@@ -424,6 +424,9 @@ describe('pipeline health', () => {
     await openPage(page, 'Pipeline health');
     await page.getByRole('figure', { name: /Cache hit ratio/ }).waitFor();
     await page.getByRole('figure', { name: /DLQ depth: dead letters 1/ }).waitFor();
+    // The command queue's depth, from SQS through GET /v1/admin/stats (commands/s and the projection lag come from
+    // the projector, which this stack does not run: test/integration/api/readside.test.ts reads them).
+    await page.getByRole('figure', { name: /Queue depth: messages \d+/ }).waitFor();
     const row = page.getByRole('table', { name: /dead letter/ }).getByRole('row', { name: /AddExperience/ });
     await row.waitFor();
     await page.screenshot({ path: join(SCREENSHOTS, 'pipeline.png'), fullPage: true });

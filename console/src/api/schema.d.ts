@@ -5584,6 +5584,18 @@ export interface operations {
                             writes: number;
                             staleWritesRefused: number;
                         } | null;
+                        queue?: {
+                            depth: number;
+                            inFlight: number;
+                        } | null;
+                        commands?: {
+                            applied: number;
+                            rejected: number;
+                        } | null;
+                        projection?: {
+                            lagMs: number | null;
+                            measuredAt: string | null;
+                        } | null;
                     };
                 };
             };

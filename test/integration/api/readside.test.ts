@@ -116,6 +116,39 @@ describe('player reads through the read side', () => {
     }).toEqual({ hits: 1, misses: 1, tableReads: 1 });
   });
 
+  it('reports the pipeline in GET /v1/admin/stats: the queue, commands applied and rejected (from the stream), the projection lag', async () => {
+    const figures = async () => (await h.call('GET', '/v1/admin/stats', { auth: h.admin })).body;
+    await projection.poller.caughtUp();
+    const before = await figures();
+    expect(before.queue).toEqual({ depth: expect.any(Number), inFlight: expect.any(Number) });
+    const started = Date.now();
+    // Energy is on no board: the boards' tests below see nothing of these.
+    await serve('ed', { type: 'ConsumeEnergy', amount: 10, reason: 'duel' }, 's-1');
+    await serve('ed', { type: 'ConsumeEnergy', amount: 10, reason: 'duel' }, 's-2');
+    await serve('ed', { type: 'RestoreEnergy', amount: 10, reason: 'rest' }, 's-3');
+    for (const key of ['s-4', 's-5']) {
+      const r = await h.call('POST', '/v1/players/ed/commands', {
+        auth: h.service,
+        body: { type: 'ConsumeEnergy', amount: 500, reason: 'duel' },
+        headers: { 'idempotency-key': key, prefer: 'wait=10' },
+      });
+      expect(r.body.status).toBe('rejected');
+    }
+    await projection.poller.caughtUp();
+    const after = await figures();
+    expect(after.commands.applied - before.commands.applied).toBe(3);
+    expect(after.commands.rejected - before.commands.rejected).toBe(2);
+    expect(after.projection.lagMs).toBeGreaterThanOrEqual(0);
+    expect(Date.parse(after.projection.measuredAt)).toBeGreaterThanOrEqual(started);
+    // Every command was answered: the queue empties once the processor has deleted what it received.
+    let queue = after.queue;
+    for (let i = 0; i < 100 && queue.depth + queue.inFlight > 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      queue = (await figures()).queue;
+    }
+    expect(queue).toEqual({ depth: 0, inFlight: 0 });
+  });
+
   it('counts hits and misses per process in GET /v1/admin/stats', async () => {
     const before = await stats();
     for (const id of ['bo', 'cy', 'di'])
